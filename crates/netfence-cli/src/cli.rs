@@ -1,0 +1,81 @@
+//! The command-line contract (see the architecture note; extend, never break).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Who can reach whom in a Kubernetes cluster, and why — from manifests.
+#[derive(Debug, Parser)]
+#[command(name = "netfence", version, about)]
+pub struct Cli {
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Inputs shared by every command.
+#[derive(Debug, Args, Clone)]
+pub struct Inputs {
+    /// Files or directories of manifests (.yaml, .yml, .json), or `-` for standard input.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// CNI profile: generic (default) or calico.
+    #[arg(long, default_value = "generic")]
+    pub cni: String,
+    /// List skipped objects on standard error.
+    #[arg(long, short)]
+    pub verbose: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// The allowed connections between all workloads and external ranges.
+    Connectivity(ConnectivityArgs),
+    /// One flow's verdict, with the decisive rule of each layer.
+    Query(QueryArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ConnectivityArgs {
+    #[command(flatten)]
+    pub inputs: Inputs,
+    /// Output format: txt, json, csv, md or dot.
+    #[arg(long, short = 'o', default_value = "txt")]
+    pub format: String,
+    /// Also show what each workload is exposed to beyond the inventory.
+    #[arg(long)]
+    pub exposure: bool,
+    /// Only connections of these workloads (`name` or `namespace/name`).
+    #[arg(long = "focus-workload")]
+    pub focus_workload: Vec<String>,
+    /// With --focus-workload: only connections with these peers.
+    #[arg(long = "focus-workload-peer")]
+    pub focus_workload_peer: Vec<String>,
+    /// With --focus-workload: only ingress to or egress from the focus workloads.
+    #[arg(long = "focus-direction", value_parser = ["ingress", "egress"])]
+    pub focus_direction: Option<String>,
+    /// Only pairs that allow this connection, as PROTOCOL-PORT (e.g. `udp-53`).
+    #[arg(long = "focus-conn")]
+    pub focus_conn: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct QueryArgs {
+    #[command(flatten)]
+    pub inputs: Inputs,
+    /// Source: `namespace/name` of a workload or pod, or an IP address.
+    #[arg(long)]
+    pub from: String,
+    /// Destination: `namespace/name` of a workload or pod, or an IP address.
+    #[arg(long)]
+    pub to: String,
+    /// Destination port (the backend port, after Service translation).
+    #[arg(long)]
+    pub port: u16,
+    /// Protocol: TCP, UDP or SCTP.
+    #[arg(long, default_value = "TCP")]
+    pub protocol: String,
+    /// Output format: txt or json.
+    #[arg(long, default_value = "txt")]
+    pub format: String,
+}

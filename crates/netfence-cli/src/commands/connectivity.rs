@@ -1,0 +1,191 @@
+//! `netfence connectivity`.
+
+use anyhow::{anyhow, bail, Result};
+use netfence_engine::connectivity::{self, Node};
+use netfence_engine::eval::RepNamespace;
+use netfence_engine::exposure::{self, ExposedTo};
+use netfence_engine::Direction;
+use netfence_model::{Cluster, ConnSet, EndpointId, PortSet, Protocol};
+use netfence_report::{ConnLine, ConnReport, ExposureSection, Format};
+
+use crate::cli::ConnectivityArgs;
+use crate::input;
+
+fn node_name(c: &Cluster, n: &Node) -> String {
+    match n {
+        Node::Endpoint(id) => c.endpoints[*id].display_name(),
+        Node::External(r) => format!("{r}[External]"),
+    }
+}
+
+/// Which workloads and pairs the focus options keep.
+struct Focus<'a> {
+    workloads: &'a [String],
+    peers: &'a [String],
+    direction: Option<Direction>,
+    conn: Option<(Protocol, u16)>,
+}
+
+fn matches_name(c: &Cluster, id: EndpointId, names: &[String]) -> bool {
+    let ep = &c.endpoints[id];
+    names
+        .iter()
+        .any(|w| *w == ep.name || *w == ep.qualified_name() || *w == ep.display_name())
+}
+
+impl Focus<'_> {
+    fn is_focus(&self, c: &Cluster, n: &Node) -> bool {
+        match n {
+            Node::Endpoint(id) => self.workloads.is_empty() || matches_name(c, *id, self.workloads),
+            Node::External(_) => false,
+        }
+    }
+
+    fn is_peer(&self, c: &Cluster, n: &Node) -> bool {
+        self.peers.is_empty()
+            || matches!(n, Node::Endpoint(id) if matches_name(c, *id, self.peers))
+    }
+
+    fn keep_pair(&self, c: &Cluster, src: &Node, dst: &Node) -> bool {
+        let (sf, df) = (self.is_focus(c, src), self.is_focus(c, dst));
+        let by_dir = match self.direction {
+            None => (sf && self.is_peer(c, dst)) || (df && self.is_peer(c, src)),
+            Some(Direction::Egress) => sf && self.is_peer(c, dst),
+            Some(Direction::Ingress) => df && self.is_peer(c, src),
+        };
+        by_dir
+    }
+
+    fn keep_conn(&self, conn: &ConnSet) -> bool {
+        self.conn.is_none_or(|(p, port)| conn.contains(p, port))
+    }
+
+    fn keep_direction(&self, d: Direction) -> bool {
+        self.direction.is_none_or(|x| x == d)
+    }
+}
+
+fn parse_focus_conn(s: &str) -> Result<(Protocol, u16)> {
+    let (p, port) = s
+        .split_once('-')
+        .ok_or_else(|| anyhow!("--focus-conn takes PROTOCOL-PORT, e.g. `tcp-8080`, not `{s}`"))?;
+    let proto = Protocol::parse(p).ok_or_else(|| anyhow!("unknown protocol `{p}` in --focus-conn"))?;
+    let port: u16 = port
+        .parse()
+        .map_err(|_| anyhow!("invalid port `{port}` in --focus-conn"))?;
+    Ok((proto, port))
+}
+
+fn rep_name(ns: &RepNamespace, pods: &netfence_model::LabelSelector) -> String {
+    let ns = match ns {
+        RepNamespace::Named(n) => n.clone(),
+        RepNamespace::Selector(s) if s.is_empty() => "[all namespaces]".into(),
+        RepNamespace::Selector(s) => format!("[namespace with {{{}}}]", s.np_guard_string()),
+    };
+    let pods = if pods.is_empty() {
+        "[all pods]".to_string()
+    } else {
+        format!("[pod with {{{}}}]", pods.np_guard_string())
+    };
+    format!("{ns}/{pods}")
+}
+
+pub fn run(args: &ConnectivityArgs) -> Result<i32> {
+    let format = Format::parse(&args.format)
+        .ok_or_else(|| anyhow!("unknown format `{}` (expected txt, json, csv, md or dot)", args.format))?;
+    let profile = super::profile(&args.inputs.cni)?;
+    if !args.focus_workload_peer.is_empty() && args.focus_workload.is_empty() {
+        bail!("--focus-workload-peer needs --focus-workload");
+    }
+    let loaded = input::load(&args.inputs)?;
+    let c = &loaded.cluster;
+    let focus = Focus {
+        workloads: &args.focus_workload,
+        peers: &args.focus_workload_peer,
+        direction: match args.focus_direction.as_deref() {
+            Some("ingress") => Some(Direction::Ingress),
+            Some("egress") => Some(Direction::Egress),
+            _ => None,
+        },
+        conn: args.focus_conn.as_deref().map(parse_focus_conn).transpose()?,
+    };
+    if !focus.workloads.is_empty()
+        && !(0..c.endpoints.len()).any(|id| matches_name(c, id, focus.workloads))
+    {
+        eprintln!(
+            "warning: no workload named {} in the input; the connectivity list is empty",
+            focus.workloads.join(", ")
+        );
+    }
+    let map = connectivity::compute(c, profile);
+    let conn_str = |conn: &ConnSet| match focus.conn {
+        Some((p, port)) => ConnSet::single(p, PortSet::range(port, port)).to_string(),
+        None => conn.to_string(),
+    };
+    let mut report = ConnReport {
+        focus_conn: focus
+            .conn
+            .map(|(p, port)| ConnSet::single(p, PortSet::range(port, port)).to_string()),
+        nodes: c.endpoints.iter().map(|e| e.display_name()).collect(),
+        ..Default::default()
+    };
+    for e in &map.edges {
+        if focus.keep_pair(c, &e.src, &e.dst) && focus.keep_conn(&e.conn) {
+            report.lines.push(ConnLine {
+                src: node_name(c, &e.src),
+                dst: node_name(c, &e.dst),
+                conn: conn_str(&e.conn),
+            });
+        }
+    }
+    if args.exposure {
+        let include = |id: EndpointId| focus.is_focus(c, &Node::Endpoint(id));
+        let exp = exposure::compute(c, profile, &include);
+        let mut sec = ExposureSection::default();
+        for l in &exp.lines {
+            if !focus.keep_direction(l.direction) || !focus.keep_conn(&l.conn) {
+                continue;
+            }
+            let w = c.endpoints[l.endpoint].display_name();
+            let other = match &l.to {
+                ExposedTo::EntireCluster => "entire-cluster".to_string(),
+                ExposedTo::Potential(rep) => rep_name(&rep.namespace, &rep.pods),
+            };
+            let conn = conn_str(&l.conn);
+            match l.direction {
+                Direction::Egress => sec.egress.push(ConnLine { src: w, dst: other, conn }),
+                Direction::Ingress => sec.ingress.push(ConnLine { src: other, dst: w, conn }),
+            }
+        }
+        for e in &map.edges {
+            if !focus.keep_pair(c, &e.src, &e.dst) || !focus.keep_conn(&e.conn) {
+                continue;
+            }
+            let line = ConnLine {
+                src: node_name(c, &e.src),
+                dst: node_name(c, &e.dst),
+                conn: conn_str(&e.conn),
+            };
+            match (&e.src, &e.dst) {
+                (Node::External(_), _) => sec.ingress.push(line),
+                (_, Node::External(_)) => sec.egress.push(line),
+                _ => {}
+            }
+        }
+        if focus.conn.is_none() {
+            for (id, dir) in &exp.unprotected {
+                if focus.keep_direction(*dir) {
+                    sec.unprotected.push(format!(
+                        "{} is not protected on {}",
+                        c.endpoints[*id].display_name(),
+                        dir
+                    ));
+                }
+            }
+        }
+        report.exposure = Some(sec);
+    }
+    report.sort();
+    print!("{}", report.render(format));
+    Ok(0)
+}

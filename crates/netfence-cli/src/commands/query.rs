@@ -1,0 +1,144 @@
+//! `netfence query`: one flow's verdict with every layer's say.
+
+use std::net::IpAddr;
+
+use anyhow::{anyhow, bail, Result};
+use netfence_engine::connectivity::external_ranges;
+use netfence_engine::eval::{Evaluator, LayerStep, LayerVerdict};
+use netfence_engine::{Direction, Peer};
+use netfence_model::{Cluster, IpRange, Protocol};
+use serde::Serialize;
+
+use crate::cli::QueryArgs;
+use crate::input;
+
+enum End {
+    Endpoint(usize),
+    Ip(IpRange),
+}
+
+fn resolve(c: &Cluster, s: &str, ranges: &[IpRange]) -> Result<End> {
+    if let Ok(ip) = s.parse::<IpAddr>() {
+        let r = ranges
+            .iter()
+            .find(|r| r.to_set().contains(ip))
+            .copied()
+            .ok_or_else(|| anyhow!("no external range holds `{s}`"))?;
+        return Ok(End::Ip(r));
+    }
+    let found = c.find_endpoint(s);
+    match found.as_slice() {
+        [one] => Ok(End::Endpoint(*one)),
+        [] => bail!("no workload or pod `{s}` in the input (use namespace/name)"),
+        many => bail!(
+            "`{s}` is ambiguous: {}",
+            many.iter()
+                .map(|i| c.endpoints[*i].qualified_name())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+#[derive(Serialize)]
+struct StepJson<'a> {
+    direction: &'static str,
+    layer: &'a str,
+    verdict: &'static str,
+    policy: Option<&'a str>,
+    rule: Option<&'a str>,
+    location: Option<String>,
+    detail: &'a str,
+}
+
+fn verdict_str(v: LayerVerdict) -> &'static str {
+    match v {
+        LayerVerdict::Allow => "allow",
+        LayerVerdict::Deny => "deny",
+        LayerVerdict::Pass => "pass",
+        LayerVerdict::NoMatch => "no-match",
+    }
+}
+
+pub fn run(args: &QueryArgs) -> Result<i32> {
+    let profile = super::profile(&args.inputs.cni)?;
+    let protocol = Protocol::parse(&args.protocol)
+        .ok_or_else(|| anyhow!("unknown protocol `{}` (expected TCP, UDP or SCTP)", args.protocol))?;
+    let loaded = input::load(&args.inputs)?;
+    let c = &loaded.cluster;
+    let (src_ranges, dst_ranges) = external_ranges(c);
+    let src = resolve(c, &args.from, &src_ranges)?;
+    let dst = resolve(c, &args.to, &dst_ranges)?;
+    let ev = Evaluator::new(c, profile);
+    fn peer_of<'x>(c: &'x Cluster, e: &'x End) -> Peer<'x> {
+        match e {
+            End::Endpoint(i) => Peer::Endpoint(&c.endpoints[*i]),
+            End::Ip(r) => Peer::Ip(r),
+        }
+    }
+    let mut steps: Vec<(&'static str, LayerStep)> = Vec::new();
+    let egress_ok = match &src {
+        End::Endpoint(i) => {
+            let (ok, s) = ev.explain(&c.endpoints[*i], peer_of(c, &dst), Direction::Egress, protocol, args.port);
+            steps.extend(s.into_iter().map(|x| ("egress", x)));
+            ok
+        }
+        End::Ip(_) => true,
+    };
+    let ingress_ok = match &dst {
+        End::Endpoint(i) => {
+            let (ok, s) = ev.explain(&c.endpoints[*i], peer_of(c, &src), Direction::Ingress, protocol, args.port);
+            steps.extend(s.into_iter().map(|x| ("ingress", x)));
+            ok
+        }
+        End::Ip(_) => true,
+    };
+    let allowed = egress_ok && ingress_ok;
+    let name = |e: &End| match e {
+        End::Endpoint(i) => c.endpoints[*i].display_name(),
+        End::Ip(r) => format!("{r}[External]"),
+    };
+    if args.format == "json" {
+        let v = serde_json::json!({
+            "from": name(&src),
+            "to": name(&dst),
+            "protocol": protocol.as_str(),
+            "port": args.port,
+            "allowed": allowed,
+            "layers": steps.iter().map(|(d, s)| StepJson {
+                direction: d,
+                layer: s.layer,
+                verdict: verdict_str(s.verdict),
+                policy: s.policy.as_deref(),
+                rule: s.rule.as_deref(),
+                location: s.origin.as_ref().map(ToString::to_string),
+                detail: &s.detail,
+            }).collect::<Vec<_>>(),
+        });
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        println!(
+            "{} => {} : {} {} is {}",
+            name(&src),
+            name(&dst),
+            protocol,
+            args.port,
+            if allowed { "ALLOWED" } else { "DENIED" }
+        );
+        for (d, s) in &steps {
+            let at = s.origin.as_ref().map(|o| format!(" ({o})")).unwrap_or_default();
+            println!(
+                "  {d:<7} {:<26} {:<5} {}{}{}",
+                s.layer,
+                verdict_str(s.verdict),
+                s.policy.as_deref().map(|p| format!("{p} ")).unwrap_or_default(),
+                s.rule.as_deref().map(|r| format!("{r}: ")).unwrap_or_default(),
+                s.detail,
+            );
+            if !at.is_empty() {
+                println!("          at{at}");
+            }
+        }
+    }
+    Ok(if allowed { 0 } else { 1 })
+}

@@ -1,0 +1,21 @@
+//! `netfence`: who can reach whom in a Kubernetes cluster, and why.
+#![forbid(unsafe_code)]
+#![allow(clippy::disallowed_methods, reason = "the CLI is where I/O happens")]
+
+mod cli;
+mod commands;
+mod input;
+
+use clap::Parser;
+
+fn main() {
+    let cli = cli::Cli::parse();
+    let code = match commands::run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            2
+        }
+    };
+    std::process::exit(code);
+}

@@ -1,0 +1,576 @@
+//! Per-direction evaluation of one peer against one endpoint, layer by layer:
+//! AdminNetworkPolicy → NetworkPolicy → BaselineAdminNetworkPolicy → default allow.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use netfence_model::cluster::NAMESPACE_NAME_LABEL;
+use netfence_model::{
+    AdminAction, AdminPeer, AdminPolicy, AdminPort, AdminRule, AdminSubject, Cluster, ConnSet,
+    Endpoint, IpRange, LabelSelector, NetworkPolicy, NpPeer, NpPort, NpRule, Origin, PortRef,
+    PortSet, Protocol,
+};
+
+use crate::profile::Profile;
+
+/// A traffic direction, seen from the endpoint whose policies apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Direction {
+    /// Traffic arriving at the endpoint.
+    Ingress,
+    /// Traffic leaving the endpoint.
+    Egress,
+}
+
+impl fmt::Display for Direction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Direction::Ingress => "Ingress",
+            Direction::Egress => "Egress",
+        })
+    }
+}
+
+/// The namespace part of a representative peer.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum RepNamespace {
+    /// A namespace known by name (a podSelector-only rule, or a selector on the name label).
+    Named(String),
+    /// Any namespace matching this selector.
+    Selector(LabelSelector),
+}
+
+/// A hypothetical peer inferred from a policy rule: "any pod matching these selectors", used by
+/// exposure analysis to show what a workload is open to beyond the pods in the inventory.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RepPeer {
+    /// The namespace part.
+    pub namespace: RepNamespace,
+    /// The pod selector (empty: every pod).
+    pub pods: LabelSelector,
+}
+
+impl RepPeer {
+    /// The namespace selector this peer stands for.
+    pub fn namespace_selector(&self) -> LabelSelector {
+        match &self.namespace {
+            RepNamespace::Named(n) => LabelSelector::from_labels([(NAMESPACE_NAME_LABEL, n.as_str())]),
+            RepNamespace::Selector(s) => s.clone(),
+        }
+    }
+}
+
+/// The other end of a flow, from the point of view of the endpoint being evaluated.
+#[derive(Debug, Clone, Copy)]
+pub enum Peer<'a> {
+    /// A workload or pod of the inventory.
+    Endpoint(&'a Endpoint),
+    /// A range of cluster-external addresses that no policy splits.
+    Ip(&'a IpRange),
+    /// A representative peer (exposure analysis).
+    Rep(&'a RepPeer),
+}
+
+/// Who receives the traffic, for resolving named ports.
+#[derive(Debug, Clone, Copy)]
+enum PortOwner<'a> {
+    Endpoint(&'a Endpoint),
+    /// An external address: named ports never match.
+    External,
+    /// Unknown pod: keep the name symbolic.
+    Unknown,
+}
+
+impl<'a> From<Peer<'a>> for PortOwner<'a> {
+    fn from(p: Peer<'a>) -> Self {
+        match p {
+            Peer::Endpoint(e) => PortOwner::Endpoint(e),
+            Peer::Ip(_) => PortOwner::External,
+            Peer::Rep(_) => PortOwner::Unknown,
+        }
+    }
+}
+
+/// Whether selector `rule` fully matches representative selector `rep` (same requirements, or
+/// `rule` selects everything).
+fn full_match(rule: &LabelSelector, rep: &LabelSelector) -> bool {
+    rule.is_empty() || rule.same_requirements(rep)
+}
+
+/// The verdict a layer reached for one (protocol, port).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LayerVerdict {
+    /// The layer allowed the flow.
+    Allow,
+    /// The layer denied the flow.
+    Deny,
+    /// ANP `Pass`: delegated to the next layer.
+    Pass,
+    /// No rule of this layer applied.
+    NoMatch,
+}
+
+/// One layer's say about a flow in one direction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LayerStep {
+    /// `AdminNetworkPolicy`, `NetworkPolicy`, `BaselineAdminNetworkPolicy` or `default`.
+    pub layer: &'static str,
+    /// What it decided.
+    pub verdict: LayerVerdict,
+    /// The deciding policy (`ns/name` or name).
+    pub policy: Option<String>,
+    /// The deciding rule (0-based index within the direction), or the rule's name.
+    pub rule: Option<String>,
+    /// Where the policy is declared (line of the rule when known).
+    pub origin: Option<Origin>,
+    /// A human explanation.
+    pub detail: String,
+}
+
+/// Shared, precomputed state for evaluating many flows on one cluster.
+pub struct Evaluator<'a> {
+    /// The inventory.
+    pub cluster: &'a Cluster,
+    /// The CNI profile.
+    pub profile: Profile,
+    anps: Vec<&'a AdminPolicy>,
+    np_by_ns: HashMap<&'a str, Vec<&'a NetworkPolicy>>,
+}
+
+impl<'a> Evaluator<'a> {
+    /// Prepares an evaluator.
+    pub fn new(cluster: &'a Cluster, profile: Profile) -> Self {
+        let mut anps: Vec<&AdminPolicy> = cluster.admin_policies.iter().collect();
+        anps.sort_by_key(|a| (a.priority.unwrap_or(i32::MAX), a.name.clone()));
+        let mut np_by_ns: HashMap<&str, Vec<&NetworkPolicy>> = HashMap::new();
+        for np in &cluster.network_policies {
+            np_by_ns.entry(np.namespace.as_str()).or_default().push(np);
+        }
+        Self {
+            cluster,
+            profile,
+            anps,
+            np_by_ns,
+        }
+    }
+
+    /// Whether any admin policy (ANP or BANP) exists.
+    pub fn has_admin_policies(&self) -> bool {
+        !self.anps.is_empty() || self.cluster.baseline_policy.is_some()
+    }
+
+    /// The NetworkPolicies that select `ep` in `dir` (and so isolate it).
+    pub fn selecting_policies(&self, ep: &Endpoint, dir: Direction) -> Vec<&'a NetworkPolicy> {
+        self.np_by_ns
+            .get(ep.namespace.as_str())
+            .map(|v| {
+                v.iter()
+                    .copied()
+                    .filter(|np| rules_of(np, dir).is_some() && np.pod_selector.matches(&ep.labels))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Whether some NetworkPolicy isolates `ep` in `dir`.
+    pub fn is_isolated(&self, ep: &Endpoint, dir: Direction) -> bool {
+        !self.selecting_policies(ep, dir).is_empty()
+    }
+
+    fn ns_labels(&self, ep: &Endpoint) -> &netfence_model::Labels {
+        self.cluster.namespace_labels(&ep.namespace)
+    }
+
+    /// Whether one `from`/`to` element of policy `np` matches `peer`.
+    pub fn np_peer_matches(&self, np: &NetworkPolicy, elem: &NpPeer, peer: Peer<'_>) -> bool {
+        match (elem, peer) {
+            (NpPeer::Pods { namespaces, pods }, Peer::Endpoint(ep)) => {
+                let ns_ok = match namespaces {
+                    None => ep.namespace == np.namespace,
+                    Some(sel) => sel.matches(self.ns_labels(ep)),
+                };
+                ns_ok && pods.as_ref().is_none_or(|s| s.matches(&ep.labels))
+            }
+            (NpPeer::Pods { namespaces, pods }, Peer::Rep(rep)) => {
+                let ns_ok = match namespaces {
+                    None => rep.namespace == RepNamespace::Named(np.namespace.clone()),
+                    Some(sel) => full_match(sel, &rep.namespace_selector()),
+                };
+                ns_ok && pods.as_ref().is_none_or(|s| full_match(s, &rep.pods))
+            }
+            (NpPeer::Pods { .. }, Peer::Ip(_)) => false,
+            (NpPeer::IpBlock { set, .. }, Peer::Ip(r)) => set.contains_range(r),
+            (NpPeer::IpBlock { set, .. }, Peer::Endpoint(ep)) => {
+                self.profile.ipblock_matches_pod_ips() && ep.ips.iter().any(|ip| set.contains(*ip))
+            }
+            (NpPeer::IpBlock { .. }, Peer::Rep(_)) => false,
+        }
+    }
+
+    fn np_rule_matches_peer(&self, np: &NetworkPolicy, rule: &NpRule, peer: Peer<'_>) -> bool {
+        match &rule.peers {
+            None => true,
+            Some(elems) => elems.iter().any(|e| self.np_peer_matches(np, e, peer)),
+        }
+    }
+
+    /// The union of what `ep`'s NetworkPolicies allow with `peer` in `dir`, and whether any
+    /// NetworkPolicy selects `ep` in that direction.
+    pub fn np_allowed(&self, ep: &'a Endpoint, peer: Peer<'_>, dir: Direction) -> (bool, ConnSet) {
+        let owner = port_owner(ep, peer, dir);
+        let mut isolated = false;
+        let mut allowed = ConnSet::none();
+        for np in self.selecting_policies(ep, dir) {
+            isolated = true;
+            for rule in rules_of(np, dir).into_iter().flatten() {
+                if self.np_rule_matches_peer(np, rule, peer) {
+                    allowed.add(&np_rule_ports(&rule.ports, owner));
+                    if allowed.is_all() {
+                        return (true, allowed);
+                    }
+                }
+            }
+        }
+        (isolated, allowed)
+    }
+
+    fn subject_selects(&self, subject: &AdminSubject, ep: &Endpoint) -> bool {
+        match subject {
+            AdminSubject::Namespaces(ns) => ns.matches(self.ns_labels(ep)),
+            AdminSubject::Pods { namespaces, pods } => {
+                namespaces.matches(self.ns_labels(ep)) && pods.matches(&ep.labels)
+            }
+        }
+    }
+
+    fn admin_peer_matches(&self, elem: &AdminPeer, peer: Peer<'_>) -> bool {
+        match (elem, peer) {
+            (AdminPeer::Namespaces(ns), Peer::Endpoint(ep)) => ns.matches(self.ns_labels(ep)),
+            (AdminPeer::Pods { namespaces, pods }, Peer::Endpoint(ep)) => {
+                namespaces.matches(self.ns_labels(ep)) && pods.matches(&ep.labels)
+            }
+            (AdminPeer::Namespaces(ns), Peer::Rep(rep)) => full_match(ns, &rep.namespace_selector()),
+            (AdminPeer::Pods { namespaces, pods }, Peer::Rep(rep)) => {
+                full_match(namespaces, &rep.namespace_selector()) && full_match(pods, &rep.pods)
+            }
+            (AdminPeer::Networks(set), Peer::Ip(r)) => set.contains_range(r),
+            // `networks` covers cluster addresses too: a pod whose IP is known matches.
+            (AdminPeer::Networks(set), Peer::Endpoint(ep)) => ep.ips.iter().any(|ip| set.contains(*ip)),
+            _ => false,
+        }
+    }
+
+    fn admin_rule_conn(&self, rule: &AdminRule, owner: PortOwner<'_>) -> ConnSet {
+        let Some(ports) = &rule.ports else {
+            return ConnSet::all();
+        };
+        let mut c = ConnSet::none();
+        for p in ports {
+            match p {
+                AdminPort::Number { protocol, port } => {
+                    c.add(&ConnSet::single(*protocol, PortSet::range(*port, *port)))
+                }
+                AdminPort::Range {
+                    protocol,
+                    start,
+                    end,
+                } => c.add(&ConnSet::single(*protocol, PortSet::range(*start, *end))),
+                AdminPort::Named(name) => match owner {
+                    PortOwner::Endpoint(ep) => {
+                        if let Some(np) = ep.named_ports.iter().find(|np| &np.name == name) {
+                            c.add(&ConnSet::single(np.protocol, PortSet::range(np.port, np.port)));
+                        }
+                    }
+                    PortOwner::External => {}
+                    PortOwner::Unknown => c.add(&ConnSet::single(Protocol::Tcp, PortSet::named(name))),
+                },
+            }
+        }
+        c
+    }
+
+    /// What `ep` allows with `peer` in `dir`, through every layer.
+    pub fn direction_allowed(&self, ep: &'a Endpoint, peer: Peer<'_>, dir: Direction) -> ConnSet {
+        self.direction_detail(ep, peer, dir).allowed
+    }
+
+    /// The layered evaluation with the sets each layer decided.
+    pub fn direction_detail(&self, ep: &'a Endpoint, peer: Peer<'_>, dir: Direction) -> DirectionDetail {
+        let owner = port_owner(ep, peer, dir);
+        let mut undecided = ConnSet::all();
+        let mut allowed = ConnSet::none();
+        let mut passed = ConnSet::none();
+        let mut anp_captured = false;
+        for anp in &self.anps {
+            if undecided.is_empty() {
+                break;
+            }
+            if !self.subject_selects(&anp.subject, ep) {
+                continue;
+            }
+            for rule in admin_rules(anp, dir) {
+                if !rule.peers.iter().any(|p| self.admin_peer_matches(p, peer)) {
+                    continue;
+                }
+                let c = self.admin_rule_conn(rule, owner).intersect(&undecided);
+                if c.is_empty() {
+                    continue;
+                }
+                anp_captured = true;
+                match rule.action {
+                    AdminAction::Allow => allowed.add(&c),
+                    AdminAction::Deny => {}
+                    AdminAction::Pass => passed.add(&c),
+                }
+                undecided = undecided.subtract(&c);
+            }
+        }
+        let mut remaining = undecided.union(&passed);
+        let (np_isolated, np_allowed) = self.np_allowed(ep, peer, dir);
+        if np_isolated {
+            allowed.add(&remaining.intersect(&np_allowed));
+        } else {
+            if let Some(banp) = &self.cluster.baseline_policy {
+                if self.subject_selects(&banp.subject, ep) {
+                    for rule in admin_rules(banp, dir) {
+                        if !rule.peers.iter().any(|p| self.admin_peer_matches(p, peer)) {
+                            continue;
+                        }
+                        let c = self.admin_rule_conn(rule, owner).intersect(&remaining);
+                        if rule.action == AdminAction::Allow {
+                            allowed.add(&c);
+                        }
+                        remaining = remaining.subtract(&c);
+                    }
+                }
+            }
+            allowed.add(&remaining);
+        }
+        DirectionDetail {
+            allowed,
+            np_isolated,
+            anp_captured,
+        }
+    }
+
+    /// Connections from `src` to `dst`: egress at the source AND ingress at the destination.
+    /// External ends have no policy of their own.
+    pub fn pair_allowed(&self, src: Peer<'a>, dst: Peer<'a>) -> ConnSet {
+        let egress = match src {
+            Peer::Endpoint(s) => self.direction_allowed(s, dst, Direction::Egress),
+            _ => ConnSet::all(),
+        };
+        if egress.is_empty() {
+            return egress;
+        }
+        let ingress = match dst {
+            Peer::Endpoint(d) => self.direction_allowed(d, src, Direction::Ingress),
+            _ => ConnSet::all(),
+        };
+        egress.intersect(&ingress)
+    }
+
+    /// Every layer's say about one (protocol, port) from `peer` in `dir` at `ep`, in the order
+    /// the data path applies them, ending with the decisive one.
+    pub fn explain(
+        &self,
+        ep: &'a Endpoint,
+        peer: Peer<'_>,
+        dir: Direction,
+        protocol: Protocol,
+        port: u16,
+    ) -> (bool, Vec<LayerStep>) {
+        let owner = port_owner(ep, peer, dir);
+        let probe = ConnSet::single(protocol, PortSet::range(port, port));
+        let mut steps = Vec::new();
+        let mut passed = false;
+        'anps: for anp in &self.anps {
+            if !self.subject_selects(&anp.subject, ep) {
+                continue;
+            }
+            for rule in admin_rules(anp, dir) {
+                if !rule.peers.iter().any(|p| self.admin_peer_matches(p, peer)) {
+                    continue;
+                }
+                if self.admin_rule_conn(rule, owner).intersect(&probe).is_empty() {
+                    continue;
+                }
+                let verdict = match rule.action {
+                    AdminAction::Allow => LayerVerdict::Allow,
+                    AdminAction::Deny => LayerVerdict::Deny,
+                    AdminAction::Pass => LayerVerdict::Pass,
+                };
+                steps.push(LayerStep {
+                    layer: "AdminNetworkPolicy",
+                    verdict,
+                    policy: Some(anp.name.clone()),
+                    rule: Some(rule.name.clone()),
+                    origin: Some(anp.origin.clone()),
+                    detail: format!(
+                        "priority {} rule `{}` ({:?}) matches",
+                        anp.priority.unwrap_or_default(),
+                        rule.name,
+                        rule.action
+                    ),
+                });
+                if verdict == LayerVerdict::Pass {
+                    passed = true;
+                    break 'anps;
+                }
+                return (verdict == LayerVerdict::Allow, steps);
+            }
+        }
+        let _ = passed;
+        let selecting = self.selecting_policies(ep, dir);
+        if !selecting.is_empty() {
+            for np in &selecting {
+                for (i, rule) in rules_of(np, dir).into_iter().flatten().enumerate() {
+                    if self.np_rule_matches_peer(np, rule, peer)
+                        && !np_rule_ports(&rule.ports, owner).intersect(&probe).is_empty()
+                    {
+                        let mut origin = np.origin.clone();
+                        if rule.line.is_some() {
+                            origin.line = rule.line;
+                        }
+                        steps.push(LayerStep {
+                            layer: "NetworkPolicy",
+                            verdict: LayerVerdict::Allow,
+                            policy: Some(np.qualified_name()),
+                            rule: Some(format!("{}[{}]", dir_key(dir), i)),
+                            origin: Some(origin),
+                            detail: format!("{} rule {} allows it", dir, i),
+                        });
+                        return (true, steps);
+                    }
+                }
+            }
+            let names: Vec<String> = selecting.iter().map(|n| n.qualified_name()).collect();
+            steps.push(LayerStep {
+                layer: "NetworkPolicy",
+                verdict: LayerVerdict::Deny,
+                policy: selecting.first().map(|n| n.qualified_name()),
+                rule: None,
+                origin: selecting.first().map(|n| n.origin.clone()),
+                detail: format!(
+                    "isolated for {} by {}; no rule allows this peer and port",
+                    dir,
+                    names.join(", ")
+                ),
+            });
+            return (false, steps);
+        }
+        if let Some(banp) = &self.cluster.baseline_policy {
+            if self.subject_selects(&banp.subject, ep) {
+                for rule in admin_rules(banp, dir) {
+                    if rule.peers.iter().any(|p| self.admin_peer_matches(p, peer))
+                        && !self.admin_rule_conn(rule, owner).intersect(&probe).is_empty()
+                    {
+                        let allow = rule.action == AdminAction::Allow;
+                        steps.push(LayerStep {
+                            layer: "BaselineAdminNetworkPolicy",
+                            verdict: if allow { LayerVerdict::Allow } else { LayerVerdict::Deny },
+                            policy: Some(banp.name.clone()),
+                            rule: Some(rule.name.clone()),
+                            origin: Some(banp.origin.clone()),
+                            detail: format!("rule `{}` ({:?}) matches", rule.name, rule.action),
+                        });
+                        return (allow, steps);
+                    }
+                }
+            }
+        }
+        steps.push(LayerStep {
+            layer: "default",
+            verdict: LayerVerdict::Allow,
+            policy: None,
+            rule: None,
+            origin: None,
+            detail: format!("no policy selects this pod for {}: allowed by default", dir),
+        });
+        (true, steps)
+    }
+}
+
+/// The result of one direction's layered evaluation.
+#[derive(Debug, Clone)]
+pub struct DirectionDetail {
+    /// What is allowed.
+    pub allowed: ConnSet,
+    /// Whether a NetworkPolicy selects the endpoint in this direction.
+    pub np_isolated: bool,
+    /// Whether an ANP rule matched part of the traffic.
+    pub anp_captured: bool,
+}
+
+fn dir_key(dir: Direction) -> &'static str {
+    match dir {
+        Direction::Ingress => "ingress",
+        Direction::Egress => "egress",
+    }
+}
+
+/// The rules of `np` in `dir`, `None` when the direction is not an effective policy type.
+pub fn rules_of(np: &NetworkPolicy, dir: Direction) -> Option<&Vec<NpRule>> {
+    match dir {
+        Direction::Ingress => np.ingress.as_ref(),
+        Direction::Egress => np.egress.as_ref(),
+    }
+}
+
+fn admin_rules(p: &AdminPolicy, dir: Direction) -> &[AdminRule] {
+    match dir {
+        Direction::Ingress => &p.ingress,
+        Direction::Egress => &p.egress,
+    }
+}
+
+/// Named ports resolve on the pod that receives the traffic: `ep` itself for ingress, the
+/// peer for egress.
+fn port_owner<'b>(ep: &'b Endpoint, peer: Peer<'b>, dir: Direction) -> PortOwner<'b> {
+    match dir {
+        Direction::Ingress => PortOwner::Endpoint(ep),
+        Direction::Egress => PortOwner::from(peer),
+    }
+}
+
+/// The connections a rule's `ports` allow towards `owner`.
+fn np_rule_ports(ports: &Option<Vec<NpPort>>, owner: PortOwner<'_>) -> ConnSet {
+    let Some(ports) = ports else {
+        return ConnSet::all();
+    };
+    let mut c = ConnSet::none();
+    for p in ports {
+        let set = match &p.port {
+            None => PortSet::all(),
+            Some(PortRef::Number(n)) => PortSet::range(*n, p.end_port.unwrap_or(*n)),
+            Some(PortRef::Name(name)) => match owner {
+                PortOwner::Endpoint(ep) => match ep.resolve_named_port(name, p.protocol) {
+                    Some(n) => PortSet::range(n, n),
+                    None => PortSet::empty(),
+                },
+                PortOwner::External => PortSet::empty(),
+                PortOwner::Unknown => PortSet::named(name),
+            },
+        };
+        c.add(&ConnSet::single(p.protocol, set));
+    }
+    c
+}
+
+/// The connections rule `ports` allow towards an endpoint (for the fast engine).
+pub(crate) fn np_rule_ports_to(ports: &Option<Vec<NpPort>>, owner: &Endpoint) -> ConnSet {
+    np_rule_ports(ports, PortOwner::Endpoint(owner))
+}
+
+/// The connections rule `ports` allow towards an unknown pod (names kept symbolic).
+pub(crate) fn np_rule_ports_unknown(ports: &Option<Vec<NpPort>>) -> ConnSet {
+    np_rule_ports(ports, PortOwner::Unknown)
+}
+
+/// Whether rule `ports` mention a named port (so the result depends on the receiver).
+pub(crate) fn has_named_port(ports: &Option<Vec<NpPort>>) -> bool {
+    ports
+        .iter()
+        .flatten()
+        .any(|p| matches!(p.port, Some(PortRef::Name(_))))
+}

@@ -1,0 +1,171 @@
+//! Exposure analysis: for each workload and direction, whether it is protected at all, and to
+//! which *potential* peers (pods that may exist but are not in the inventory) its policies open
+//! it — "any pod in a namespace labelled `env=dev`", "the entire cluster".
+//!
+//! Potential peers are the selectors written in policy rules (representative peers); a rule
+//! grants one of them only when its own selectors are empty or state the same requirements, so
+//! the analysis never assumes labels a pod might not have.
+
+use std::collections::HashSet;
+
+use netfence_model::cluster::NAMESPACE_NAME_LABEL;
+use netfence_model::{AdminPeer, Cluster, ConnSet, EndpointId, LabelSelector, NpPeer};
+
+use crate::eval::{Direction, Evaluator, Peer, RepNamespace, RepPeer};
+use crate::profile::Profile;
+
+/// What a workload is exposed to.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ExposedTo {
+    /// Any pod of any namespace.
+    EntireCluster,
+    /// Pods matching a policy rule's selectors.
+    Potential(RepPeer),
+}
+
+/// One exposure finding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExposureLine {
+    /// The exposed workload.
+    pub endpoint: EndpointId,
+    /// The direction.
+    pub direction: Direction,
+    /// The potential peer.
+    pub to: ExposedTo,
+    /// The connections it may use.
+    pub conn: ConnSet,
+}
+
+/// The result of exposure analysis.
+#[derive(Debug, Clone, Default)]
+pub struct Exposure {
+    /// Exposure lines.
+    pub lines: Vec<ExposureLine>,
+    /// Workloads with no NetworkPolicy in a direction.
+    pub unprotected: Vec<(EndpointId, Direction)>,
+}
+
+/// The potential peer "any pod anywhere".
+fn anywhere() -> RepPeer {
+    RepPeer {
+        namespace: RepNamespace::Selector(LabelSelector::everything()),
+        pods: LabelSelector::everything(),
+    }
+}
+
+fn rep_from_selectors(namespace: RepNamespace, pods: Option<&LabelSelector>) -> RepPeer {
+    let namespace = match namespace {
+        RepNamespace::Selector(sel)
+            if sel.match_expressions.is_empty()
+                && sel.match_labels.len() == 1
+                && sel.match_labels.contains_key(NAMESPACE_NAME_LABEL) =>
+        {
+            RepNamespace::Named(sel.match_labels.values().next().cloned().unwrap_or_default())
+        }
+        other => other,
+    };
+    RepPeer {
+        namespace,
+        pods: pods.cloned().unwrap_or_default(),
+    }
+}
+
+/// Every distinct potential peer written in a policy rule.
+pub fn representative_peers(cluster: &Cluster) -> Vec<RepPeer> {
+    let mut seen: HashSet<(Vec<String>, Vec<String>)> = HashSet::new();
+    let mut out = Vec::new();
+    let mut push = |rep: RepPeer| {
+        if rep == anywhere() {
+            return;
+        }
+        let key = (rep.namespace_selector().canonical(), rep.pods.canonical());
+        if seen.insert(key) {
+            out.push(rep);
+        }
+    };
+    for np in &cluster.network_policies {
+        for rules in [&np.ingress, &np.egress] {
+            for rule in rules.iter().flatten() {
+                for peer in rule.peers.iter().flatten() {
+                    if let NpPeer::Pods { namespaces, pods } = peer {
+                        let ns = match namespaces {
+                            None => RepNamespace::Named(np.namespace.clone()),
+                            Some(sel) => RepNamespace::Selector(sel.clone()),
+                        };
+                        push(rep_from_selectors(ns, pods.as_ref()));
+                    }
+                }
+            }
+        }
+    }
+    for anp in cluster.admin_policies.iter().chain(cluster.baseline_policy.iter()) {
+        for rule in anp.ingress.iter().chain(anp.egress.iter()) {
+            for peer in &rule.peers {
+                match peer {
+                    AdminPeer::Namespaces(ns) => {
+                        push(rep_from_selectors(RepNamespace::Selector(ns.clone()), None))
+                    }
+                    AdminPeer::Pods { namespaces, pods } => push(rep_from_selectors(
+                        RepNamespace::Selector(namespaces.clone()),
+                        Some(pods),
+                    )),
+                    _ => {}
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Runs exposure analysis for the endpoints `include` accepts.
+pub fn compute(cluster: &Cluster, profile: Profile, include: &dyn Fn(EndpointId) -> bool) -> Exposure {
+    let ev = Evaluator::new(cluster, profile);
+    let reps = representative_peers(cluster);
+    let any = anywhere();
+    let mut out = Exposure::default();
+    for (id, ep) in cluster.endpoints.iter().enumerate() {
+        if !include(id) {
+            continue;
+        }
+        for dir in [Direction::Egress, Direction::Ingress] {
+            let detail = ev.direction_detail(ep, Peer::Rep(&any), dir);
+            if !detail.np_isolated && !detail.anp_captured && !captured_by_baseline(&ev, ep) {
+                out.unprotected.push((id, dir));
+                out.lines.push(ExposureLine {
+                    endpoint: id,
+                    direction: dir,
+                    to: ExposedTo::EntireCluster,
+                    conn: ConnSet::all(),
+                });
+                continue;
+            }
+            let entire = detail.allowed;
+            if !entire.is_empty() {
+                out.lines.push(ExposureLine {
+                    endpoint: id,
+                    direction: dir,
+                    to: ExposedTo::EntireCluster,
+                    conn: entire.clone(),
+                });
+            }
+            for rep in &reps {
+                let conn = ev.direction_allowed(ep, Peer::Rep(rep), dir);
+                if conn.is_empty() || (!entire.is_empty() && conn.is_subset(&entire)) {
+                    continue;
+                }
+                out.lines.push(ExposureLine {
+                    endpoint: id,
+                    direction: dir,
+                    to: ExposedTo::Potential(rep.clone()),
+                    conn,
+                });
+            }
+        }
+    }
+    out
+}
+
+fn captured_by_baseline(ev: &Evaluator<'_>, ep: &netfence_model::Endpoint) -> bool {
+    let _ = (ev, ep);
+    false
+}

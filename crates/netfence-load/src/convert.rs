@@ -1,0 +1,581 @@
+//! Documents to model objects, by kind.
+
+use std::collections::{BTreeMap, HashSet};
+
+use k8s_openapi::api::{core::v1 as core, networking::v1 as net};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use netfence_model::cluster::{IngressBackend, ServicePort, NAMESPACE_NAME_LABEL};
+use netfence_model::{
+    AdminPolicy, Cluster, Endpoint, IpSet, LabelSelector, Namespace, NetworkPolicy, NpPeer, NpPort,
+    NpRule, Origin, PortRef, Protocol, Service,
+};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::err::LoadError;
+use crate::source::Document;
+use crate::{admin, selector, workload, Loaded};
+
+#[derive(Default)]
+pub(crate) struct Builder {
+    pub cluster: Cluster,
+    pub errors: Vec<LoadError>,
+    pub skipped: Vec<(Origin, String, String)>,
+    seen_endpoints: HashSet<String>,
+    referenced_namespaces: Vec<String>,
+}
+
+/// Context for errors about one object.
+struct Ctx<'a> {
+    file: &'a str,
+    document: usize,
+    line: usize,
+    object: String,
+}
+
+impl Ctx<'_> {
+    fn err(&self, field: Option<String>, message: String, help: Option<&str>) -> LoadError {
+        LoadError {
+            file: self.file.to_string(),
+            document: self.document,
+            line: Some(self.line),
+            object: Some(self.object.clone()),
+            field,
+            message,
+            help: help.map(str::to_string),
+        }
+    }
+    fn origin(&self) -> Origin {
+        Origin {
+            file: self.file.to_string(),
+            document: self.document.saturating_sub(1),
+            line: Some(self.line),
+        }
+    }
+}
+
+fn str_field<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
+    let mut cur = v;
+    for p in path {
+        cur = cur.get(p)?;
+    }
+    cur.as_str()
+}
+
+impl Builder {
+    pub(crate) fn add_document(&mut self, doc: Document) {
+        let Document {
+            file,
+            index,
+            line,
+            value,
+        } = doc;
+        self.add_value(&file, index, line, value);
+    }
+
+    fn add_value(&mut self, file: &str, index: usize, line: usize, value: Value) {
+        if let Value::Array(items) = value {
+            for item in items {
+                self.add_value(file, index, line, item);
+            }
+            return;
+        }
+        let kind = str_field(&value, &["kind"]).unwrap_or_default().to_string();
+        let name = str_field(&value, &["metadata", "name"]).unwrap_or_default().to_string();
+        let ns = str_field(&value, &["metadata", "namespace"]).unwrap_or("default").to_string();
+        if kind.ends_with("List") {
+            if let Some(Value::Array(items)) = value.get("items") {
+                for item in items.clone() {
+                    self.add_value(file, index, line, item);
+                }
+            }
+            return;
+        }
+        let ctx = Ctx {
+            file,
+            document: index,
+            line,
+            object: if kind.is_empty() {
+                "object without `kind`".to_string()
+            } else {
+                format!("{kind} {ns}/{name}")
+            },
+        };
+        let api = str_field(&value, &["apiVersion"]).unwrap_or_default();
+        match kind.as_str() {
+            "Namespace" => {
+                if let Some(n) = self.typed::<core::Namespace>(&ctx, value) {
+                    let mut labels: BTreeMap<String, String> =
+                        n.metadata.labels.clone().unwrap_or_default();
+                    labels.insert(NAMESPACE_NAME_LABEL.to_string(), name.clone());
+                    self.cluster.namespaces.insert(
+                        name.clone(),
+                        Namespace {
+                            name,
+                            labels,
+                            origin: Some(ctx.origin()),
+                        },
+                    );
+                }
+            }
+            "Pod" => {
+                if let Some(p) = self.typed::<core::Pod>(&ctx, value) {
+                    let owner = p
+                        .metadata
+                        .owner_references
+                        .iter()
+                        .flatten()
+                        .find(|o| o.controller.unwrap_or(false))
+                        .or_else(|| p.metadata.owner_references.iter().flatten().next());
+                    let (wname, wkind) = match owner {
+                        Some(o) => (o.name.clone(), o.kind.clone()),
+                        None => (name.clone(), "Pod".to_string()),
+                    };
+                    let ep = workload::endpoint(
+                        &ns,
+                        &wname,
+                        &wkind,
+                        p.metadata.labels.as_ref(),
+                        p.spec.as_ref(),
+                        p.status.as_ref(),
+                        ctx.origin(),
+                    );
+                    self.push_endpoint(ep);
+                }
+            }
+            "Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet" | "Job"
+            | "ReplicationController" => {
+                self.template(&ctx, value.pointer("/spec/template"), &ns, &name, &kind)
+            }
+            "CronJob" => self.template(
+                &ctx,
+                value.pointer("/spec/jobTemplate/spec/template"),
+                &ns,
+                &name,
+                &kind,
+            ),
+            "Service" => {
+                if let Some(s) = self.typed::<core::Service>(&ctx, value) {
+                    self.service(&ctx, s, &ns, &name);
+                }
+            }
+            "NetworkPolicy" if api.starts_with("networking.k8s.io") => {
+                if let Some(np) = self.typed::<net::NetworkPolicy>(&ctx, value) {
+                    self.referenced_namespaces.push(ns.clone());
+                    match network_policy(&np, &ns, &name, &ctx) {
+                        Ok(p) => self.cluster.network_policies.push(p),
+                        Err((field, msg, help)) => self.errors.push(ctx.err(Some(field), msg, help)),
+                    }
+                }
+            }
+            "AdminNetworkPolicy" | "BaselineAdminNetworkPolicy" => {
+                self.admin_policy(&ctx, value, &name, kind == "BaselineAdminNetworkPolicy")
+            }
+            "Ingress" if api.starts_with("networking.k8s.io") => {
+                if let Some(i) = self.typed::<net::Ingress>(&ctx, value) {
+                    self.ingress(i, &ns, &name);
+                }
+            }
+            "Route" => self.route(&value, &ns, &name),
+            "" => self.errors.push(ctx.err(
+                Some("kind".into()),
+                "the object has no `kind`".into(),
+                Some("every Kubernetes object needs `apiVersion` and `kind`"),
+            )),
+            _ => self.skipped.push((ctx.origin(), kind, format!("{ns}/{name}"))),
+        }
+    }
+
+    fn typed<T: DeserializeOwned>(&mut self, ctx: &Ctx<'_>, value: Value) -> Option<T> {
+        match serde_path_to_error::deserialize::<_, T>(value) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                let path = e.path().to_string();
+                self.errors.push(ctx.err(
+                    Some(path),
+                    e.into_inner().to_string(),
+                    None,
+                ));
+                None
+            }
+        }
+    }
+
+    fn push_endpoint(&mut self, ep: Endpoint) {
+        if self.seen_endpoints.insert(ep.display_name()) {
+            self.referenced_namespaces.push(ep.namespace.clone());
+            self.cluster.endpoints.push(ep);
+        }
+    }
+
+    fn template(&mut self, ctx: &Ctx<'_>, tmpl: Option<&Value>, ns: &str, name: &str, kind: &str) {
+        let tmpl = match tmpl {
+            Some(v) => match serde_path_to_error::deserialize::<_, core::PodTemplateSpec>(v.clone()) {
+                Ok(t) => Some(t),
+                Err(e) => {
+                    let path = format!("spec.template.{}", e.path());
+                    self.errors.push(ctx.err(Some(path), e.into_inner().to_string(), None));
+                    return;
+                }
+            },
+            None => None,
+        };
+        let labels = tmpl.as_ref().and_then(|t| t.metadata.as_ref()).and_then(|m| m.labels.as_ref());
+        let ep = workload::endpoint(
+            ns,
+            name,
+            kind,
+            labels,
+            tmpl.as_ref().and_then(|t| t.spec.as_ref()),
+            None,
+            ctx.origin(),
+        );
+        self.push_endpoint(ep);
+    }
+
+    fn service(&mut self, ctx: &Ctx<'_>, s: core::Service, ns: &str, name: &str) {
+        let spec = s.spec.unwrap_or_default();
+        let mut ports = Vec::new();
+        for p in spec.ports.iter().flatten() {
+            let Ok(port) = u16::try_from(p.port) else { continue };
+            let target = match &p.target_port {
+                None => PortRef::Number(port),
+                Some(IntOrString::Int(n)) => PortRef::Number(u16::try_from(*n).unwrap_or(port)),
+                Some(IntOrString::String(s)) => PortRef::Name(s.clone()),
+            };
+            ports.push(ServicePort {
+                name: p.name.clone(),
+                port,
+                target,
+                protocol: p.protocol.as_deref().and_then(Protocol::parse).unwrap_or(Protocol::Tcp),
+            });
+        }
+        self.cluster.services.push(Service {
+            namespace: ns.to_string(),
+            name: name.to_string(),
+            selector: spec.selector,
+            ports,
+            origin: ctx.origin(),
+        });
+    }
+
+    fn ingress(&mut self, i: net::Ingress, ns: &str, name: &str) {
+        let spec = i.spec.unwrap_or_default();
+        let mut backends = Vec::new();
+        if let Some(b) = spec.default_backend.as_ref().and_then(|b| b.service.as_ref()) {
+            backends.push(b.clone());
+        }
+        for r in spec.rules.iter().flatten() {
+            for p in r.http.iter().flat_map(|h| h.paths.iter()) {
+                if let Some(s) = &p.backend.service {
+                    backends.push(s.clone());
+                }
+            }
+        }
+        for b in backends {
+            let port = b.port.as_ref().and_then(|p| match (&p.number, &p.name) {
+                (Some(n), _) => u16::try_from(*n).ok().map(PortRef::Number),
+                (None, Some(s)) => Some(PortRef::Name(s.clone())),
+                _ => None,
+            });
+            self.cluster.ingress_backends.push(IngressBackend {
+                kind: "Ingress".into(),
+                object: format!("{ns}/{name}"),
+                namespace: ns.to_string(),
+                service: b.name.clone(),
+                port,
+            });
+        }
+    }
+
+    fn route(&mut self, value: &Value, ns: &str, name: &str) {
+        let spec = value.get("spec");
+        let port = spec
+            .and_then(|s| s.get("port"))
+            .and_then(|p| p.get("targetPort"))
+            .and_then(|t| match t {
+                Value::Number(n) => n.as_u64().and_then(|n| u16::try_from(n).ok()).map(PortRef::Number),
+                Value::String(s) => Some(PortRef::Name(s.clone())),
+                _ => None,
+            });
+        let mut targets: Vec<&Value> = spec.and_then(|s| s.get("to")).into_iter().collect();
+        if let Some(Value::Array(alts)) = spec.and_then(|s| s.get("alternateBackends")) {
+            targets.extend(alts.iter());
+        }
+        for t in targets {
+            if let Some(svc) = t.get("name").and_then(Value::as_str) {
+                self.cluster.ingress_backends.push(IngressBackend {
+                    kind: "Route".into(),
+                    object: format!("{ns}/{name}"),
+                    namespace: ns.to_string(),
+                    service: svc.to_string(),
+                    port: port.clone(),
+                });
+            }
+        }
+    }
+
+    fn admin_policy(&mut self, ctx: &Ctx<'_>, value: Value, name: &str, baseline: bool) {
+        let Some(spec_v) = value.get("spec").cloned() else {
+            self.errors.push(ctx.err(Some("spec".into()), "missing `spec`".into(), None));
+            return;
+        };
+        let Some(spec) = self.typed::<admin::AdminSpec>(ctx, spec_v) else {
+            return;
+        };
+        let build = || -> Result<AdminPolicy, String> {
+            let subject = admin::subject(&spec.subject)?;
+            let ingress = spec
+                .ingress
+                .iter()
+                .enumerate()
+                .map(|(i, r)| admin::rule(r, true, baseline, i))
+                .collect::<Result<Vec<_>, _>>()?;
+            let egress = spec
+                .egress
+                .iter()
+                .enumerate()
+                .map(|(i, r)| admin::rule(r, false, baseline, i))
+                .collect::<Result<Vec<_>, _>>()?;
+            let priority = if baseline {
+                None
+            } else {
+                match spec.priority {
+                    Some(p) if (0..=1000).contains(&p) => Some(p),
+                    Some(p) => return Err(format!("priority {p} is outside 0-1000")),
+                    None => return Err("priority is required".into()),
+                }
+            };
+            Ok(AdminPolicy {
+                name: name.to_string(),
+                priority,
+                subject,
+                ingress,
+                egress,
+                origin: ctx.origin(),
+            })
+        };
+        match build() {
+            Ok(p) if baseline => {
+                if name != "default" {
+                    self.errors.push(ctx.err(
+                        Some("metadata.name".into()),
+                        format!("a BaselineAdminNetworkPolicy must be named `default`, not `{name}`"),
+                        Some("the API server accepts only one BaselineAdminNetworkPolicy, named default"),
+                    ));
+                } else if self.cluster.baseline_policy.is_some() {
+                    self.errors.push(ctx.err(
+                        None,
+                        "a second BaselineAdminNetworkPolicy `default`".into(),
+                        None,
+                    ));
+                } else {
+                    self.cluster.baseline_policy = Some(p);
+                }
+            }
+            Ok(p) => self.cluster.admin_policies.push(p),
+            Err(msg) => self.errors.push(ctx.err(Some("spec".into()), msg, None)),
+        }
+    }
+
+    pub(crate) fn finish(mut self) -> Loaded {
+        let referenced: Vec<String> = std::mem::take(&mut self.referenced_namespaces);
+        for ns in referenced {
+            self.cluster.ensure_namespace(&ns);
+        }
+        Loaded {
+            cluster: self.cluster,
+            errors: self.errors,
+            skipped: self.skipped,
+        }
+    }
+}
+
+type ConvError = (String, String, Option<&'static str>);
+
+fn sel_or_err(
+    sel: &k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector,
+    field: &str,
+) -> Result<LabelSelector, ConvError> {
+    selector::convert(sel).map_err(|m| (field.to_string(), m, None))
+}
+
+/// A NetworkPolicy with defaulting and validation as the API server applies them.
+fn network_policy(np: &net::NetworkPolicy, ns: &str, name: &str, ctx: &Ctx<'_>) -> Result<NetworkPolicy, ConvError> {
+    let spec = np.spec.clone().unwrap_or_default();
+    let pod_selector = match &spec.pod_selector {
+        Some(s) => sel_or_err(s, "spec.podSelector")?,
+        None => LabelSelector::everything(),
+    };
+    let types: Vec<String> = match &spec.policy_types {
+        Some(t) if !t.is_empty() => t.clone(),
+        _ => {
+            let mut t = vec!["Ingress".to_string()];
+            if spec.egress.as_ref().is_some_and(|e| !e.is_empty()) {
+                t.push("Egress".to_string());
+            }
+            t
+        }
+    };
+    for t in &types {
+        if t != "Ingress" && t != "Egress" {
+            return Err((
+                "spec.policyTypes".into(),
+                format!("unknown policy type `{t}`"),
+                Some("policyTypes holds `Ingress` and/or `Egress`"),
+            ));
+        }
+    }
+    let ingress = if types.iter().any(|t| t == "Ingress") {
+        let mut rules = Vec::new();
+        for (i, r) in spec.ingress.iter().flatten().enumerate() {
+            rules.push(rule(r.from.as_deref(), r.ports.as_deref(), &format!("spec.ingress[{i}]"), "from")?);
+        }
+        Some(rules)
+    } else {
+        None
+    };
+    let egress = if types.iter().any(|t| t == "Egress") {
+        let mut rules = Vec::new();
+        for (i, r) in spec.egress.iter().flatten().enumerate() {
+            rules.push(rule(r.to.as_deref(), r.ports.as_deref(), &format!("spec.egress[{i}]"), "to")?);
+        }
+        Some(rules)
+    } else {
+        None
+    };
+    Ok(NetworkPolicy {
+        namespace: ns.to_string(),
+        name: name.to_string(),
+        pod_selector,
+        ingress,
+        egress,
+        annotations: np.metadata.annotations.clone().unwrap_or_default(),
+        origin: ctx.origin(),
+    })
+}
+
+fn rule(
+    peers: Option<&[net::NetworkPolicyPeer]>,
+    ports: Option<&[net::NetworkPolicyPort]>,
+    here: &str,
+    peer_key: &str,
+) -> Result<NpRule, ConvError> {
+    let peers = match peers {
+        None | Some([]) => None,
+        Some(list) => {
+            let mut out = Vec::new();
+            for (i, p) in list.iter().enumerate() {
+                let field = format!("{here}.{peer_key}[{i}]");
+                match (&p.ip_block, &p.namespace_selector, &p.pod_selector) {
+                    (None, None, None) => {
+                        return Err((
+                            field,
+                            "a peer must set podSelector, namespaceSelector or ipBlock".into(),
+                            Some("to allow every peer, omit the `from`/`to` list instead of writing `{}`"),
+                        ))
+                    }
+                    (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
+                        return Err((
+                            field,
+                            "ipBlock cannot be combined with podSelector or namespaceSelector".into(),
+                            Some("split them into two peers"),
+                        ))
+                    }
+                    (Some(b), None, None) => {
+                        let cidr = IpSet::parse_cidr(&b.cidr)
+                            .ok()
+                            .filter(|_| b.cidr.contains('/'))
+                            .ok_or_else(|| (format!("{field}.ipBlock.cidr"), format!("invalid CIDR `{}`", b.cidr), None))?;
+                        let mut set = cidr.clone();
+                        for e in b.except.iter().flatten() {
+                            let ex = IpSet::parse_cidr(e)
+                                .ok()
+                                .filter(|_| e.contains('/'))
+                                .ok_or_else(|| (format!("{field}.ipBlock.except"), format!("invalid CIDR `{e}`"), None))?;
+                            if !ex.is_subset(&cidr) || ex == cidr {
+                                return Err((
+                                    format!("{field}.ipBlock.except"),
+                                    format!("except `{e}` must be strictly inside cidr `{}`", b.cidr),
+                                    None,
+                                ));
+                            }
+                            set = set.subtract(&ex);
+                        }
+                        out.push(NpPeer::IpBlock {
+                            set,
+                            cidr: b.cidr.clone(),
+                            except: b.except.clone().unwrap_or_default(),
+                        });
+                    }
+                    (None, ns, pods) => out.push(NpPeer::Pods {
+                        namespaces: ns
+                            .as_ref()
+                            .map(|s| sel_or_err(s, &format!("{field}.namespaceSelector")))
+                            .transpose()?,
+                        pods: pods
+                            .as_ref()
+                            .map(|s| sel_or_err(s, &format!("{field}.podSelector")))
+                            .transpose()?,
+                    }),
+                }
+            }
+            Some(out)
+        }
+    };
+    let ports = match ports {
+        None | Some([]) => None,
+        Some(list) => {
+            let mut out = Vec::new();
+            for (i, p) in list.iter().enumerate() {
+                let field = format!("{here}.ports[{i}]");
+                let protocol = match p.protocol.as_deref() {
+                    None => Protocol::Tcp,
+                    Some(s) => Protocol::parse(s).ok_or_else(|| {
+                        (format!("{field}.protocol"), format!("unknown protocol `{s}`"), Some("use TCP, UDP or SCTP"))
+                    })?,
+                };
+                let port = match &p.port {
+                    None => None,
+                    Some(IntOrString::Int(n)) => Some(PortRef::Number(
+                        u16::try_from(*n).ok().filter(|n| *n >= 1).ok_or_else(|| {
+                            (format!("{field}.port"), format!("port {n} is outside 1-65535"), None)
+                        })?,
+                    )),
+                    Some(IntOrString::String(s)) => Some(PortRef::Name(s.clone())),
+                };
+                let end_port = match p.end_port {
+                    None => None,
+                    Some(e) => {
+                        let Some(PortRef::Number(start)) = port else {
+                            return Err((
+                                format!("{field}.endPort"),
+                                "endPort needs a numeric port".into(),
+                                Some("named ports cannot be ranges"),
+                            ));
+                        };
+                        let e16 = u16::try_from(e).ok().filter(|e| *e >= start).ok_or_else(|| {
+                            (
+                                format!("{field}.endPort"),
+                                format!("endPort {e} must be between port {start} and 65535"),
+                                None,
+                            )
+                        })?;
+                        Some(e16)
+                    }
+                };
+                out.push(NpPort {
+                    protocol,
+                    port,
+                    end_port,
+                });
+            }
+            Some(out)
+        }
+    };
+    Ok(NpRule {
+        peers,
+        ports,
+        line: None,
+    })
+}

@@ -1,0 +1,147 @@
+//! Input text and its split into documents, keeping line numbers.
+
+use serde_json::Value;
+
+use crate::err::LoadError;
+
+/// One input: a name for messages and its text.
+#[derive(Debug, Clone)]
+pub struct Source {
+    /// The file name, or `<stdin>`.
+    pub name: String,
+    /// The text.
+    pub text: String,
+}
+
+/// One parsed document.
+#[derive(Debug)]
+pub(crate) struct Document {
+    pub file: String,
+    /// 1-based index in the file.
+    pub index: usize,
+    /// 1-based line of the document's first line.
+    pub line: usize,
+    pub value: Value,
+}
+
+fn is_json(src: &Source) -> bool {
+    src.name.ends_with(".json") || src.text.trim_start().starts_with(['{', '['])
+}
+
+/// Splits a YAML stream at `---` lines, returning each document with its first line.
+fn split_yaml(text: &str) -> Vec<(usize, String)> {
+    let mut docs = Vec::new();
+    let mut cur = String::new();
+    let mut start = 1;
+    for (i, line) in text.lines().enumerate() {
+        let t = line.trim_end();
+        if t == "---" || t.starts_with("--- ") || t == "..." {
+            docs.push((start, std::mem::take(&mut cur)));
+            start = i + 2;
+            continue;
+        }
+        cur.push_str(line);
+        cur.push('\n');
+    }
+    docs.push((start, cur));
+    docs.retain(|(_, d)| {
+        d.lines()
+            .any(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+    });
+    docs
+}
+
+/// Parses a source into documents, pushing parse errors.
+pub(crate) fn documents(src: &Source, errors: &mut Vec<LoadError>) -> Vec<Document> {
+    let mut out = Vec::new();
+    if is_json(src) {
+        match serde_json::from_str::<Value>(&src.text) {
+            Ok(value) => out.push(Document {
+                file: src.name.clone(),
+                index: 1,
+                line: 1,
+                value,
+            }),
+            Err(e) => errors.push(LoadError {
+                file: src.name.clone(),
+                document: 1,
+                line: Some(e.line()),
+                object: None,
+                field: None,
+                message: format!("invalid JSON: {e}"),
+                help: None,
+            }),
+        }
+        return out;
+    }
+    for (i, (line, text)) in split_yaml(&src.text).into_iter().enumerate() {
+        match serde_saphyr::from_str::<Value>(&text) {
+            Ok(Value::Null) => {}
+            Ok(value) => out.push(Document {
+                file: src.name.clone(),
+                index: i + 1,
+                line,
+                value,
+            }),
+            Err(e) => {
+                let at = e.location().map(|l| line + l.line() as usize - 1);
+                let msg = e.to_string();
+                let first = msg.lines().next().unwrap_or("invalid YAML").to_string();
+                errors.push(LoadError {
+                    file: src.name.clone(),
+                    document: i + 1,
+                    line: at.or(Some(line)),
+                    object: None,
+                    field: None,
+                    message: format!("invalid YAML: {first}"),
+                    help: msg
+                        .to_lowercase()
+                        .contains("duplicate")
+                        .then(|| "a mapping key appears twice; YAML keeps only one of them, so merge the two entries".to_string()),
+                });
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn documents_keep_their_first_line() {
+        let text = "a: 1\n---\n# only a comment\n---\nb: 2\nc: 3\n";
+        let docs = split_yaml(text);
+        assert_eq!(docs.len(), 2);
+        assert_eq!(docs[0].0, 1);
+        assert_eq!(docs[1].0, 5);
+    }
+
+    #[test]
+    fn yaml_errors_point_at_the_absolute_line() {
+        let src = Source {
+            name: "x.yaml".into(),
+            text: "a: 1\n---\nb: [\n".into(),
+        };
+        let mut errors = Vec::new();
+        let docs = documents(&src, &mut errors);
+        assert_eq!(docs.len(), 1);
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].document, 2);
+        assert!(errors[0].line.unwrap() >= 3, "{:?}", errors[0]);
+    }
+
+    #[test]
+    fn duplicate_keys_are_errors() {
+        let src = Source {
+            name: "x.yaml".into(),
+            text: "spec:\n  ingress: []\n  ingress: []\n".into(),
+        };
+        let mut errors = Vec::new();
+        let docs = documents(&src, &mut errors);
+        assert!(docs.is_empty());
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(errors[0].message.contains("invalid YAML"));
+    }
+}

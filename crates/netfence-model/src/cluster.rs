@@ -1,0 +1,207 @@
+//! The inventory: namespaces, endpoints (workloads and pods), services, and every policy,
+//! each carrying its [`Origin`].
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::IpAddr;
+
+use crate::conn::Protocol;
+use crate::labels::Labels;
+use crate::policy::{AdminPolicy, NetworkPolicy};
+
+/// Where an object came from: file, document index (0-based) and 1-based line of the document.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Origin {
+    /// The file name (or `<stdin>`).
+    pub file: String,
+    /// The document's index within the file.
+    pub document: usize,
+    /// The line where the object starts, when known.
+    pub line: Option<usize>,
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "{}:{}", self.file, line),
+            None => write!(f, "{} (document {})", self.file, self.document + 1),
+        }
+    }
+}
+
+/// A namespace and its labels (including the synthesised `kubernetes.io/metadata.name`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Namespace {
+    /// The namespace name.
+    pub name: String,
+    /// Its labels.
+    pub labels: Labels,
+    /// Where it was declared; `None` when only referenced.
+    pub origin: Option<Origin>,
+}
+
+/// A named container port (`spec.containers[*].ports[*]` with a `name`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct NamedPort {
+    /// The port name.
+    pub name: String,
+    /// The container port number.
+    pub port: u16,
+    /// The protocol (TCP by default).
+    pub protocol: Protocol,
+}
+
+/// Index of an endpoint in [`Cluster::endpoints`].
+pub type EndpointId = usize;
+
+/// A workload (or bare pod): the unit connectivity is reported on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    /// The namespace.
+    pub namespace: String,
+    /// The workload name (owner name for controlled pods).
+    pub name: String,
+    /// The workload kind: `Deployment`, `ReplicaSet`, `Pod`, ...
+    pub kind: String,
+    /// The pod labels.
+    pub labels: Labels,
+    /// The service account name.
+    pub service_account: String,
+    /// Named container ports.
+    pub named_ports: Vec<NamedPort>,
+    /// All container ports (named or not), for reports.
+    pub container_ports: Vec<(u16, Protocol)>,
+    /// Pod IPs from `status.podIP(s)`, when the manifest has them.
+    pub ips: Vec<IpAddr>,
+    /// The node IP from `status.hostIP`, when known.
+    pub host_ip: Option<IpAddr>,
+    /// Whether the pod uses the host network.
+    pub host_network: bool,
+    /// Where it was declared.
+    pub origin: Origin,
+}
+
+impl Endpoint {
+    /// `namespace/name[Kind]`, the stable display name.
+    pub fn display_name(&self) -> String {
+        format!("{}/{}[{}]", self.namespace, self.name, self.kind)
+    }
+
+    /// `namespace/name`.
+    pub fn qualified_name(&self) -> String {
+        format!("{}/{}", self.namespace, self.name)
+    }
+
+    /// Resolves a named port on this endpoint for `protocol`.
+    pub fn resolve_named_port(&self, name: &str, protocol: Protocol) -> Option<u16> {
+        self.named_ports
+            .iter()
+            .find(|p| p.name == name && p.protocol == protocol)
+            .map(|p| p.port)
+    }
+}
+
+/// A Service: its selector and port mapping (used for DNAT and ingress analysis).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Service {
+    /// The namespace.
+    pub namespace: String,
+    /// The name.
+    pub name: String,
+    /// The pod selector (`None` for selector-less services).
+    pub selector: Option<Labels>,
+    /// Ports: (service port, target port number or name, protocol).
+    pub ports: Vec<ServicePort>,
+    /// Where it was declared.
+    pub origin: Origin,
+}
+
+/// One service port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServicePort {
+    /// The port name, if any.
+    pub name: Option<String>,
+    /// The service port.
+    pub port: u16,
+    /// The target port: a number or a container port name.
+    pub target: crate::policy::PortRef,
+    /// The protocol.
+    pub protocol: Protocol,
+}
+
+/// Traffic admitted from outside the cluster by an Ingress or OpenShift Route.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IngressBackend {
+    /// The kind of the object (`Ingress` or `Route`).
+    pub kind: String,
+    /// `namespace/name` of the object.
+    pub object: String,
+    /// The namespace of the backend service.
+    pub namespace: String,
+    /// The backend service name.
+    pub service: String,
+    /// The service port (number or name); `None` means every port of the service.
+    pub port: Option<crate::policy::PortRef>,
+}
+
+/// Everything loaded: the input of every analysis.
+#[derive(Debug, Clone, Default)]
+pub struct Cluster {
+    /// Namespaces by name.
+    pub namespaces: BTreeMap<String, Namespace>,
+    /// Endpoints, in load order.
+    pub endpoints: Vec<Endpoint>,
+    /// Services.
+    pub services: Vec<Service>,
+    /// Kubernetes NetworkPolicies.
+    pub network_policies: Vec<NetworkPolicy>,
+    /// AdminNetworkPolicies.
+    pub admin_policies: Vec<AdminPolicy>,
+    /// The BaselineAdminNetworkPolicy, if any.
+    pub baseline_policy: Option<AdminPolicy>,
+    /// Ingress and Route backends.
+    pub ingress_backends: Vec<IngressBackend>,
+}
+
+/// The label every namespace carries with its own name.
+pub const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";
+
+impl Cluster {
+    /// Ensures `name` exists, creating it with only its name label when it was never declared.
+    pub fn ensure_namespace(&mut self, name: &str) {
+        self.namespaces
+            .entry(name.to_string())
+            .or_insert_with(|| Namespace {
+                name: name.to_string(),
+                labels: Labels::from([(NAMESPACE_NAME_LABEL.to_string(), name.to_string())]),
+                origin: None,
+            });
+    }
+
+    /// The labels of namespace `name` (empty when unknown).
+    pub fn namespace_labels(&self, name: &str) -> &Labels {
+        static EMPTY: Labels = Labels::new();
+        self.namespaces.get(name).map_or(&EMPTY, |n| &n.labels)
+    }
+
+    /// Finds an endpoint by `ns/name`, by `name` alone when unique, or by display name.
+    pub fn find_endpoint(&self, query: &str) -> Vec<EndpointId> {
+        let q = query.trim();
+        let exact: Vec<EndpointId> = self
+            .endpoints
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.display_name() == q || e.qualified_name() == q)
+            .map(|(i, _)| i)
+            .collect();
+        if !exact.is_empty() {
+            return exact;
+        }
+        self.endpoints
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.name == q)
+            .map(|(i, _)| i)
+            .collect()
+    }
+}

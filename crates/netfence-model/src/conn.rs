@@ -1,0 +1,422 @@
+//! Symbolic connection sets: per protocol, sorted disjoint port intervals plus named ports that
+//! could not be resolved to a number (rendered by name, as netpol-analyzer does).
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+/// The lowest port a policy can name.
+pub const MIN_PORT: u16 = 1;
+/// The highest port.
+pub const MAX_PORT: u16 = 65535;
+
+/// A transport protocol NetworkPolicy can match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Protocol {
+    /// SCTP.
+    Sctp,
+    /// TCP (the default everywhere).
+    Tcp,
+    /// UDP.
+    Udp,
+}
+
+impl Protocol {
+    /// All protocols, in the alphabetical order outputs use.
+    pub const ALL: [Protocol; 3] = [Protocol::Sctp, Protocol::Tcp, Protocol::Udp];
+
+    /// The upper-case name used in manifests and outputs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Sctp => "SCTP",
+            Protocol::Tcp => "TCP",
+            Protocol::Udp => "UDP",
+        }
+    }
+
+    /// Parses a protocol name, case-insensitively.
+    pub fn parse(s: &str) -> Option<Protocol> {
+        match s.to_ascii_uppercase().as_str() {
+            "TCP" => Some(Protocol::Tcp),
+            "UDP" => Some(Protocol::Udp),
+            "SCTP" => Some(Protocol::Sctp),
+            _ => None,
+        }
+    }
+
+    fn index(self) -> usize {
+        match self {
+            Protocol::Sctp => 0,
+            Protocol::Tcp => 1,
+            Protocol::Udp => 2,
+        }
+    }
+}
+
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A set of ports of one protocol: disjoint, sorted, non-adjacent inclusive intervals, plus
+/// port names that are kept symbolic because the receiving pod is unknown.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct PortSet {
+    ranges: Vec<(u16, u16)>,
+    names: BTreeSet<String>,
+}
+
+impl PortSet {
+    /// The empty set.
+    pub fn empty() -> Self {
+        Self::default()
+    }
+
+    /// Every port.
+    pub fn all() -> Self {
+        Self {
+            ranges: vec![(MIN_PORT, MAX_PORT)],
+            names: BTreeSet::new(),
+        }
+    }
+
+    /// The inclusive range `lo..=hi` (empty when `lo > hi`).
+    pub fn range(lo: u16, hi: u16) -> Self {
+        let lo = lo.max(MIN_PORT);
+        if lo > hi {
+            return Self::empty();
+        }
+        Self {
+            ranges: vec![(lo, hi)],
+            names: BTreeSet::new(),
+        }
+    }
+
+    /// A single named port.
+    pub fn named(name: &str) -> Self {
+        Self {
+            ranges: Vec::new(),
+            names: BTreeSet::from([name.to_string()]),
+        }
+    }
+
+    /// The numeric intervals.
+    pub fn ranges(&self) -> &[(u16, u16)] {
+        &self.ranges
+    }
+
+    /// The symbolic port names.
+    pub fn names(&self) -> &BTreeSet<String> {
+        &self.names
+    }
+
+    /// Whether nothing is in the set.
+    pub fn is_empty(&self) -> bool {
+        self.ranges.is_empty() && self.names.is_empty()
+    }
+
+    /// Whether every numbered port is in the set.
+    pub fn is_all(&self) -> bool {
+        self.ranges == [(MIN_PORT, MAX_PORT)]
+    }
+
+    /// Whether `port` is in the set.
+    pub fn contains(&self, port: u16) -> bool {
+        self.ranges.iter().any(|&(lo, hi)| lo <= port && port <= hi)
+    }
+
+    fn normalize(mut v: Vec<(u16, u16)>) -> Vec<(u16, u16)> {
+        v.sort_unstable();
+        let mut out: Vec<(u16, u16)> = Vec::with_capacity(v.len());
+        for (lo, hi) in v {
+            match out.last_mut() {
+                Some(last) if u32::from(lo) <= u32::from(last.1) + 1 => last.1 = last.1.max(hi),
+                _ => out.push((lo, hi)),
+            }
+        }
+        out
+    }
+
+    /// The union of two sets.
+    pub fn union(&self, other: &PortSet) -> PortSet {
+        if other.is_empty() {
+            return self.clone();
+        }
+        if self.is_empty() {
+            return other.clone();
+        }
+        let mut v = self.ranges.clone();
+        v.extend_from_slice(&other.ranges);
+        PortSet {
+            ranges: Self::normalize(v),
+            names: self.names.union(&other.names).cloned().collect(),
+        }
+    }
+
+    /// The intersection of two sets (names intersect by name).
+    pub fn intersect(&self, other: &PortSet) -> PortSet {
+        let mut out = Vec::new();
+        let (mut i, mut j) = (0, 0);
+        while let (Some(&(a0, a1)), Some(&(b0, b1))) = (self.ranges.get(i), other.ranges.get(j)) {
+            let lo = a0.max(b0);
+            let hi = a1.min(b1);
+            if lo <= hi {
+                out.push((lo, hi));
+            }
+            if a1 < b1 {
+                i += 1;
+            } else {
+                j += 1;
+            }
+        }
+        // A symbolic name survives an intersection with a set holding every number: the name
+        // stands for some number of the unknown receiver.
+        let mut names: BTreeSet<String> = self.names.intersection(&other.names).cloned().collect();
+        if other.is_all() {
+            names.extend(self.names.iter().cloned());
+        }
+        if self.is_all() {
+            names.extend(other.names.iter().cloned());
+        }
+        PortSet { ranges: out, names }
+    }
+
+    /// The ports of `self` not in `other` (names removed by name, or all by a full set).
+    pub fn subtract(&self, other: &PortSet) -> PortSet {
+        let mut out = Vec::new();
+        for &(lo, hi) in &self.ranges {
+            let mut cur = u32::from(lo);
+            let hi = u32::from(hi);
+            for &(b0, b1) in &other.ranges {
+                let (b0, b1) = (u32::from(b0), u32::from(b1));
+                if b1 < cur || b0 > hi {
+                    continue;
+                }
+                if b0 > cur {
+                    out.push((cur as u16, (b0 - 1) as u16));
+                }
+                cur = b1 + 1;
+                if cur > hi {
+                    break;
+                }
+            }
+            if cur <= hi {
+                out.push((cur as u16, hi as u16));
+            }
+        }
+        let names = if other.is_all() {
+            BTreeSet::new()
+        } else {
+            self.names.difference(&other.names).cloned().collect()
+        };
+        PortSet { ranges: out, names }
+    }
+
+    /// Whether every port of `self` is in `other`.
+    pub fn is_subset(&self, other: &PortSet) -> bool {
+        self.subtract(other).is_empty()
+    }
+}
+
+impl fmt::Display for PortSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut parts: Vec<String> = self
+            .ranges
+            .iter()
+            .map(|&(lo, hi)| {
+                if lo == hi {
+                    lo.to_string()
+                } else {
+                    format!("{lo}-{hi}")
+                }
+            })
+            .collect();
+        parts.extend(self.names.iter().cloned());
+        f.write_str(&parts.join(","))
+    }
+}
+
+/// The connections allowed between two endpoints: a [`PortSet`] per protocol.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct ConnSet {
+    ports: [PortSet; 3],
+}
+
+impl ConnSet {
+    /// No connection.
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    /// Every protocol, every port.
+    pub fn all() -> Self {
+        Self {
+            ports: [PortSet::all(), PortSet::all(), PortSet::all()],
+        }
+    }
+
+    /// The given ports of one protocol.
+    pub fn single(protocol: Protocol, ports: PortSet) -> Self {
+        let mut c = Self::none();
+        c.ports[protocol.index()] = ports;
+        c
+    }
+
+    /// The port set of one protocol.
+    pub fn ports(&self, protocol: Protocol) -> &PortSet {
+        &self.ports[protocol.index()]
+    }
+
+    /// Whether no connection is allowed.
+    pub fn is_empty(&self) -> bool {
+        self.ports.iter().all(PortSet::is_empty)
+    }
+
+    /// Whether every protocol and port is allowed.
+    pub fn is_all(&self) -> bool {
+        self.ports.iter().all(PortSet::is_all)
+    }
+
+    /// Whether `port` of `protocol` is allowed.
+    pub fn contains(&self, protocol: Protocol, port: u16) -> bool {
+        self.ports(protocol).contains(port)
+    }
+
+    fn zip(&self, other: &ConnSet, f: impl Fn(&PortSet, &PortSet) -> PortSet) -> ConnSet {
+        ConnSet {
+            ports: [
+                f(&self.ports[0], &other.ports[0]),
+                f(&self.ports[1], &other.ports[1]),
+                f(&self.ports[2], &other.ports[2]),
+            ],
+        }
+    }
+
+    /// The union.
+    pub fn union(&self, other: &ConnSet) -> ConnSet {
+        if self.is_all() || other.is_empty() {
+            return self.clone();
+        }
+        if other.is_all() || self.is_empty() {
+            return other.clone();
+        }
+        self.zip(other, PortSet::union)
+    }
+
+    /// Adds `other` into `self`.
+    pub fn add(&mut self, other: &ConnSet) {
+        if !other.is_empty() && !self.is_all() {
+            *self = self.union(other);
+        }
+    }
+
+    /// The intersection.
+    pub fn intersect(&self, other: &ConnSet) -> ConnSet {
+        if self.is_all() {
+            return other.clone();
+        }
+        if other.is_all() {
+            return self.clone();
+        }
+        if self.is_empty() || other.is_empty() {
+            return ConnSet::none();
+        }
+        self.zip(other, PortSet::intersect)
+    }
+
+    /// The difference `self - other`.
+    pub fn subtract(&self, other: &ConnSet) -> ConnSet {
+        if other.is_empty() {
+            return self.clone();
+        }
+        self.zip(other, PortSet::subtract)
+    }
+
+    /// Whether every connection of `self` is in `other`.
+    pub fn is_subset(&self, other: &ConnSet) -> bool {
+        self.ports
+            .iter()
+            .zip(other.ports.iter())
+            .all(|(a, b)| a.is_subset(b))
+    }
+}
+
+impl fmt::Display for ConnSet {
+    /// `All Connections`, `No Connections`, or `SCTP 1-9002,TCP 8080,UDP 53`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_all() {
+            return f.write_str("All Connections");
+        }
+        if self.is_empty() {
+            return f.write_str("No Connections");
+        }
+        let parts: Vec<String> = Protocol::ALL
+            .iter()
+            .filter(|p| !self.ports(**p).is_empty())
+            .map(|p| format!("{} {}", p, self.ports(*p)))
+            .collect();
+        f.write_str(&parts.join(","))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn renders_like_netpol_analyzer() {
+        let c = ConnSet::single(Protocol::Udp, PortSet::range(53, 53))
+            .union(&ConnSet::single(Protocol::Tcp, PortSet::range(8080, 8080)))
+            .union(&ConnSet::single(
+                Protocol::Sctp,
+                PortSet::all().subtract(&PortSet::range(9003, 9003)),
+            ));
+        assert_eq!(c.to_string(), "SCTP 1-9002,9004-65535,TCP 8080,UDP 53");
+        assert_eq!(ConnSet::all().to_string(), "All Connections");
+        assert_eq!(ConnSet::none().to_string(), "No Connections");
+        let named = ConnSet::single(Protocol::Tcp, PortSet::named("http"));
+        assert_eq!(named.to_string(), "TCP http");
+    }
+
+    #[test]
+    fn adjacent_ranges_merge() {
+        let p = PortSet::range(1, 10).union(&PortSet::range(11, 20));
+        assert_eq!(p.ranges(), &[(1, 20)]);
+    }
+
+    fn arb_ports() -> impl Strategy<Value = Vec<(u16, u16)>> {
+        proptest::collection::vec((1u16..60, 0u16..8), 0..5)
+            .prop_map(|v| v.into_iter().map(|(lo, len)| (lo, lo + len)).collect())
+    }
+
+    fn build(v: &[(u16, u16)]) -> PortSet {
+        v.iter()
+            .fold(PortSet::empty(), |acc, &(lo, hi)| acc.union(&PortSet::range(lo, hi)))
+    }
+
+    fn naive(v: &[(u16, u16)]) -> BTreeSet<u16> {
+        v.iter().flat_map(|&(lo, hi)| lo..=hi).collect()
+    }
+
+    fn members(p: &PortSet) -> BTreeSet<u16> {
+        p.ranges().iter().flat_map(|&(lo, hi)| lo..=hi).collect()
+    }
+
+    proptest! {
+        /// Interval algebra agrees with a naive set of port numbers.
+        #[test]
+        fn port_set_algebra_matches_naive_sets(a in arb_ports(), b in arb_ports()) {
+            let (pa, pb) = (build(&a), build(&b));
+            let (na, nb) = (naive(&a), naive(&b));
+            prop_assert_eq!(members(&pa.union(&pb)), na.union(&nb).copied().collect::<BTreeSet<_>>());
+            prop_assert_eq!(members(&pa.intersect(&pb)), na.intersection(&nb).copied().collect::<BTreeSet<_>>());
+            prop_assert_eq!(members(&pa.subtract(&pb)), na.difference(&nb).copied().collect::<BTreeSet<_>>());
+            prop_assert_eq!(pa.is_subset(&pb), na.is_subset(&nb));
+            // canonical: disjoint, sorted, non-adjacent
+            for w in pa.union(&pb).ranges().windows(2) {
+                prop_assert!(u32::from(w[0].1) + 1 < u32::from(w[1].0));
+            }
+        }
+    }
+}

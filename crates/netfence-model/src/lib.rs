@@ -1,0 +1,23 @@
+//! The normalized model netfence reasons about: namespaces, endpoints (workloads and pods),
+//! label selectors, symbolic port and IP sets, and one typed representation per policy dialect.
+//!
+//! This crate is pure: no files, no terminal, no clock, no environment. Loaders build a
+//! [`Cluster`]; the engine reads it.
+#![forbid(unsafe_code)]
+#![deny(clippy::disallowed_methods, reason = "model crates do no I/O")]
+#![warn(missing_docs)]
+
+pub mod cluster;
+pub mod conn;
+pub mod ip;
+pub mod labels;
+pub mod policy;
+
+pub use cluster::{Cluster, Endpoint, EndpointId, Namespace, NamedPort, Origin, Service};
+pub use conn::{ConnSet, PortSet, Protocol};
+pub use ip::{IpRange, IpSet};
+pub use labels::{LabelSelector, Labels, Operator, Requirement};
+pub use policy::{
+    AdminAction, AdminPeer, AdminPolicy, AdminPort, AdminRule, AdminSubject, NetworkPolicy,
+    NpPeer, NpPort, NpRule, PortRef,
+};

@@ -1,0 +1,298 @@
+//! The connectivity list and its exposure section, in txt, json, csv, md and dot.
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+/// Output formats of `connectivity`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// One line per pair: `src => dst : conns`.
+    Txt,
+    /// An array of `{"src","dst","conn"}`.
+    Json,
+    /// `src,dst,conn` with a header.
+    Csv,
+    /// A Markdown table.
+    Md,
+    /// A Graphviz digraph.
+    Dot,
+}
+
+impl Format {
+    /// Parses a format name.
+    pub fn parse(s: &str) -> Option<Format> {
+        match s {
+            "txt" => Some(Format::Txt),
+            "json" => Some(Format::Json),
+            "csv" => Some(Format::Csv),
+            "md" => Some(Format::Md),
+            "dot" => Some(Format::Dot),
+            _ => None,
+        }
+    }
+}
+
+/// One connection line.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct ConnLine {
+    /// Source name.
+    pub src: String,
+    /// Destination name.
+    pub dst: String,
+    /// Connection set, rendered.
+    pub conn: String,
+}
+
+/// The exposure section.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ExposureSection {
+    /// Egress exposure lines (`src` is the workload).
+    pub egress: Vec<ConnLine>,
+    /// Ingress exposure lines (`dst` is the workload).
+    pub ingress: Vec<ConnLine>,
+    /// `W is not protected on Ingress|Egress` lines.
+    pub unprotected: Vec<String>,
+}
+
+/// Everything `connectivity` prints.
+#[derive(Debug, Clone, Default)]
+pub struct ConnReport {
+    /// Allowed connections.
+    pub lines: Vec<ConnLine>,
+    /// The exposure section, when asked for.
+    pub exposure: Option<ExposureSection>,
+    /// With `--focus-conn`: the connection every line is about (`TCP 8080`); lines then omit it.
+    pub focus_conn: Option<String>,
+    /// Every workload name, for graph outputs that show isolated nodes too.
+    pub nodes: Vec<String>,
+}
+
+impl ConnReport {
+    /// Sorts everything the way outputs expect.
+    pub fn sort(&mut self) {
+        self.lines.sort();
+        self.lines.dedup();
+        if let Some(e) = &mut self.exposure {
+            e.egress.sort();
+            e.egress.dedup();
+            e.ingress
+                .sort_by(|a, b| (&a.dst, &a.src, &a.conn).cmp(&(&b.dst, &b.src, &b.conn)));
+            e.ingress.dedup();
+            e.unprotected.sort();
+            e.unprotected.dedup();
+        }
+    }
+
+    /// Renders in `format`.
+    pub fn render(&self, format: Format) -> String {
+        match format {
+            Format::Txt => self.txt(),
+            Format::Json => self.json(),
+            Format::Csv => self.csv(),
+            Format::Md => self.md(),
+            Format::Dot => self.dot(),
+        }
+    }
+
+    fn line_txt(&self, l: &ConnLine) -> String {
+        match self.focus_conn {
+            Some(_) => format!("{} => {}", l.src, l.dst),
+            None => format!("{} => {} : {}", l.src, l.dst, l.conn),
+        }
+    }
+
+    fn txt(&self) -> String {
+        let mut out = String::new();
+        if let Some(fc) = &self.focus_conn {
+            let _ = writeln!(out, "Permitted connections on {fc}:");
+        }
+        for l in &self.lines {
+            out.push_str(&self.line_txt(l));
+            out.push('\n');
+        }
+        let Some(e) = &self.exposure else {
+            return out;
+        };
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        match &self.focus_conn {
+            Some(fc) => {
+                let _ = writeln!(out, "Exposure Analysis Result On {fc}:");
+            }
+            None => out.push_str("Exposure Analysis Result:\n"),
+        }
+        let width = e
+            .egress
+            .iter()
+            .map(|l| l.src.len())
+            .chain(e.ingress.iter().map(|l| l.dst.len()))
+            .max()
+            .unwrap_or(0);
+        let exp_line = |w: &str, arrow: &str, other: &str, conn: &str| match self.focus_conn {
+            Some(_) => format!("{w:<width$} \t{arrow} \t{other}"),
+            None => format!("{w:<width$} \t{arrow} \t{other} : {conn}"),
+        };
+        if !e.egress.is_empty() {
+            out.push_str("Egress Exposure:\n");
+            for l in &e.egress {
+                out.push_str(&exp_line(&l.src, "=>", &l.dst, &l.conn));
+                out.push('\n');
+            }
+        }
+        if !e.ingress.is_empty() {
+            if !e.egress.is_empty() {
+                out.push('\n');
+            }
+            out.push_str("Ingress Exposure:\n");
+            for l in &e.ingress {
+                out.push_str(&exp_line(&l.dst, "<=", &l.src, &l.conn));
+                out.push('\n');
+            }
+        }
+        if !e.unprotected.is_empty() {
+            out.push_str("\nWorkloads not protected by network policies:\n");
+            for u in &e.unprotected {
+                out.push_str(u);
+                out.push('\n');
+            }
+        }
+        out
+    }
+
+    fn json(&self) -> String {
+        #[derive(Serialize)]
+        struct WithExposure<'a> {
+            connlist_results: &'a [ConnLine],
+            exposure_results: ExposureJson<'a>,
+        }
+        #[derive(Serialize)]
+        struct ExposureJson<'a> {
+            egress_exposure: &'a [ConnLine],
+            ingress_exposure: &'a [ConnLine],
+        }
+        let v = match &self.exposure {
+            None => serde_json::to_string_pretty(&self.lines),
+            Some(e) => serde_json::to_string_pretty(&WithExposure {
+                connlist_results: &self.lines,
+                exposure_results: ExposureJson {
+                    egress_exposure: &e.egress,
+                    ingress_exposure: &e.ingress,
+                },
+            }),
+        };
+        let mut s = v.unwrap_or_else(|_| "[]".to_string());
+        s.push('\n');
+        s
+    }
+
+    fn csv(&self) -> String {
+        let q = |s: &str| {
+            if s.contains([',', '"']) {
+                format!("\"{}\"", s.replace('"', "\"\""))
+            } else {
+                s.to_string()
+            }
+        };
+        let mut out = String::from("src,dst,conn\n");
+        for l in &self.lines {
+            let _ = writeln!(out, "{},{},{}", q(&l.src), q(&l.dst), q(&l.conn));
+        }
+        if let Some(e) = &self.exposure {
+            out.push_str("Exposure Analysis Result:,,\nEgress Exposure:,,\nsrc,dst,conn\n");
+            for l in &e.egress {
+                let _ = writeln!(out, "{},{},{}", q(&l.src), q(&l.dst), q(&l.conn));
+            }
+            out.push_str("Ingress Exposure:,,\ndst,src,conn\n");
+            for l in &e.ingress {
+                let _ = writeln!(out, "{},{},{}", q(&l.dst), q(&l.src), q(&l.conn));
+            }
+        }
+        out
+    }
+
+    fn md(&self) -> String {
+        let esc = |s: &str| s.replace('|', "\\|");
+        let mut out = String::from("| src | dst | conn |\n|-----|-----|------|\n");
+        for l in &self.lines {
+            let _ = writeln!(out, "| {} | {} | {} |", esc(&l.src), esc(&l.dst), esc(&l.conn));
+        }
+        if let Some(e) = &self.exposure {
+            out.push_str("## Exposure Analysis Result:\n### Egress Exposure:\n| src | dst | conn |\n|-----|-----|------|\n");
+            for l in &e.egress {
+                let _ = writeln!(out, "| {} | {} | {} |", esc(&l.src), esc(&l.dst), esc(&l.conn));
+            }
+            out.push_str("### Ingress Exposure:\n| dst | src | conn |\n|-----|-----|------|\n");
+            for l in &e.ingress {
+                let _ = writeln!(out, "| {} | {} | {} |", esc(&l.dst), esc(&l.src), esc(&l.conn));
+            }
+        }
+        out
+    }
+
+    fn dot(&self) -> String {
+        let mut nodes: BTreeSet<&str> = self.nodes.iter().map(String::as_str).collect();
+        for l in &self.lines {
+            nodes.insert(&l.src);
+            nodes.insert(&l.dst);
+        }
+        let id = |s: &str| format!("\"{}\"", s.replace('"', "\\\""));
+        let mut out = String::from("digraph {\n");
+        for n in &nodes {
+            let shape = if n.ends_with("[External]") { "box" } else { "ellipse" };
+            let _ = writeln!(out, "\t{} [label={} shape={shape}]", id(n), id(n));
+        }
+        for l in &self.lines {
+            let _ = writeln!(out, "\t{} -> {} [label={}]", id(&l.src), id(&l.dst), id(&l.conn));
+        }
+        out.push_str("}\n");
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(s: &str, d: &str, c: &str) -> ConnLine {
+        ConnLine {
+            src: s.into(),
+            dst: d.into(),
+            conn: c.into(),
+        }
+    }
+
+    #[test]
+    fn txt_matches_netpol_analyzer_layout() {
+        let mut r = ConnReport {
+            lines: vec![line("ns/b[Pod]", "ns/a[Pod]", "TCP 80"), line("ns/a[Pod]", "ns/b[Pod]", "All Connections")],
+            exposure: Some(ExposureSection {
+                egress: vec![line("ns/a[Pod]", "entire-cluster", "All Connections")],
+                ingress: vec![line("entire-cluster", "ns/a[Pod]", "TCP 80")],
+                unprotected: vec!["ns/a[Pod] is not protected on Egress".into()],
+            }),
+            ..Default::default()
+        };
+        r.sort();
+        let out = r.render(Format::Txt);
+        assert_eq!(
+            out,
+            "ns/a[Pod] => ns/b[Pod] : All Connections\nns/b[Pod] => ns/a[Pod] : TCP 80\n\n\
+             Exposure Analysis Result:\nEgress Exposure:\nns/a[Pod] \t=> \tentire-cluster : All Connections\n\n\
+             Ingress Exposure:\nns/a[Pod] \t<= \tentire-cluster : TCP 80\n\n\
+             Workloads not protected by network policies:\nns/a[Pod] is not protected on Egress\n"
+        );
+    }
+
+    #[test]
+    fn json_is_an_array_of_src_dst_conn() {
+        let r = ConnReport {
+            lines: vec![line("a", "b", "TCP 1")],
+            ..Default::default()
+        };
+        let v: serde_json::Value = serde_json::from_str(&r.render(Format::Json)).unwrap();
+        assert_eq!(v, serde_json::json!([{"src": "a", "dst": "b", "conn": "TCP 1"}]));
+    }
+}
