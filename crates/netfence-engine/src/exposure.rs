@@ -120,7 +120,10 @@ pub fn representative_peers(cluster: &Cluster) -> Vec<RepPeer> {
 /// Runs exposure analysis for the endpoints `include` accepts.
 pub fn compute(cluster: &Cluster, profile: Profile, include: &dyn Fn(EndpointId) -> bool) -> Exposure {
     let ev = Evaluator::new(cluster, profile);
-    let reps = representative_peers(cluster);
+    let reps: Vec<RepPeer> = representative_peers(cluster)
+        .into_iter()
+        .filter(|r| !realized(cluster, r))
+        .collect();
     let any = anywhere();
     let mut out = Exposure::default();
     for (id, ep) in cluster.endpoints.iter().enumerate() {
@@ -163,6 +166,21 @@ pub fn compute(cluster: &Cluster, profile: Profile, include: &dyn Fn(EndpointId)
         }
     }
     out
+}
+
+/// Whether a potential peer written only with (non-empty) `matchLabels` for both namespace and
+/// pods is already a real pod: its connections are then in the connectivity list, not
+/// exposure. Empty selectors and expressions stand for more than the pods present, so they
+/// are always kept (netpol-analyzer's behaviour).
+fn realized(cluster: &Cluster, rep: &RepPeer) -> bool {
+    let ns_sel = rep.namespace_selector();
+    let simple = |s: &LabelSelector| !s.match_labels.is_empty() && s.match_expressions.is_empty();
+    if !simple(&ns_sel) || !simple(&rep.pods) {
+        return false;
+    }
+    cluster.endpoints.iter().any(|ep| {
+        ns_sel.matches(cluster.namespace_labels(&ep.namespace)) && rep.pods.matches(&ep.labels)
+    })
 }
 
 fn captured_by_baseline(ev: &Evaluator<'_>, ep: &netfence_model::Endpoint) -> bool {

@@ -70,23 +70,29 @@ impl Builder {
             line,
             value,
         } = doc;
-        self.add_value(&file, index, line, value);
+        self.add_value(&file, index, line, value, None);
     }
 
-    fn add_value(&mut self, file: &str, index: usize, line: usize, value: Value) {
+    /// Adds one object; `item_kind` is the kind implied by an enclosing typed list
+    /// (`PodList` items carry no `kind` of their own).
+    fn add_value(&mut self, file: &str, index: usize, line: usize, value: Value, item_kind: Option<&str>) {
         if let Value::Array(items) = value {
             for item in items {
-                self.add_value(file, index, line, item);
+                self.add_value(file, index, line, item, item_kind);
             }
             return;
         }
-        let kind = str_field(&value, &["kind"]).unwrap_or_default().to_string();
+        let kind = str_field(&value, &["kind"])
+            .or(item_kind)
+            .unwrap_or_default()
+            .to_string();
         let name = str_field(&value, &["metadata", "name"]).unwrap_or_default().to_string();
         let ns = str_field(&value, &["metadata", "namespace"]).unwrap_or("default").to_string();
-        if kind.ends_with("List") {
+        if kind.ends_with("List") || (kind.is_empty() && value.get("items").is_some()) {
+            let inner = kind.strip_suffix("List").filter(|k| !k.is_empty());
             if let Some(Value::Array(items)) = value.get("items") {
                 for item in items.clone() {
-                    self.add_value(file, index, line, item);
+                    self.add_value(file, index, line, item, inner);
                 }
             }
             return;
@@ -127,7 +133,10 @@ impl Builder {
                         .flatten()
                         .find(|o| o.controller.unwrap_or(false))
                         .or_else(|| p.metadata.owner_references.iter().flatten().next());
+                    // Static pods are "owned" by their Node: they are workloads of their own.
                     let (wname, wkind) = match owner {
+                        Some(o) if o.kind == "Node" => (name.clone(), "Pod".to_string()),
+                        Some(o) if o.kind.is_empty() => (o.name.clone(), "Pod".to_string()),
                         Some(o) => (o.name.clone(), o.kind.clone()),
                         None => (name.clone(), "Pod".to_string()),
                     };
