@@ -71,6 +71,9 @@ pub fn load(inputs: &Inputs) -> Result<Loaded> {
             eprintln!("skipped: {origin}: {kind} {name} (kind not modelled)");
         }
     }
+    for w in &loaded.warnings {
+        eprintln!("warning: {w}");
+    }
     if !loaded.errors.is_empty() {
         for e in &loaded.errors {
             eprintln!("error: {e}");

@@ -51,8 +51,8 @@ pub struct Connectivity {
     pub dst_ranges: Vec<IpRange>,
 }
 
-/// The external ranges for each direction: the address space cut at every CIDR policies
-/// mention (`0.0.0.0/0` always; `::/0` when an IPv6 CIDR appears).
+/// The external ranges for each direction: the IPv4 address space cut at every CIDR policies
+/// mention.
 pub fn external_ranges(cluster: &Cluster) -> (Vec<IpRange>, Vec<IpRange>) {
     let mut ingress_sets: Vec<IpSet> = Vec::new();
     let mut egress_sets: Vec<IpSet> = Vec::new();
@@ -80,13 +80,9 @@ pub fn external_ranges(cluster: &Cluster) -> (Vec<IpRange>, Vec<IpRange>) {
             }
         }
     }
-    let universe = |sets: &[IpSet]| {
-        if sets.iter().any(IpSet::has_v6) {
-            IpSet::all_v4().union(&IpSet::all_v6())
-        } else {
-            IpSet::all_v4()
-        }
-    };
+    // External ranges are IPv4, as netpol-analyzer reports them; IPv6 CIDRs are reported as
+    // not modelled by the loader.
+    let universe = |_: &[IpSet]| IpSet::all_v4();
     let src = IpSet::disjoint_ranges(&universe(&ingress_sets), ingress_sets.iter());
     let dst = IpSet::disjoint_ranges(&universe(&egress_sets), egress_sets.iter());
     (src, dst)

@@ -172,6 +172,15 @@ impl<'a> Evaluator<'a> {
             .unwrap_or_default()
     }
 
+    /// Whether an ANP or the BANP selects `ep` and has rules in `dir`.
+    pub fn admin_subject_has_rules(&self, ep: &Endpoint, dir: Direction) -> bool {
+        self.anps
+            .iter()
+            .copied()
+            .chain(self.cluster.baseline_policy.iter())
+            .any(|p| !admin_rules(p, dir).is_empty() && self.subject_selects(&p.subject, ep))
+    }
+
     /// Whether some NetworkPolicy isolates `ep` in `dir`.
     pub fn is_isolated(&self, ep: &Endpoint, dir: Direction) -> bool {
         !self.selecting_policies(ep, dir).is_empty()
@@ -282,7 +291,7 @@ impl<'a> Evaluator<'a> {
                         }
                     }
                     PortOwner::External => {}
-                    PortOwner::Unknown => c.add(&ConnSet::single(Protocol::Tcp, PortSet::named(name))),
+                    PortOwner::Unknown => c.add(&ConnSet::named_any_protocol(name)),
                 },
             }
         }
@@ -301,6 +310,7 @@ impl<'a> Evaluator<'a> {
         let mut allowed = ConnSet::none();
         let mut passed = ConnSet::none();
         let mut anp_captured = false;
+        let mut admin_matched = false;
         for anp in &self.anps {
             if undecided.is_empty() {
                 break;
@@ -312,6 +322,7 @@ impl<'a> Evaluator<'a> {
                 if !rule.peers.iter().any(|p| self.admin_peer_matches(p, peer)) {
                     continue;
                 }
+                admin_matched = true;
                 let c = self.admin_rule_conn(rule, owner).intersect(&undecided);
                 if c.is_empty() {
                     continue;
@@ -336,6 +347,7 @@ impl<'a> Evaluator<'a> {
                         if !rule.peers.iter().any(|p| self.admin_peer_matches(p, peer)) {
                             continue;
                         }
+                        admin_matched = true;
                         let c = self.admin_rule_conn(rule, owner).intersect(&remaining);
                         if rule.action == AdminAction::Allow {
                             allowed.add(&c);
@@ -350,6 +362,7 @@ impl<'a> Evaluator<'a> {
             allowed,
             np_isolated,
             anp_captured,
+            admin_matched,
         }
     }
 
@@ -500,6 +513,8 @@ pub struct DirectionDetail {
     pub np_isolated: bool,
     /// Whether an ANP rule matched part of the traffic.
     pub anp_captured: bool,
+    /// Whether the peer matched an ANP or BANP rule that was consulted (whatever its ports).
+    pub admin_matched: bool,
 }
 
 fn dir_key(dir: Direction) -> &'static str {

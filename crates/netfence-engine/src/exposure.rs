@@ -132,7 +132,7 @@ pub fn compute(cluster: &Cluster, profile: Profile, include: &dyn Fn(EndpointId)
         }
         for dir in [Direction::Egress, Direction::Ingress] {
             let detail = ev.direction_detail(ep, Peer::Rep(&any), dir);
-            if !detail.np_isolated && !detail.anp_captured && !captured_by_baseline(&ev, ep) {
+            if !detail.np_isolated && !ev.admin_subject_has_rules(ep, dir) {
                 out.unprotected.push((id, dir));
                 out.lines.push(ExposureLine {
                     endpoint: id,
@@ -153,7 +153,10 @@ pub fn compute(cluster: &Cluster, profile: Profile, include: &dyn Fn(EndpointId)
             }
             for rep in &reps {
                 let conn = ev.direction_allowed(ep, Peer::Rep(rep), dir);
-                if conn.is_empty() || (!entire.is_empty() && conn.is_subset(&entire)) {
+                // Shown when it differs from what the entire cluster gets: with NetworkPolicy
+                // alone a potential peer gets at least that much, so this hides exactly the
+                // peers that add nothing; admin Deny rules can also make it get less.
+                if conn == entire {
                     continue;
                 }
                 out.lines.push(ExposureLine {
@@ -183,7 +186,3 @@ fn realized(cluster: &Cluster, rep: &RepPeer) -> bool {
     })
 }
 
-fn captured_by_baseline(ev: &Evaluator<'_>, ep: &netfence_model::Endpoint) -> bool {
-    let _ = (ev, ep);
-    false
-}

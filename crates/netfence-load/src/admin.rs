@@ -33,7 +33,9 @@ pub(crate) struct Subject {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct PodsPeer {
+    #[serde(default)]
     pub namespace_selector: meta::LabelSelector,
+    #[serde(default)]
     pub pod_selector: meta::LabelSelector,
 }
 
@@ -104,7 +106,13 @@ pub(crate) fn subject(s: &Subject) -> Result<AdminSubject, String> {
     }
 }
 
-pub(crate) fn rule(r: &Rule, ingress: bool, baseline: bool, idx: usize) -> Result<AdminRule, String> {
+pub(crate) fn rule(
+    r: &Rule,
+    ingress: bool,
+    baseline: bool,
+    idx: usize,
+    warnings: &mut Vec<String>,
+) -> Result<AdminRule, String> {
     let here = format!("{}[{}]", if ingress { "ingress" } else { "egress" }, idx);
     let action = match r.action.as_str() {
         "Allow" => AdminAction::Allow,
@@ -153,7 +161,13 @@ pub(crate) fn rule(r: &Rule, ingress: bool, baseline: bool, idx: usize) -> Resul
                 if !n.contains('/') {
                     return Err(format!("{here}: network `{n}` must be a CIDR"));
                 }
-                s = s.union(&IpSet::parse_cidr(n).map_err(|e| format!("{here}: {e}"))?);
+                let set = IpSet::parse_cidr(n).map_err(|e| format!("{here}: {e}"))?;
+                if set.has_v6() {
+                    warnings.push(format!(
+                        "{here}: IPv6 network `{n}` is not modelled (external ranges are IPv4); the rule applies to its IPv4 networks only"
+                    ));
+                }
+                s = s.union(&set);
             }
             peers.push(AdminPeer::Networks(s));
         } else if let Some(nodes) = &p.nodes {

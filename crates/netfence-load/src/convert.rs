@@ -20,6 +20,7 @@ use crate::{admin, selector, workload, Loaded};
 pub(crate) struct Builder {
     pub cluster: Cluster,
     pub errors: Vec<LoadError>,
+    pub warnings: Vec<LoadError>,
     pub skipped: Vec<(Origin, String, String)>,
     seen_endpoints: HashSet<String>,
     referenced_namespaces: Vec<String>,
@@ -172,7 +173,16 @@ impl Builder {
                 if let Some(np) = self.typed::<net::NetworkPolicy>(&ctx, value) {
                     self.referenced_namespaces.push(ns.clone());
                     match network_policy(&np, &ns, &name, &ctx) {
-                        Ok(p) => self.cluster.network_policies.push(p),
+                        Ok(p) => {
+                            if has_v6_block(&p) {
+                                self.warnings.push(ctx.err(
+                                    None,
+                                    "IPv6 ipBlock CIDRs are not modelled (external ranges are IPv4); they match no external range".into(),
+                                    None,
+                                ));
+                            }
+                            self.cluster.network_policies.push(p)
+                        }
                         Err((field, msg, help)) => self.errors.push(ctx.err(Some(field), msg, help)),
                     }
                 }
@@ -332,19 +342,20 @@ impl Builder {
         let Some(spec) = self.typed::<admin::AdminSpec>(ctx, spec_v) else {
             return;
         };
-        let build = || -> Result<AdminPolicy, String> {
+        let mut warnings = Vec::new();
+        let mut build = || -> Result<AdminPolicy, String> {
             let subject = admin::subject(&spec.subject)?;
             let ingress = spec
                 .ingress
                 .iter()
                 .enumerate()
-                .map(|(i, r)| admin::rule(r, true, baseline, i))
+                .map(|(i, r)| admin::rule(r, true, baseline, i, &mut warnings))
                 .collect::<Result<Vec<_>, _>>()?;
             let egress = spec
                 .egress
                 .iter()
                 .enumerate()
-                .map(|(i, r)| admin::rule(r, false, baseline, i))
+                .map(|(i, r)| admin::rule(r, false, baseline, i, &mut warnings))
                 .collect::<Result<Vec<_>, _>>()?;
             let priority = if baseline {
                 None
@@ -364,7 +375,11 @@ impl Builder {
                 origin: ctx.origin(),
             })
         };
-        match build() {
+        let built = build();
+        for w in warnings {
+            self.warnings.push(ctx.err(Some("spec".into()), w, None));
+        }
+        match built {
             Ok(p) if baseline => {
                 if name != "default" {
                     self.errors.push(ctx.err(
@@ -395,9 +410,21 @@ impl Builder {
         Loaded {
             cluster: self.cluster,
             errors: self.errors,
+            warnings: self.warnings,
             skipped: self.skipped,
         }
     }
+}
+
+fn has_v6_block(p: &NetworkPolicy) -> bool {
+    [&p.ingress, &p.egress].iter().any(|rules| {
+        rules.iter().flatten().any(|r| {
+            r.peers
+                .iter()
+                .flatten()
+                .any(|x| matches!(x, NpPeer::IpBlock { set, .. } if set.has_v6()))
+        })
+    })
 }
 
 type ConvError = (String, String, Option<&'static str>);

@@ -27,6 +27,9 @@ pub struct Loaded {
     pub cluster: Cluster,
     /// Every error, in input order.
     pub errors: Vec<LoadError>,
+    /// Things loaded but only partly modelled (for example IPv6 CIDRs): the analysis runs,
+    /// and these say what it leaves out.
+    pub warnings: Vec<LoadError>,
     /// Objects of kinds netfence does not model: `(origin, kind, name)`.
     pub skipped: Vec<(netfence_model::Origin, String, String)>,
 }

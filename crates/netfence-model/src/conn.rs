@@ -236,10 +236,12 @@ impl fmt::Display for PortSet {
     }
 }
 
-/// The connections allowed between two endpoints: a [`PortSet`] per protocol.
+/// The connections allowed between two endpoints: a [`PortSet`] per protocol, plus port names
+/// whose protocol is not known (an ANP `namedPort` towards an unknown pod).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct ConnSet {
     ports: [PortSet; 3],
+    any_protocol_names: BTreeSet<String>,
 }
 
 impl ConnSet {
@@ -252,6 +254,15 @@ impl ConnSet {
     pub fn all() -> Self {
         Self {
             ports: [PortSet::all(), PortSet::all(), PortSet::all()],
+            any_protocol_names: BTreeSet::new(),
+        }
+    }
+
+    /// A named port of a pod not known, on whatever protocol that pod declares.
+    pub fn named_any_protocol(name: &str) -> Self {
+        Self {
+            ports: Default::default(),
+            any_protocol_names: BTreeSet::from([name.to_string()]),
         }
     }
 
@@ -269,7 +280,7 @@ impl ConnSet {
 
     /// Whether no connection is allowed.
     pub fn is_empty(&self) -> bool {
-        self.ports.iter().all(PortSet::is_empty)
+        self.ports.iter().all(PortSet::is_empty) && self.any_protocol_names.is_empty()
     }
 
     /// Whether every protocol and port is allowed.
@@ -282,13 +293,19 @@ impl ConnSet {
         self.ports(protocol).contains(port)
     }
 
-    fn zip(&self, other: &ConnSet, f: impl Fn(&PortSet, &PortSet) -> PortSet) -> ConnSet {
+    fn zip(
+        &self,
+        other: &ConnSet,
+        f: impl Fn(&PortSet, &PortSet) -> PortSet,
+        names: impl Fn(&BTreeSet<String>, &BTreeSet<String>) -> BTreeSet<String>,
+    ) -> ConnSet {
         ConnSet {
             ports: [
                 f(&self.ports[0], &other.ports[0]),
                 f(&self.ports[1], &other.ports[1]),
                 f(&self.ports[2], &other.ports[2]),
             ],
+            any_protocol_names: names(&self.any_protocol_names, &other.any_protocol_names),
         }
     }
 
@@ -300,7 +317,7 @@ impl ConnSet {
         if other.is_all() || self.is_empty() {
             return other.clone();
         }
-        self.zip(other, PortSet::union)
+        self.zip(other, PortSet::union, |a, b| a.union(b).cloned().collect())
     }
 
     /// Adds `other` into `self`.
@@ -321,7 +338,7 @@ impl ConnSet {
         if self.is_empty() || other.is_empty() {
             return ConnSet::none();
         }
-        self.zip(other, PortSet::intersect)
+        self.zip(other, PortSet::intersect, |a, b| a.intersection(b).cloned().collect())
     }
 
     /// The difference `self - other`.
@@ -329,7 +346,14 @@ impl ConnSet {
         if other.is_empty() {
             return self.clone();
         }
-        self.zip(other, PortSet::subtract)
+        let all = other.is_all();
+        self.zip(other, PortSet::subtract, |a, b| {
+            if all {
+                BTreeSet::new()
+            } else {
+                a.difference(b).cloned().collect()
+            }
+        })
     }
 
     /// Whether every connection of `self` is in `other`.
@@ -338,6 +362,7 @@ impl ConnSet {
             .iter()
             .zip(other.ports.iter())
             .all(|(a, b)| a.is_subset(b))
+            && (other.is_all() || self.any_protocol_names.is_subset(&other.any_protocol_names))
     }
 }
 
@@ -350,11 +375,12 @@ impl fmt::Display for ConnSet {
         if self.is_empty() {
             return f.write_str("No Connections");
         }
-        let parts: Vec<String> = Protocol::ALL
+        let mut parts: Vec<String> = Protocol::ALL
             .iter()
             .filter(|p| !self.ports(**p).is_empty())
             .map(|p| format!("{} {}", p, self.ports(*p)))
             .collect();
+        parts.extend(self.any_protocol_names.iter().cloned());
         f.write_str(&parts.join(","))
     }
 }

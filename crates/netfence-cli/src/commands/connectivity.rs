@@ -142,8 +142,21 @@ pub fn run(args: &ConnectivityArgs) -> Result<i32> {
         let include = |id: EndpointId| focus.is_focus(c, &Node::Endpoint(id));
         let exp = exposure::compute(c, profile, &include);
         let mut sec = ExposureSection::default();
+        // With --focus-conn, a potential peer adds nothing when the entire cluster already
+        // gets the focused connection.
+        let entire_has_focus: std::collections::HashSet<(EndpointId, bool)> = exp
+            .lines
+            .iter()
+            .filter(|l| l.to == ExposedTo::EntireCluster && focus.conn.is_some() && focus.keep_conn(&l.conn))
+            .map(|l| (l.endpoint, l.direction == Direction::Ingress))
+            .collect();
         for l in &exp.lines {
             if !focus.keep_direction(l.direction) || !focus.keep_conn(&l.conn) {
+                continue;
+            }
+            if matches!(l.to, ExposedTo::Potential(_))
+                && entire_has_focus.contains(&(l.endpoint, l.direction == Direction::Ingress))
+            {
                 continue;
             }
             let w = c.endpoints[l.endpoint].display_name();
@@ -157,8 +170,19 @@ pub fn run(args: &ConnectivityArgs) -> Result<i32> {
                 Direction::Ingress => sec.ingress.push(ConnLine { src: other, dst: w, conn }),
             }
         }
+        // External connections are repeated in the exposure section for workloads that have
+        // an exposure entry (as netpol-analyzer does).
+        let exposed: std::collections::HashSet<EndpointId> =
+            exp.lines.iter().map(|l| l.endpoint).collect();
         for e in &map.edges {
             if !focus.keep_pair(c, &e.src, &e.dst) || !focus.keep_conn(&e.conn) {
+                continue;
+            }
+            let workload = match (&e.src, &e.dst) {
+                (Node::External(_), Node::Endpoint(id)) | (Node::Endpoint(id), Node::External(_)) => *id,
+                _ => continue,
+            };
+            if !exposed.contains(&workload) {
                 continue;
             }
             let line = ConnLine {
