@@ -27,6 +27,8 @@ pub enum Node {
     Endpoint(EndpointId),
     /// A cluster-external address range.
     External(IpRange),
+    /// The ingress controller serving Ingress and Route objects.
+    IngressController,
 }
 
 /// An allowed connection set between two nodes.
@@ -145,6 +147,13 @@ pub fn compute(cluster: &Cluster, profile: Profile) -> Connectivity {
         })
         .collect();
     edges.extend(ip_edges);
+    for (id, conn) in crate::ingress::controller_edges(&ev) {
+        edges.push(Edge {
+            src: Node::IngressController,
+            dst: Node::Endpoint(id),
+            conn,
+        });
+    }
     Connectivity {
         edges,
         src_ranges,

@@ -38,7 +38,7 @@ pub struct Loaded {
 pub fn load(sources: &[Source]) -> Loaded {
     let mut builder = convert::Builder::default();
     for src in sources {
-        for doc in source::documents(src, &mut builder.errors) {
+        for doc in source::documents(src, &mut builder.errors, &mut builder.warnings) {
             builder.add_document(doc);
         }
     }

@@ -52,7 +52,23 @@ fn split_yaml(text: &str) -> Vec<(usize, String)> {
 }
 
 /// Parses a source into documents, pushing parse errors.
-pub(crate) fn documents(src: &Source, errors: &mut Vec<LoadError>) -> Vec<Document> {
+/// Leading tabs of every line replaced by one space each.
+fn untab(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines() {
+        let tabs = line.len() - line.trim_start_matches('\t').len();
+        out.push_str(&" ".repeat(tabs));
+        out.push_str(&line[tabs..]);
+        out.push('\n');
+    }
+    out
+}
+
+pub(crate) fn documents(
+    src: &Source,
+    errors: &mut Vec<LoadError>,
+    warnings: &mut Vec<LoadError>,
+) -> Vec<Document> {
     let mut out = Vec::new();
     if is_json(src) {
         match serde_json::from_str::<Value>(&src.text) {
@@ -75,7 +91,25 @@ pub(crate) fn documents(src: &Source, errors: &mut Vec<LoadError>) -> Vec<Docume
         return out;
     }
     for (i, (line, text)) in split_yaml(&src.text).into_iter().enumerate() {
-        match serde_saphyr::from_str::<Value>(&text) {
+        let mut parsed = serde_saphyr::from_str::<Value>(&text);
+        if parsed.as_ref().is_err_and(|e| e.to_string().contains("tab")) {
+            // Go's YAML parser (and so kubectl) reads a tab in front of a flow-collection
+            // entry; do the same, and say so.
+            let untabbed = untab(&text);
+            if let Ok(v) = serde_saphyr::from_str::<Value>(&untabbed) {
+                warnings.push(LoadError {
+                    file: src.name.clone(),
+                    document: i + 1,
+                    line: Some(line),
+                    object: None,
+                    field: None,
+                    message: "tab characters in indentation were read as spaces".into(),
+                    help: Some("YAML forbids tabs in indentation; replace them with spaces".into()),
+                });
+                parsed = Ok(v);
+            }
+        }
+        match parsed {
             Ok(Value::Null) => {}
             Ok(value) => out.push(Document {
                 file: src.name.clone(),
@@ -125,7 +159,7 @@ mod tests {
             text: "a: 1\n---\nb: [\n".into(),
         };
         let mut errors = Vec::new();
-        let docs = documents(&src, &mut errors);
+        let docs = documents(&src, &mut errors, &mut Vec::new());
         assert_eq!(docs.len(), 1);
         assert_eq!(errors.len(), 1);
         assert_eq!(errors[0].document, 2);
@@ -139,7 +173,7 @@ mod tests {
             text: "spec:\n  ingress: []\n  ingress: []\n".into(),
         };
         let mut errors = Vec::new();
-        let docs = documents(&src, &mut errors);
+        let docs = documents(&src, &mut errors, &mut Vec::new());
         assert!(docs.is_empty());
         assert_eq!(errors.len(), 1, "{errors:?}");
         assert!(errors[0].message.contains("invalid YAML"));

@@ -15,6 +15,7 @@ fn node_name(c: &Cluster, n: &Node) -> String {
     match n {
         Node::Endpoint(id) => c.endpoints[*id].display_name(),
         Node::External(r) => format!("{r}[External]"),
+        Node::IngressController => netfence_engine::ingress::CONTROLLER_NAME.to_string(),
     }
 }
 
@@ -38,6 +39,9 @@ impl Focus<'_> {
         match n {
             Node::Endpoint(id) => self.workloads.is_empty() || matches_name(c, *id, self.workloads),
             Node::External(_) => false,
+            Node::IngressController => {
+                self.workloads.is_empty() || self.workloads.iter().any(|w| w == "ingress-controller")
+            }
         }
     }
 
