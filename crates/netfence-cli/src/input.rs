@@ -32,7 +32,8 @@ fn walk(dir: &Path, out: &mut Vec<Source>) -> Result<()> {
 }
 
 fn read_file(p: &Path) -> Result<Source> {
-    let text = std::fs::read_to_string(p).with_context(|| format!("cannot read `{}`", p.display()))?;
+    let text =
+        std::fs::read_to_string(p).with_context(|| format!("cannot read `{}`", p.display()))?;
     Ok(Source {
         name: p.display().to_string(),
         text,

@@ -10,9 +10,7 @@ use std::collections::{HashMap, HashSet};
 
 use rayon::prelude::*;
 
-use netfence_model::{
-    AdminPeer, Cluster, ConnSet, EndpointId, IpRange, IpSet, NpPeer, NpRule,
-};
+use netfence_model::{AdminPeer, Cluster, ConnSet, EndpointId, IpRange, IpSet, NpPeer, NpRule};
 
 use crate::classes::Classes;
 use crate::eval::{
@@ -71,8 +69,15 @@ pub fn external_ranges(cluster: &Cluster) -> (Vec<IpRange>, Vec<IpRange>) {
         collect(np.ingress.as_ref(), &mut ingress_sets);
         collect(np.egress.as_ref(), &mut egress_sets);
     }
-    for anp in cluster.admin_policies.iter().chain(cluster.baseline_policy.iter()) {
-        for (rules, out) in [(&anp.ingress, &mut ingress_sets), (&anp.egress, &mut egress_sets)] {
+    for anp in cluster
+        .admin_policies
+        .iter()
+        .chain(cluster.baseline_policy.iter())
+    {
+        for (rules, out) in [
+            (&anp.ingress, &mut ingress_sets),
+            (&anp.egress, &mut egress_sets),
+        ] {
             for r in rules {
                 for p in &r.peers {
                     if let AdminPeer::Networks(set) = p {
@@ -307,7 +312,9 @@ impl ClassMatrix {
                                 .map(|&d| {
                                     let id = match constant {
                                         Some(id) => id,
-                                        None => m.interner.intern(np_rule_ports_to(&rule.ports, rep(d))),
+                                        None => {
+                                            m.interner.intern(np_rule_ports_to(&rule.ports, rep(d)))
+                                        }
                                     };
                                     (d as u32, id)
                                 })
@@ -315,7 +322,8 @@ impl ClassMatrix {
                             for &s in &subjects {
                                 if peers.is_none() && !named {
                                     if let Some(id) = constant {
-                                        m.egress_default[s] = m.interner.union(m.egress_default[s], id);
+                                        m.egress_default[s] =
+                                            m.interner.union(m.egress_default[s], id);
                                     }
                                     continue;
                                 }
@@ -332,7 +340,8 @@ impl ClassMatrix {
                                 let id = m.interner.intern(np_rule_ports_to(&rule.ports, rep(d)));
                                 match &peers {
                                     None => {
-                                        m.ingress_default[d] = m.interner.union(m.ingress_default[d], id)
+                                        m.ingress_default[d] =
+                                            m.interner.union(m.ingress_default[d], id)
                                     }
                                     Some(srcs) => {
                                         for &s in srcs {
@@ -358,7 +367,10 @@ impl ClassMatrix {
         if !self.egress_isolated[s] {
             return (ALL, NONE);
         }
-        let sparse = self.egress_sparse[s].get(&(d as u32)).copied().unwrap_or(NONE);
+        let sparse = self.egress_sparse[s]
+            .get(&(d as u32))
+            .copied()
+            .unwrap_or(NONE);
         (self.egress_default[s], sparse)
     }
 
@@ -366,7 +378,10 @@ impl ClassMatrix {
         if !self.ingress_isolated[d] {
             return (ALL, NONE);
         }
-        let sparse = self.ingress_sparse[d].get(&(s as u32)).copied().unwrap_or(NONE);
+        let sparse = self.ingress_sparse[d]
+            .get(&(s as u32))
+            .copied()
+            .unwrap_or(NONE);
         (self.ingress_default[d], sparse)
     }
 
@@ -375,7 +390,7 @@ impl ClassMatrix {
         if !self.egress_isolated[s] || self.egress_default[s] != NONE {
             Box::new(0..self.n)
         } else {
-            let mut v: Vec<usize> = self.egress_sparse[s].keys().map(|&d| d as u32 as usize).collect();
+            let mut v: Vec<usize> = self.egress_sparse[s].keys().map(|&d| d as usize).collect();
             v.sort_unstable();
             Box::new(v.into_iter())
         }
@@ -403,6 +418,10 @@ impl ClassMatrix {
             });
         // Compute each combination once.
         let mut result: HashMap<[u32; 4], Option<ConnSet>> = HashMap::with_capacity(combos.len());
+        #[expect(
+            clippy::iter_over_hash_type,
+            reason = "results go into a map; order is irrelevant"
+        )]
         for key in combos {
             let [e0, e1, i0, i1] = key;
             let e = self.interner.union(e0, e1);
@@ -449,7 +468,11 @@ fn peer_classes(
         let candidates: Vec<usize> = match elem {
             NpPeer::Pods {
                 namespaces: None, ..
-            } => classes.by_namespace.get(&np.namespace).unwrap_or(&empty).clone(),
+            } => classes
+                .by_namespace
+                .get(&np.namespace)
+                .unwrap_or(&empty)
+                .clone(),
             NpPeer::Pods {
                 namespaces: Some(sel),
                 ..
@@ -457,7 +480,14 @@ fn peer_classes(
                 .namespaces
                 .values()
                 .filter(|ns| sel.matches(&ns.labels))
-                .flat_map(|ns| classes.by_namespace.get(&ns.name).unwrap_or(&empty).iter().copied())
+                .flat_map(|ns| {
+                    classes
+                        .by_namespace
+                        .get(&ns.name)
+                        .unwrap_or(&empty)
+                        .iter()
+                        .copied()
+                })
                 .collect(),
             NpPeer::IpBlock { .. } => {
                 if ev.profile.ipblock_matches_pod_ips() {

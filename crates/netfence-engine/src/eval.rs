@@ -54,7 +54,9 @@ impl RepPeer {
     /// The namespace selector this peer stands for.
     pub fn namespace_selector(&self) -> LabelSelector {
         match &self.namespace {
-            RepNamespace::Named(n) => LabelSelector::from_labels([(NAMESPACE_NAME_LABEL, n.as_str())]),
+            RepNamespace::Named(n) => {
+                LabelSelector::from_labels([(NAMESPACE_NAME_LABEL, n.as_str())])
+            }
             RepNamespace::Selector(s) => s.clone(),
         }
     }
@@ -258,13 +260,17 @@ impl<'a> Evaluator<'a> {
             (AdminPeer::Pods { namespaces, pods }, Peer::Endpoint(ep)) => {
                 namespaces.matches(self.ns_labels(ep)) && pods.matches(&ep.labels)
             }
-            (AdminPeer::Namespaces(ns), Peer::Rep(rep)) => full_match(ns, &rep.namespace_selector()),
+            (AdminPeer::Namespaces(ns), Peer::Rep(rep)) => {
+                full_match(ns, &rep.namespace_selector())
+            }
             (AdminPeer::Pods { namespaces, pods }, Peer::Rep(rep)) => {
                 full_match(namespaces, &rep.namespace_selector()) && full_match(pods, &rep.pods)
             }
             (AdminPeer::Networks(set), Peer::Ip(r)) => set.contains_range(r),
             // `networks` covers cluster addresses too: a pod whose IP is known matches.
-            (AdminPeer::Networks(set), Peer::Endpoint(ep)) => ep.ips.iter().any(|ip| set.contains(*ip)),
+            (AdminPeer::Networks(set), Peer::Endpoint(ep)) => {
+                ep.ips.iter().any(|ip| set.contains(*ip))
+            }
             _ => false,
         }
     }
@@ -287,7 +293,10 @@ impl<'a> Evaluator<'a> {
                 AdminPort::Named(name) => match owner {
                     PortOwner::Endpoint(ep) => {
                         if let Some(np) = ep.named_ports.iter().find(|np| &np.name == name) {
-                            c.add(&ConnSet::single(np.protocol, PortSet::range(np.port, np.port)));
+                            c.add(&ConnSet::single(
+                                np.protocol,
+                                PortSet::range(np.port, np.port),
+                            ));
                         }
                     }
                     PortOwner::External => {}
@@ -304,7 +313,12 @@ impl<'a> Evaluator<'a> {
     }
 
     /// The layered evaluation with the sets each layer decided.
-    pub fn direction_detail(&self, ep: &'a Endpoint, peer: Peer<'_>, dir: Direction) -> DirectionDetail {
+    pub fn direction_detail(
+        &self,
+        ep: &'a Endpoint,
+        peer: Peer<'_>,
+        dir: Direction,
+    ) -> DirectionDetail {
         let owner = port_owner(ep, peer, dir);
         let mut undecided = ConnSet::all();
         let mut allowed = ConnSet::none();
@@ -405,7 +419,11 @@ impl<'a> Evaluator<'a> {
                 if !rule.peers.iter().any(|p| self.admin_peer_matches(p, peer)) {
                     continue;
                 }
-                if self.admin_rule_conn(rule, owner).intersect(&probe).is_empty() {
+                if self
+                    .admin_rule_conn(rule, owner)
+                    .intersect(&probe)
+                    .is_empty()
+                {
                     continue;
                 }
                 let verdict = match rule.action {
@@ -439,7 +457,9 @@ impl<'a> Evaluator<'a> {
             for np in &selecting {
                 for (i, rule) in rules_of(np, dir).into_iter().flatten().enumerate() {
                     if self.np_rule_matches_peer(np, rule, peer)
-                        && !np_rule_ports(&rule.ports, owner).intersect(&probe).is_empty()
+                        && !np_rule_ports(&rule.ports, owner)
+                            .intersect(&probe)
+                            .is_empty()
                     {
                         let mut origin = np.origin.clone();
                         if rule.line.is_some() {
@@ -476,12 +496,19 @@ impl<'a> Evaluator<'a> {
             if self.subject_selects(&banp.subject, ep) {
                 for rule in admin_rules(banp, dir) {
                     if rule.peers.iter().any(|p| self.admin_peer_matches(p, peer))
-                        && !self.admin_rule_conn(rule, owner).intersect(&probe).is_empty()
+                        && !self
+                            .admin_rule_conn(rule, owner)
+                            .intersect(&probe)
+                            .is_empty()
                     {
                         let allow = rule.action == AdminAction::Allow;
                         steps.push(LayerStep {
                             layer: "BaselineAdminNetworkPolicy",
-                            verdict: if allow { LayerVerdict::Allow } else { LayerVerdict::Deny },
+                            verdict: if allow {
+                                LayerVerdict::Allow
+                            } else {
+                                LayerVerdict::Deny
+                            },
                             policy: Some(banp.name.clone()),
                             rule: Some(rule.name.clone()),
                             origin: Some(banp.origin.clone()),

@@ -60,7 +60,13 @@ fn rep_from_selectors(namespace: RepNamespace, pods: Option<&LabelSelector>) -> 
                 && sel.match_labels.len() == 1
                 && sel.match_labels.contains_key(NAMESPACE_NAME_LABEL) =>
         {
-            RepNamespace::Named(sel.match_labels.values().next().cloned().unwrap_or_default())
+            RepNamespace::Named(
+                sel.match_labels
+                    .values()
+                    .next()
+                    .cloned()
+                    .unwrap_or_default(),
+            )
         }
         other => other,
     };
@@ -98,7 +104,11 @@ pub fn representative_peers(cluster: &Cluster) -> Vec<RepPeer> {
             }
         }
     }
-    for anp in cluster.admin_policies.iter().chain(cluster.baseline_policy.iter()) {
+    for anp in cluster
+        .admin_policies
+        .iter()
+        .chain(cluster.baseline_policy.iter())
+    {
         for rule in anp.ingress.iter().chain(anp.egress.iter()) {
             for peer in &rule.peers {
                 match peer {
@@ -118,7 +128,11 @@ pub fn representative_peers(cluster: &Cluster) -> Vec<RepPeer> {
 }
 
 /// Runs exposure analysis for the endpoints `include` accepts.
-pub fn compute(cluster: &Cluster, profile: Profile, include: &dyn Fn(EndpointId) -> bool) -> Exposure {
+pub fn compute(
+    cluster: &Cluster,
+    profile: Profile,
+    include: &dyn Fn(EndpointId) -> bool,
+) -> Exposure {
     let ev = Evaluator::new(cluster, profile);
     let reps: Vec<RepPeer> = representative_peers(cluster)
         .into_iter()
@@ -185,4 +199,3 @@ fn realized(cluster: &Cluster, rep: &RepPeer) -> bool {
         ns_sel.matches(cluster.namespace_labels(&ep.namespace)) && rep.pods.matches(&ep.labels)
     })
 }
-

@@ -32,10 +32,9 @@ pub fn controller() -> Endpoint {
 
 fn selects(svc: &Service, ep: &Endpoint) -> bool {
     ep.namespace == svc.namespace
-        && svc
-            .selector
-            .as_ref()
-            .is_some_and(|sel| !sel.is_empty() && sel.iter().all(|(k, v)| ep.labels.get(k) == Some(v)))
+        && svc.selector.as_ref().is_some_and(|sel| {
+            !sel.is_empty() && sel.iter().all(|(k, v)| ep.labels.get(k) == Some(v))
+        })
 }
 
 /// The connections a backend opens to pod `ep` of `svc`.
@@ -45,7 +44,8 @@ fn backend_conn(b: &IngressBackend, svc: &Service, ep: &Endpoint) -> ConnSet {
         let chosen = match (&b.port, b.kind.as_str()) {
             (None, _) => true,
             (Some(PortRef::Number(n)), "Route") => {
-                sp.target == PortRef::Number(*n) || (sp.port == *n && matches!(sp.target, PortRef::Name(_)))
+                sp.target == PortRef::Number(*n)
+                    || (sp.port == *n && matches!(sp.target, PortRef::Name(_)))
             }
             (Some(PortRef::Name(n)), "Route") => {
                 sp.name.as_deref() == Some(n.as_str()) || sp.target == PortRef::Name(n.clone())

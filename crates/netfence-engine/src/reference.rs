@@ -22,7 +22,13 @@ fn ns_labels<'a>(c: &'a Cluster, ep: &Endpoint) -> &'a netfence_model::Labels {
     c.namespace_labels(&ep.namespace)
 }
 
-fn peer_matches(c: &Cluster, p: Profile, np: &NetworkPolicy, elem: &NpPeer, other: End<'_>) -> bool {
+fn peer_matches(
+    c: &Cluster,
+    p: Profile,
+    np: &NetworkPolicy,
+    elem: &NpPeer,
+    other: End<'_>,
+) -> bool {
     match (elem, other) {
         (NpPeer::Pods { namespaces, pods }, End::Pod(ep)) => {
             let ns_ok = match namespaces {
@@ -66,6 +72,10 @@ fn port_matches(rule: &NpRule, receiver: End<'_>, proto: Protocol, port: u16) ->
 }
 
 /// NetworkPolicy only: `Some(allowed)` when a policy selects `pod` in the direction.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one argument per element of the flow, spelled out"
+)]
 fn np_verdict(
     c: &Cluster,
     p: Profile,
@@ -145,6 +155,10 @@ fn admin_rule_matches(
     peer_ok && port_ok
 }
 
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one argument per element of the flow, spelled out"
+)]
 fn direction(
     c: &Cluster,
     p: Profile,
@@ -189,7 +203,14 @@ fn direction(
 }
 
 /// Whether one flow is allowed: egress at the source AND ingress at the destination.
-pub fn allowed(c: &Cluster, p: Profile, src: End<'_>, dst: End<'_>, proto: Protocol, port: u16) -> bool {
+pub fn allowed(
+    c: &Cluster,
+    p: Profile,
+    src: End<'_>,
+    dst: End<'_>,
+    proto: Protocol,
+    port: u16,
+) -> bool {
     let egress = match src {
         End::Pod(s) => direction(c, p, s, dst, dst, false, proto, port),
         End::External(_) => true,

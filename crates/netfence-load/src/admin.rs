@@ -5,9 +5,7 @@
 //! or Pass rule reports an error so nothing is silently widened).
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1 as meta;
-use netfence_model::{
-    AdminAction, AdminPeer, AdminPort, AdminRule, AdminSubject, IpSet, Protocol,
-};
+use netfence_model::{AdminAction, AdminPeer, AdminPort, AdminRule, AdminSubject, IpSet, Protocol};
 use serde::Deserialize;
 
 use crate::selector;
@@ -137,12 +135,20 @@ pub(crate) fn rule(
     let mut unsupported = Vec::new();
     let mut has_network_like = false;
     for (pi, p) in peers_in.iter().enumerate() {
-        let set = [p.namespaces.is_some(), p.pods.is_some(), p.networks.is_some(), p.nodes.is_some(), p.domain_names.is_some()]
-            .iter()
-            .filter(|b| **b)
-            .count();
+        let set = [
+            p.namespaces.is_some(),
+            p.pods.is_some(),
+            p.networks.is_some(),
+            p.nodes.is_some(),
+            p.domain_names.is_some(),
+        ]
+        .iter()
+        .filter(|b| **b)
+        .count();
         if set != 1 {
-            return Err(format!("{here}.peers[{pi}]: exactly one peer field must be set"));
+            return Err(format!(
+                "{here}.peers[{pi}]: exactly one peer field must be set"
+            ));
         }
         if let Some(ns) = &p.namespaces {
             peers.push(AdminPeer::Namespaces(selector::convert(ns)?));
@@ -206,7 +212,9 @@ pub(crate) fn rule(
                     (None, None, Some(r)) => {
                         let (start, end) = (port16(r.start, "start")?, port16(r.end, "end")?);
                         if start > end {
-                            return Err(format!("{here}: portRange start {start} is after end {end}"));
+                            return Err(format!(
+                                "{here}: portRange start {start} is after end {end}"
+                            ));
                         }
                         out.push(AdminPort::Range {
                             protocol: protocol(&r.protocol)?,
@@ -214,14 +222,22 @@ pub(crate) fn rule(
                             end,
                         })
                     }
-                    _ => return Err(format!("{here}.ports: exactly one of portNumber, namedPort or portRange")),
+                    _ => {
+                        return Err(format!(
+                            "{here}.ports: exactly one of portNumber, namedPort or portRange"
+                        ))
+                    }
                 }
             }
             Some(out)
         }
     };
     Ok(AdminRule {
-        name: if r.name.is_empty() { here } else { r.name.clone() },
+        name: if r.name.is_empty() {
+            here
+        } else {
+            r.name.clone()
+        },
         action,
         peers,
         ports,

@@ -76,7 +76,14 @@ impl Builder {
 
     /// Adds one object; `item_kind` is the kind implied by an enclosing typed list
     /// (`PodList` items carry no `kind` of their own).
-    fn add_value(&mut self, file: &str, index: usize, line: usize, value: Value, item_kind: Option<&str>) {
+    fn add_value(
+        &mut self,
+        file: &str,
+        index: usize,
+        line: usize,
+        value: Value,
+        item_kind: Option<&str>,
+    ) {
         if let Value::Array(items) = value {
             for item in items {
                 self.add_value(file, index, line, item, item_kind);
@@ -87,8 +94,12 @@ impl Builder {
             .or(item_kind)
             .unwrap_or_default()
             .to_string();
-        let name = str_field(&value, &["metadata", "name"]).unwrap_or_default().to_string();
-        let ns = str_field(&value, &["metadata", "namespace"]).unwrap_or("default").to_string();
+        let name = str_field(&value, &["metadata", "name"])
+            .unwrap_or_default()
+            .to_string();
+        let ns = str_field(&value, &["metadata", "namespace"])
+            .unwrap_or("default")
+            .to_string();
         if kind.ends_with("List") || (kind.is_empty() && value.get("items").is_some()) {
             let inner = kind.strip_suffix("List").filter(|k| !k.is_empty());
             if let Some(Value::Array(items)) = value.get("items") {
@@ -153,7 +164,11 @@ impl Builder {
                     self.push_endpoint(ep);
                 }
             }
-            "Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet" | "Job"
+            "Deployment"
+            | "ReplicaSet"
+            | "StatefulSet"
+            | "DaemonSet"
+            | "Job"
             | "ReplicationController" => {
                 self.template(&ctx, value.pointer("/spec/template"), &ns, &name, &kind)
             }
@@ -183,7 +198,9 @@ impl Builder {
                             }
                             self.cluster.network_policies.push(p)
                         }
-                        Err((field, msg, help)) => self.errors.push(ctx.err(Some(field), msg, help)),
+                        Err((field, msg, help)) => {
+                            self.errors.push(ctx.err(Some(field), msg, help))
+                        }
                     }
                 }
             }
@@ -201,7 +218,9 @@ impl Builder {
                 "the object has no `kind`".into(),
                 Some("every Kubernetes object needs `apiVersion` and `kind`"),
             )),
-            _ => self.skipped.push((ctx.origin(), kind, format!("{ns}/{name}"))),
+            _ => self
+                .skipped
+                .push((ctx.origin(), kind, format!("{ns}/{name}"))),
         }
     }
 
@@ -210,11 +229,8 @@ impl Builder {
             Ok(t) => Some(t),
             Err(e) => {
                 let path = e.path().to_string();
-                self.errors.push(ctx.err(
-                    Some(path),
-                    e.into_inner().to_string(),
-                    None,
-                ));
+                self.errors
+                    .push(ctx.err(Some(path), e.into_inner().to_string(), None));
                 None
             }
         }
@@ -229,17 +245,23 @@ impl Builder {
 
     fn template(&mut self, ctx: &Ctx<'_>, tmpl: Option<&Value>, ns: &str, name: &str, kind: &str) {
         let tmpl = match tmpl {
-            Some(v) => match serde_path_to_error::deserialize::<_, core::PodTemplateSpec>(v.clone()) {
-                Ok(t) => Some(t),
-                Err(e) => {
-                    let path = format!("spec.template.{}", e.path());
-                    self.errors.push(ctx.err(Some(path), e.into_inner().to_string(), None));
-                    return;
+            Some(v) => {
+                match serde_path_to_error::deserialize::<_, core::PodTemplateSpec>(v.clone()) {
+                    Ok(t) => Some(t),
+                    Err(e) => {
+                        let path = format!("spec.template.{}", e.path());
+                        self.errors
+                            .push(ctx.err(Some(path), e.into_inner().to_string(), None));
+                        return;
+                    }
                 }
-            },
+            }
             None => None,
         };
-        let labels = tmpl.as_ref().and_then(|t| t.metadata.as_ref()).and_then(|m| m.labels.as_ref());
+        let labels = tmpl
+            .as_ref()
+            .and_then(|t| t.metadata.as_ref())
+            .and_then(|m| m.labels.as_ref());
         let ep = workload::endpoint(
             ns,
             name,
@@ -256,7 +278,9 @@ impl Builder {
         let spec = s.spec.unwrap_or_default();
         let mut ports = Vec::new();
         for p in spec.ports.iter().flatten() {
-            let Ok(port) = u16::try_from(p.port) else { continue };
+            let Ok(port) = u16::try_from(p.port) else {
+                continue;
+            };
             let target = match &p.target_port {
                 None => PortRef::Number(port),
                 Some(IntOrString::Int(n)) => PortRef::Number(u16::try_from(*n).unwrap_or(port)),
@@ -266,7 +290,11 @@ impl Builder {
                 name: p.name.clone(),
                 port,
                 target,
-                protocol: p.protocol.as_deref().and_then(Protocol::parse).unwrap_or(Protocol::Tcp),
+                protocol: p
+                    .protocol
+                    .as_deref()
+                    .and_then(Protocol::parse)
+                    .unwrap_or(Protocol::Tcp),
             });
         }
         self.cluster.services.push(Service {
@@ -281,7 +309,11 @@ impl Builder {
     fn ingress(&mut self, i: net::Ingress, ns: &str, name: &str) {
         let spec = i.spec.unwrap_or_default();
         let mut backends = Vec::new();
-        if let Some(b) = spec.default_backend.as_ref().and_then(|b| b.service.as_ref()) {
+        if let Some(b) = spec
+            .default_backend
+            .as_ref()
+            .and_then(|b| b.service.as_ref())
+        {
             backends.push(b.clone());
         }
         for r in spec.rules.iter().flatten() {
@@ -313,7 +345,10 @@ impl Builder {
             .and_then(|s| s.get("port"))
             .and_then(|p| p.get("targetPort"))
             .and_then(|t| match t {
-                Value::Number(n) => n.as_u64().and_then(|n| u16::try_from(n).ok()).map(PortRef::Number),
+                Value::Number(n) => n
+                    .as_u64()
+                    .and_then(|n| u16::try_from(n).ok())
+                    .map(PortRef::Number),
                 Value::String(s) => Some(PortRef::Name(s.clone())),
                 _ => None,
             });
@@ -336,7 +371,8 @@ impl Builder {
 
     fn admin_policy(&mut self, ctx: &Ctx<'_>, value: Value, name: &str, baseline: bool) {
         let Some(spec_v) = value.get("spec").cloned() else {
-            self.errors.push(ctx.err(Some("spec".into()), "missing `spec`".into(), None));
+            self.errors
+                .push(ctx.err(Some("spec".into()), "missing `spec`".into(), None));
             return;
         };
         let Some(spec) = self.typed::<admin::AdminSpec>(ctx, spec_v) else {
@@ -437,7 +473,12 @@ fn sel_or_err(
 }
 
 /// A NetworkPolicy with defaulting and validation as the API server applies them.
-fn network_policy(np: &net::NetworkPolicy, ns: &str, name: &str, ctx: &Ctx<'_>) -> Result<NetworkPolicy, ConvError> {
+fn network_policy(
+    np: &net::NetworkPolicy,
+    ns: &str,
+    name: &str,
+    ctx: &Ctx<'_>,
+) -> Result<NetworkPolicy, ConvError> {
     let spec = np.spec.clone().unwrap_or_default();
     let pod_selector = match &spec.pod_selector {
         Some(s) => sel_or_err(s, "spec.podSelector")?,
@@ -465,7 +506,12 @@ fn network_policy(np: &net::NetworkPolicy, ns: &str, name: &str, ctx: &Ctx<'_>) 
     let ingress = if types.iter().any(|t| t == "Ingress") {
         let mut rules = Vec::new();
         for (i, r) in spec.ingress.iter().flatten().enumerate() {
-            rules.push(rule(r.from.as_deref(), r.ports.as_deref(), &format!("spec.ingress[{i}]"), "from")?);
+            rules.push(rule(
+                r.from.as_deref(),
+                r.ports.as_deref(),
+                &format!("spec.ingress[{i}]"),
+                "from",
+            )?);
         }
         Some(rules)
     } else {
@@ -474,7 +520,12 @@ fn network_policy(np: &net::NetworkPolicy, ns: &str, name: &str, ctx: &Ctx<'_>) 
     let egress = if types.iter().any(|t| t == "Egress") {
         let mut rules = Vec::new();
         for (i, r) in spec.egress.iter().flatten().enumerate() {
-            rules.push(rule(r.to.as_deref(), r.ports.as_deref(), &format!("spec.egress[{i}]"), "to")?);
+            rules.push(rule(
+                r.to.as_deref(),
+                r.ports.as_deref(),
+                &format!("spec.egress[{i}]"),
+                "to",
+            )?);
         }
         Some(rules)
     } else {
@@ -568,38 +619,51 @@ fn rule(
                 let protocol = match p.protocol.as_deref() {
                     None => Protocol::Tcp,
                     Some(s) => Protocol::parse(s).ok_or_else(|| {
-                        (format!("{field}.protocol"), format!("unknown protocol `{s}`"), Some("use TCP, UDP or SCTP"))
+                        (
+                            format!("{field}.protocol"),
+                            format!("unknown protocol `{s}`"),
+                            Some("use TCP, UDP or SCTP"),
+                        )
                     })?,
                 };
                 let port = match &p.port {
                     None => None,
                     Some(IntOrString::Int(n)) => Some(PortRef::Number(
                         u16::try_from(*n).ok().filter(|n| *n >= 1).ok_or_else(|| {
-                            (format!("{field}.port"), format!("port {n} is outside 1-65535"), None)
+                            (
+                                format!("{field}.port"),
+                                format!("port {n} is outside 1-65535"),
+                                None,
+                            )
                         })?,
                     )),
                     Some(IntOrString::String(s)) => Some(PortRef::Name(s.clone())),
                 };
-                let end_port = match p.end_port {
-                    None => None,
-                    Some(e) => {
-                        let Some(PortRef::Number(start)) = port else {
-                            return Err((
-                                format!("{field}.endPort"),
-                                "endPort needs a numeric port".into(),
-                                Some("named ports cannot be ranges"),
-                            ));
-                        };
-                        let e16 = u16::try_from(e).ok().filter(|e| *e >= start).ok_or_else(|| {
-                            (
+                let end_port =
+                    match p.end_port {
+                        None => None,
+                        Some(e) => {
+                            let Some(PortRef::Number(start)) = port else {
+                                return Err((
+                                    format!("{field}.endPort"),
+                                    "endPort needs a numeric port".into(),
+                                    Some("named ports cannot be ranges"),
+                                ));
+                            };
+                            let e16 =
+                                u16::try_from(e)
+                                    .ok()
+                                    .filter(|e| *e >= start)
+                                    .ok_or_else(|| {
+                                        (
                                 format!("{field}.endPort"),
                                 format!("endPort {e} must be between port {start} and 65535"),
                                 None,
                             )
-                        })?;
-                        Some(e16)
-                    }
-                };
+                                    })?;
+                            Some(e16)
+                        }
+                    };
                 out.push(NpPort {
                     protocol,
                     port,

@@ -5,7 +5,10 @@
 //! [`LoadError`] naming the file, document and line; an invalid policy is never dropped
 //! silently, and a kind netfence does not model is listed in [`Loaded::skipped`].
 #![forbid(unsafe_code)]
-#![deny(clippy::disallowed_methods, reason = "the loader gets text, it does no I/O")]
+#![deny(
+    clippy::disallowed_methods,
+    reason = "the loader gets text, it does no I/O"
+)]
 #![warn(missing_docs)]
 
 mod admin;

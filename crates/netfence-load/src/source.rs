@@ -92,7 +92,10 @@ pub(crate) fn documents(
     }
     for (i, (line, text)) in split_yaml(&src.text).into_iter().enumerate() {
         let mut parsed = serde_saphyr::from_str::<Value>(&text);
-        if parsed.as_ref().is_err_and(|e| e.to_string().contains("tab")) {
+        if parsed
+            .as_ref()
+            .is_err_and(|e| e.to_string().contains("tab"))
+        {
             // Go's YAML parser (and so kubectl) reads a tab in front of a flow-collection
             // entry; do the same, and say so.
             let untabbed = untab(&text);

@@ -338,7 +338,9 @@ impl ConnSet {
         if self.is_empty() || other.is_empty() {
             return ConnSet::none();
         }
-        self.zip(other, PortSet::intersect, |a, b| a.intersection(b).cloned().collect())
+        self.zip(other, PortSet::intersect, |a, b| {
+            a.intersection(b).cloned().collect()
+        })
     }
 
     /// The difference `self - other`.
@@ -417,8 +419,9 @@ mod tests {
     }
 
     fn build(v: &[(u16, u16)]) -> PortSet {
-        v.iter()
-            .fold(PortSet::empty(), |acc, &(lo, hi)| acc.union(&PortSet::range(lo, hi)))
+        v.iter().fold(PortSet::empty(), |acc, &(lo, hi)| {
+            acc.union(&PortSet::range(lo, hi))
+        })
     }
 
     fn naive(v: &[(u16, u16)]) -> BTreeSet<u16> {

@@ -159,7 +159,11 @@ impl IpSet {
                     return Err(err());
                 }
                 let base = u128::from(a);
-                let mask = if len == 0 { 0 } else { u128::MAX << (128 - len) };
+                let mask = if len == 0 {
+                    0
+                } else {
+                    u128::MAX << (128 - len)
+                };
                 let lo = base & mask;
                 Ok(Self {
                     v4: Vec::new(),
@@ -238,7 +242,10 @@ impl IpSet {
 
     /// Cuts `universe` at every boundary of every set in `parts`, returning contiguous ranges that
     /// no part splits: each range is either inside or outside every part.
-    pub fn disjoint_ranges<'a>(universe: &IpSet, parts: impl IntoIterator<Item = &'a IpSet>) -> Vec<IpRange> {
+    pub fn disjoint_ranges<'a>(
+        universe: &IpSet,
+        parts: impl IntoIterator<Item = &'a IpSet>,
+    ) -> Vec<IpRange> {
         let mut cuts4: Vec<u128> = Vec::new();
         let mut cuts6: Vec<u128> = Vec::new();
         for p in parts {
@@ -268,7 +275,11 @@ impl IpSet {
                     if c > hi {
                         break;
                     }
-                    out.push(IpRange { v6, lo: start, hi: c - 1 });
+                    out.push(IpRange {
+                        v6,
+                        lo: start,
+                        hi: c - 1,
+                    });
                     start = c;
                 }
                 out.push(IpRange { v6, lo: start, hi });

@@ -67,7 +67,12 @@ impl Requirement {
         if self.operator == Operator::In && values.len() == 1 {
             return format!("{}={}", self.key, values.join(""));
         }
-        format!("{} {} ({})", self.key, self.operator.as_str(), values.join(","))
+        format!(
+            "{} {} ({})",
+            self.key,
+            self.operator.as_str(),
+            values.join(",")
+        )
     }
 }
 

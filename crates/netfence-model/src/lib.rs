@@ -13,11 +13,11 @@ pub mod ip;
 pub mod labels;
 pub mod policy;
 
-pub use cluster::{Cluster, Endpoint, EndpointId, Namespace, NamedPort, Origin, Service};
+pub use cluster::{Cluster, Endpoint, EndpointId, NamedPort, Namespace, Origin, Service};
 pub use conn::{ConnSet, PortSet, Protocol};
 pub use ip::{IpRange, IpSet};
 pub use labels::{LabelSelector, Labels, Operator, Requirement};
 pub use policy::{
-    AdminAction, AdminPeer, AdminPolicy, AdminPort, AdminRule, AdminSubject, NetworkPolicy,
-    NpPeer, NpPort, NpRule, PortRef,
+    AdminAction, AdminPeer, AdminPolicy, AdminPort, AdminRule, AdminSubject, NetworkPolicy, NpPeer,
+    NpPort, NpRule, PortRef,
 };

@@ -217,16 +217,34 @@ impl ConnReport {
         let esc = |s: &str| s.replace('|', "\\|");
         let mut out = String::from("| src | dst | conn |\n|-----|-----|------|\n");
         for l in &self.lines {
-            let _ = writeln!(out, "| {} | {} | {} |", esc(&l.src), esc(&l.dst), esc(&l.conn));
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} |",
+                esc(&l.src),
+                esc(&l.dst),
+                esc(&l.conn)
+            );
         }
         if let Some(e) = &self.exposure {
             out.push_str("## Exposure Analysis Result:\n### Egress Exposure:\n| src | dst | conn |\n|-----|-----|------|\n");
             for l in &e.egress {
-                let _ = writeln!(out, "| {} | {} | {} |", esc(&l.src), esc(&l.dst), esc(&l.conn));
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {} |",
+                    esc(&l.src),
+                    esc(&l.dst),
+                    esc(&l.conn)
+                );
             }
             out.push_str("### Ingress Exposure:\n| dst | src | conn |\n|-----|-----|------|\n");
             for l in &e.ingress {
-                let _ = writeln!(out, "| {} | {} | {} |", esc(&l.dst), esc(&l.src), esc(&l.conn));
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {} |",
+                    esc(&l.dst),
+                    esc(&l.src),
+                    esc(&l.conn)
+                );
             }
         }
         out
@@ -241,11 +259,21 @@ impl ConnReport {
         let id = |s: &str| format!("\"{}\"", s.replace('"', "\\\""));
         let mut out = String::from("digraph {\n");
         for n in &nodes {
-            let shape = if n.ends_with("[External]") { "box" } else { "ellipse" };
+            let shape = if n.ends_with("[External]") {
+                "box"
+            } else {
+                "ellipse"
+            };
             let _ = writeln!(out, "\t{} [label={} shape={shape}]", id(n), id(n));
         }
         for l in &self.lines {
-            let _ = writeln!(out, "\t{} -> {} [label={}]", id(&l.src), id(&l.dst), id(&l.conn));
+            let _ = writeln!(
+                out,
+                "\t{} -> {} [label={}]",
+                id(&l.src),
+                id(&l.dst),
+                id(&l.conn)
+            );
         }
         out.push_str("}\n");
         out
@@ -267,7 +295,10 @@ mod tests {
     #[test]
     fn txt_matches_netpol_analyzer_layout() {
         let mut r = ConnReport {
-            lines: vec![line("ns/b[Pod]", "ns/a[Pod]", "TCP 80"), line("ns/a[Pod]", "ns/b[Pod]", "All Connections")],
+            lines: vec![
+                line("ns/b[Pod]", "ns/a[Pod]", "TCP 80"),
+                line("ns/a[Pod]", "ns/b[Pod]", "All Connections"),
+            ],
             exposure: Some(ExposureSection {
                 egress: vec![line("ns/a[Pod]", "entire-cluster", "All Connections")],
                 ingress: vec![line("entire-cluster", "ns/a[Pod]", "TCP 80")],
@@ -293,6 +324,9 @@ mod tests {
             ..Default::default()
         };
         let v: serde_json::Value = serde_json::from_str(&r.render(Format::Json)).unwrap();
-        assert_eq!(v, serde_json::json!([{"src": "a", "dst": "b", "conn": "TCP 1"}]));
+        assert_eq!(
+            v,
+            serde_json::json!([{"src": "a", "dst": "b", "conn": "TCP 1"}])
+        );
     }
 }

@@ -40,24 +40,23 @@ impl Focus<'_> {
             Node::Endpoint(id) => self.workloads.is_empty() || matches_name(c, *id, self.workloads),
             Node::External(_) => false,
             Node::IngressController => {
-                self.workloads.is_empty() || self.workloads.iter().any(|w| w == "ingress-controller")
+                self.workloads.is_empty()
+                    || self.workloads.iter().any(|w| w == "ingress-controller")
             }
         }
     }
 
     fn is_peer(&self, c: &Cluster, n: &Node) -> bool {
-        self.peers.is_empty()
-            || matches!(n, Node::Endpoint(id) if matches_name(c, *id, self.peers))
+        self.peers.is_empty() || matches!(n, Node::Endpoint(id) if matches_name(c, *id, self.peers))
     }
 
     fn keep_pair(&self, c: &Cluster, src: &Node, dst: &Node) -> bool {
         let (sf, df) = (self.is_focus(c, src), self.is_focus(c, dst));
-        let by_dir = match self.direction {
+        match self.direction {
             None => (sf && self.is_peer(c, dst)) || (df && self.is_peer(c, src)),
             Some(Direction::Egress) => sf && self.is_peer(c, dst),
             Some(Direction::Ingress) => df && self.is_peer(c, src),
-        };
-        by_dir
+        }
     }
 
     fn keep_conn(&self, conn: &ConnSet) -> bool {
@@ -73,7 +72,8 @@ fn parse_focus_conn(s: &str) -> Result<(Protocol, u16)> {
     let (p, port) = s
         .split_once('-')
         .ok_or_else(|| anyhow!("--focus-conn takes PROTOCOL-PORT, e.g. `tcp-8080`, not `{s}`"))?;
-    let proto = Protocol::parse(p).ok_or_else(|| anyhow!("unknown protocol `{p}` in --focus-conn"))?;
+    let proto =
+        Protocol::parse(p).ok_or_else(|| anyhow!("unknown protocol `{p}` in --focus-conn"))?;
     let port: u16 = port
         .parse()
         .map_err(|_| anyhow!("invalid port `{port}` in --focus-conn"))?;
@@ -95,8 +95,12 @@ fn rep_name(ns: &RepNamespace, pods: &netfence_model::LabelSelector) -> String {
 }
 
 pub fn run(args: &ConnectivityArgs) -> Result<i32> {
-    let format = Format::parse(&args.format)
-        .ok_or_else(|| anyhow!("unknown format `{}` (expected txt, json, csv, md or dot)", args.format))?;
+    let format = Format::parse(&args.format).ok_or_else(|| {
+        anyhow!(
+            "unknown format `{}` (expected txt, json, csv, md or dot)",
+            args.format
+        )
+    })?;
     let profile = super::profile(&args.inputs.cni)?;
     if !args.focus_workload_peer.is_empty() && args.focus_workload.is_empty() {
         bail!("--focus-workload-peer needs --focus-workload");
@@ -111,7 +115,11 @@ pub fn run(args: &ConnectivityArgs) -> Result<i32> {
             Some("egress") => Some(Direction::Egress),
             _ => None,
         },
-        conn: args.focus_conn.as_deref().map(parse_focus_conn).transpose()?,
+        conn: args
+            .focus_conn
+            .as_deref()
+            .map(parse_focus_conn)
+            .transpose()?,
     };
     if !focus.workloads.is_empty()
         && !(0..c.endpoints.len()).any(|id| matches_name(c, id, focus.workloads))
@@ -151,7 +159,9 @@ pub fn run(args: &ConnectivityArgs) -> Result<i32> {
         let entire_has_focus: std::collections::HashSet<(EndpointId, bool)> = exp
             .lines
             .iter()
-            .filter(|l| l.to == ExposedTo::EntireCluster && focus.conn.is_some() && focus.keep_conn(&l.conn))
+            .filter(|l| {
+                l.to == ExposedTo::EntireCluster && focus.conn.is_some() && focus.keep_conn(&l.conn)
+            })
             .map(|l| (l.endpoint, l.direction == Direction::Ingress))
             .collect();
         for l in &exp.lines {
@@ -170,8 +180,16 @@ pub fn run(args: &ConnectivityArgs) -> Result<i32> {
             };
             let conn = conn_str(&l.conn);
             match l.direction {
-                Direction::Egress => sec.egress.push(ConnLine { src: w, dst: other, conn }),
-                Direction::Ingress => sec.ingress.push(ConnLine { src: other, dst: w, conn }),
+                Direction::Egress => sec.egress.push(ConnLine {
+                    src: w,
+                    dst: other,
+                    conn,
+                }),
+                Direction::Ingress => sec.ingress.push(ConnLine {
+                    src: other,
+                    dst: w,
+                    conn,
+                }),
             }
         }
         // External connections are repeated in the exposure section for workloads that have
@@ -183,7 +201,8 @@ pub fn run(args: &ConnectivityArgs) -> Result<i32> {
                 continue;
             }
             let workload = match (&e.src, &e.dst) {
-                (Node::External(_), Node::Endpoint(id)) | (Node::Endpoint(id), Node::External(_)) => *id,
+                (Node::External(_), Node::Endpoint(id))
+                | (Node::Endpoint(id), Node::External(_)) => *id,
                 _ => continue,
             };
             if !exposed.contains(&workload) {

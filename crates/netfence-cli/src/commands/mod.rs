@@ -17,5 +17,6 @@ pub fn run(cli: Cli) -> Result<i32> {
 }
 
 pub(crate) fn profile(name: &str) -> Result<Profile> {
-    Profile::parse(name).ok_or_else(|| anyhow!("unknown CNI profile `{name}` (expected generic or calico)"))
+    Profile::parse(name)
+        .ok_or_else(|| anyhow!("unknown CNI profile `{name}` (expected generic or calico)"))
 }

@@ -62,8 +62,12 @@ fn verdict_str(v: LayerVerdict) -> &'static str {
 
 pub fn run(args: &QueryArgs) -> Result<i32> {
     let profile = super::profile(&args.inputs.cni)?;
-    let protocol = Protocol::parse(&args.protocol)
-        .ok_or_else(|| anyhow!("unknown protocol `{}` (expected TCP, UDP or SCTP)", args.protocol))?;
+    let protocol = Protocol::parse(&args.protocol).ok_or_else(|| {
+        anyhow!(
+            "unknown protocol `{}` (expected TCP, UDP or SCTP)",
+            args.protocol
+        )
+    })?;
     let loaded = input::load(&args.inputs)?;
     let c = &loaded.cluster;
     let (src_ranges, dst_ranges) = external_ranges(c);
@@ -79,7 +83,13 @@ pub fn run(args: &QueryArgs) -> Result<i32> {
     let mut steps: Vec<(&'static str, LayerStep)> = Vec::new();
     let egress_ok = match &src {
         End::Endpoint(i) => {
-            let (ok, s) = ev.explain(&c.endpoints[*i], peer_of(c, &dst), Direction::Egress, protocol, args.port);
+            let (ok, s) = ev.explain(
+                &c.endpoints[*i],
+                peer_of(c, &dst),
+                Direction::Egress,
+                protocol,
+                args.port,
+            );
             steps.extend(s.into_iter().map(|x| ("egress", x)));
             ok
         }
@@ -87,7 +97,13 @@ pub fn run(args: &QueryArgs) -> Result<i32> {
     };
     let ingress_ok = match &dst {
         End::Endpoint(i) => {
-            let (ok, s) = ev.explain(&c.endpoints[*i], peer_of(c, &src), Direction::Ingress, protocol, args.port);
+            let (ok, s) = ev.explain(
+                &c.endpoints[*i],
+                peer_of(c, &src),
+                Direction::Ingress,
+                protocol,
+                args.port,
+            );
             steps.extend(s.into_iter().map(|x| ("ingress", x)));
             ok
         }
@@ -126,13 +142,23 @@ pub fn run(args: &QueryArgs) -> Result<i32> {
             if allowed { "ALLOWED" } else { "DENIED" }
         );
         for (d, s) in &steps {
-            let at = s.origin.as_ref().map(|o| format!(" ({o})")).unwrap_or_default();
+            let at = s
+                .origin
+                .as_ref()
+                .map(|o| format!(" ({o})"))
+                .unwrap_or_default();
             println!(
                 "  {d:<7} {:<26} {:<5} {}{}{}",
                 s.layer,
                 verdict_str(s.verdict),
-                s.policy.as_deref().map(|p| format!("{p} ")).unwrap_or_default(),
-                s.rule.as_deref().map(|r| format!("{r}: ")).unwrap_or_default(),
+                s.policy
+                    .as_deref()
+                    .map(|p| format!("{p} "))
+                    .unwrap_or_default(),
+                s.rule
+                    .as_deref()
+                    .map(|r| format!("{r}: "))
+                    .unwrap_or_default(),
                 s.detail,
             );
             if !at.is_empty() {
