@@ -1,0 +1,289 @@
+//! The fast engine (classes, interned sets, layered ANP/NP/BANP) against the naive reference
+//! evaluator, one flow at a time, on random clusters.
+
+mod support;
+
+use netfence_engine::connectivity::{compute, Node};
+use netfence_engine::reference::{allowed, End};
+use netfence_engine::Profile;
+use netfence_model::*;
+use proptest::prelude::*;
+use support::*;
+
+const KEYS: [&str; 2] = ["app", "tier"];
+const VALUES: [&str; 3] = ["a", "b", "c"];
+const PROBE_PORTS: [u16; 9] = [1, 52, 53, 54, 80, 443, 8080, 8081, 65535];
+
+fn arb_labels() -> impl Strategy<Value = Vec<(usize, usize)>> {
+    proptest::collection::vec((0..KEYS.len(), 0..VALUES.len()), 0..3)
+}
+
+fn to_labels(v: &[(usize, usize)]) -> Vec<(&'static str, &'static str)> {
+    v.iter().map(|&(k, x)| (KEYS[k], VALUES[x])).collect()
+}
+
+fn arb_selector() -> impl Strategy<Value = LabelSelector> {
+    (
+        arb_labels(),
+        proptest::option::of((
+            0..KEYS.len(),
+            0..4usize,
+            proptest::collection::vec(0..VALUES.len(), 1..3),
+        )),
+    )
+        .prop_map(|(ml, expr)| {
+            let mut s = sel(&to_labels(&ml));
+            if let Some((k, op, vals)) = expr {
+                let operator = [
+                    Operator::In,
+                    Operator::NotIn,
+                    Operator::Exists,
+                    Operator::DoesNotExist,
+                ][op];
+                let values = match operator {
+                    Operator::In | Operator::NotIn => {
+                        vals.iter().map(|&v| VALUES[v].to_string()).collect()
+                    }
+                    _ => Vec::new(),
+                };
+                s.match_expressions.push(Requirement {
+                    key: KEYS[k].into(),
+                    operator,
+                    values,
+                });
+            }
+            s
+        })
+}
+
+fn arb_port() -> impl Strategy<Value = NpPort> {
+    prop_oneof![
+        (0..3usize, prop::sample::select(vec![53u16, 80, 443, 8080])).prop_map(|(p, n)| port(
+            Protocol::ALL[p],
+            Some(PortRef::Number(n)),
+            None
+        )),
+        Just(port(Protocol::Tcp, Some(PortRef::Number(80)), Some(8080))),
+        Just(port(Protocol::Udp, None, None)),
+        Just(port(
+            Protocol::Tcp,
+            Some(PortRef::Name("http".into())),
+            None
+        )),
+        Just(port(Protocol::Udp, Some(PortRef::Name("dns".into())), None)),
+    ]
+}
+
+fn arb_peer() -> impl Strategy<Value = NpPeer> {
+    prop_oneof![
+        (
+            proptest::option::of(arb_selector()),
+            proptest::option::of(arb_selector())
+        )
+            .prop_filter("a peer sets a field", |(n, p)| n.is_some() || p.is_some())
+            .prop_map(|(n, p)| pods(n, p)),
+        Just(ipblock("0.0.0.0/0", &["10.0.0.0/8"])),
+        Just(ipblock("10.0.0.0/8", &[])),
+    ]
+}
+
+fn arb_rule() -> impl Strategy<Value = NpRule> {
+    (
+        proptest::option::of(proptest::collection::vec(arb_peer(), 1..3)),
+        proptest::option::of(proptest::collection::vec(arb_port(), 1..3)),
+    )
+        .prop_map(|(peers, ports)| rule(peers, ports))
+}
+
+#[derive(Debug, Clone)]
+struct Spec {
+    ns_labels: Vec<Vec<(usize, usize)>>,
+    pods: Vec<(usize, Vec<(usize, usize)>, bool)>,
+    policies: Vec<(
+        usize,
+        LabelSelector,
+        Option<Vec<NpRule>>,
+        Option<Vec<NpRule>>,
+    )>,
+    admin: Vec<(
+        i32,
+        LabelSelector,
+        Vec<(usize, LabelSelector, Option<u16>)>,
+        bool,
+    )>,
+    baseline: Option<Vec<(bool, LabelSelector)>>,
+}
+
+fn arb_spec() -> impl Strategy<Value = Spec> {
+    (
+        proptest::collection::vec(arb_labels(), 1..3),
+        proptest::collection::vec((0..3usize, arb_labels(), any::<bool>()), 1..6),
+        proptest::collection::vec(
+            (
+                0..3usize,
+                arb_selector(),
+                proptest::option::of(proptest::collection::vec(arb_rule(), 0..3)),
+                proptest::option::of(proptest::collection::vec(arb_rule(), 0..3)),
+            ),
+            0..4,
+        ),
+        proptest::collection::vec(
+            (
+                0..20i32,
+                arb_selector(),
+                proptest::collection::vec(
+                    (
+                        0..3usize,
+                        arb_selector(),
+                        proptest::option::of(prop::sample::select(vec![53u16, 80])),
+                    ),
+                    1..3,
+                ),
+                any::<bool>(),
+            ),
+            0..3,
+        ),
+        proptest::option::of(proptest::collection::vec(
+            (any::<bool>(), arb_selector()),
+            1..3,
+        )),
+    )
+        .prop_map(|(ns_labels, pods, policies, admin, baseline)| Spec {
+            ns_labels,
+            pods,
+            policies,
+            admin,
+            baseline,
+        })
+}
+
+fn build(spec: &Spec) -> Cluster {
+    let mut c = Cluster::default();
+    let n_ns = spec.ns_labels.len();
+    for (i, l) in spec.ns_labels.iter().enumerate() {
+        mk_ns(&mut c, &format!("ns{i}"), &to_labels(l));
+    }
+    for (i, (ns, l, with_ports)) in spec.pods.iter().enumerate() {
+        let ports: Vec<(&str, u16, Protocol)> = if *with_ports {
+            vec![("http", 8080, Protocol::Tcp), ("dns", 53, Protocol::Udp)]
+        } else {
+            vec![("http", 80, Protocol::Tcp)]
+        };
+        mk_pod(
+            &mut c,
+            &format!("ns{}", ns % n_ns),
+            &format!("p{i}"),
+            &to_labels(l),
+            &ports,
+        );
+    }
+    for (i, (ns, s, ing, eg)) in spec.policies.iter().enumerate() {
+        mk_np(
+            &mut c,
+            &format!("ns{}", ns % n_ns),
+            &format!("np{i}"),
+            s.clone(),
+            ing.clone(),
+            eg.clone(),
+        );
+    }
+    let to_rules = |rules: &[(usize, LabelSelector, Option<u16>)]| -> Vec<AdminRule> {
+        rules
+            .iter()
+            .enumerate()
+            .map(|(i, (a, s, p))| AdminRule {
+                name: format!("r{i}"),
+                action: [AdminAction::Allow, AdminAction::Deny, AdminAction::Pass][*a],
+                peers: vec![AdminPeer::Namespaces(s.clone())],
+                ports: p.map(|p| {
+                    vec![AdminPort::Number {
+                        protocol: Protocol::Tcp,
+                        port: p,
+                    }]
+                }),
+            })
+            .collect()
+    };
+    for (i, (prio, subj, rules, ingress)) in spec.admin.iter().enumerate() {
+        let rules = to_rules(rules);
+        c.admin_policies.push(AdminPolicy {
+            name: format!("anp{i}"),
+            priority: Some(*prio),
+            subject: AdminSubject::Namespaces(subj.clone()),
+            ingress: if *ingress { rules.clone() } else { Vec::new() },
+            egress: if *ingress { Vec::new() } else { rules },
+            origin: Origin::default(),
+        });
+    }
+    if let Some(b) = &spec.baseline {
+        let rules: Vec<AdminRule> = b
+            .iter()
+            .enumerate()
+            .map(|(i, (allow, s))| AdminRule {
+                name: format!("b{i}"),
+                action: if *allow {
+                    AdminAction::Allow
+                } else {
+                    AdminAction::Deny
+                },
+                peers: vec![AdminPeer::Namespaces(s.clone())],
+                ports: None,
+            })
+            .collect();
+        c.baseline_policy = Some(AdminPolicy {
+            name: "default".into(),
+            priority: None,
+            subject: AdminSubject::Namespaces(LabelSelector::everything()),
+            ingress: rules.clone(),
+            egress: rules,
+            origin: Origin::default(),
+        });
+    }
+    c
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, .. ProptestConfig::default() })]
+
+    /// Every (pair, protocol, probe port) verdict of the connectivity map equals the reference's.
+    #[test]
+    fn connectivity_agrees_with_reference(spec in arb_spec()) {
+        let c = build(&spec);
+        for profile in [Profile::Generic, Profile::Calico] {
+            let map = compute(&c, profile);
+            fn end<'x>(c: &'x Cluster, n: &'x Node) -> Option<End<'x>> {
+                match n {
+                    Node::Endpoint(i) => Some(End::Pod(&c.endpoints[*i])),
+                    Node::External(r) => Some(End::External(r)),
+                    Node::IngressController => None,
+                }
+            }
+            // Every pair of distinct endpoints, and endpoints with every external range.
+            let mut pairs: Vec<(Node, Node)> = Vec::new();
+            for a in 0..c.endpoints.len() {
+                for b in 0..c.endpoints.len() {
+                    if a != b {
+                        pairs.push((Node::Endpoint(a), Node::Endpoint(b)));
+                    }
+                }
+                for r in &map.src_ranges {
+                    pairs.push((Node::External(*r), Node::Endpoint(a)));
+                }
+                for r in &map.dst_ranges {
+                    pairs.push((Node::Endpoint(a), Node::External(*r)));
+                }
+            }
+            for (s, d) in pairs {
+                let got = map.edges.iter().find(|e| e.src == s && e.dst == d).map(|e| e.conn.clone()).unwrap_or_default();
+                let (Some(se), Some(de)) = (end(&c, &s), end(&c, &d)) else { continue };
+                for proto in Protocol::ALL {
+                    for port in PROBE_PORTS {
+                        let want = allowed(&c, profile, se, de, proto, port);
+                        prop_assert_eq!(got.contains(proto, port), want,
+                            "{:?} -> {:?} {} {} under {}: engine says {}", s, d, proto, port, profile, got);
+                    }
+                }
+            }
+        }
+    }
+}
