@@ -13,6 +13,7 @@ pub mod classes;
 pub mod connectivity;
 pub mod eval;
 pub mod exposure;
+pub mod fix;
 pub mod ingress;
 pub mod profile;
 pub mod reference;

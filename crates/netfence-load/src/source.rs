@@ -44,10 +44,18 @@ fn split_yaml(text: &str) -> Vec<(usize, String)> {
         cur.push('\n');
     }
     docs.push((start, cur));
-    docs.retain(|(_, d)| {
-        d.lines()
-            .any(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
-    });
+    let is_content = |l: &str| !l.trim().is_empty() && !l.trim_start().starts_with('#');
+    docs.retain(|(_, d)| d.lines().any(is_content));
+    // A document's line is that of its first line of content, not of a leading comment.
+    for (start, d) in &mut docs {
+        let skip = d.lines().take_while(|l| !is_content(l)).count();
+        *start += skip;
+        *d = d.lines().skip(skip).fold(String::new(), |mut acc, l| {
+            acc.push_str(l);
+            acc.push('\n');
+            acc
+        });
+    }
     docs
 }
 
@@ -148,11 +156,11 @@ mod tests {
 
     #[test]
     fn documents_keep_their_first_line() {
-        let text = "a: 1\n---\n# only a comment\n---\nb: 2\nc: 3\n";
+        let text = "a: 1\n---\n# only a comment\n---\n# about b\n\nb: 2\nc: 3\n";
         let docs = split_yaml(text);
         assert_eq!(docs.len(), 2);
         assert_eq!(docs[0].0, 1);
-        assert_eq!(docs[1].0, 5);
+        assert_eq!(docs[1].0, 7);
     }
 
     #[test]

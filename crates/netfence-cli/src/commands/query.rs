@@ -5,6 +5,7 @@ use std::net::IpAddr;
 use anyhow::{anyhow, bail, Result};
 use netfence_engine::connectivity::external_ranges;
 use netfence_engine::eval::{Evaluator, LayerStep, LayerVerdict};
+use netfence_engine::fix::{self, FarEnd};
 use netfence_engine::{Direction, Peer};
 use netfence_model::{Cluster, IpRange, Protocol};
 use serde::Serialize;
@@ -110,6 +111,38 @@ pub fn run(args: &QueryArgs) -> Result<i32> {
         End::Ip(_) => true,
     };
     let allowed = egress_ok && ingress_ok;
+    let ip_of = |who: &str| who.parse::<IpAddr>().ok();
+    let mut fixes = Vec::new();
+    if let (End::Endpoint(i), false) = (&src, egress_ok) {
+        let far = match &dst {
+            End::Endpoint(j) => FarEnd::Endpoint(&c.endpoints[*j]),
+            End::Ip(r) => FarEnd::Ip(r, ip_of(&args.to).unwrap_or(r.first())),
+        };
+        fixes.extend(fix::propose(
+            c,
+            profile,
+            &c.endpoints[*i],
+            far,
+            Direction::Egress,
+            protocol,
+            args.port,
+        ));
+    }
+    if let (End::Endpoint(j), false) = (&dst, ingress_ok) {
+        let far = match &src {
+            End::Endpoint(i) => FarEnd::Endpoint(&c.endpoints[*i]),
+            End::Ip(r) => FarEnd::Ip(r, ip_of(&args.from).unwrap_or(r.first())),
+        };
+        fixes.extend(fix::propose(
+            c,
+            profile,
+            &c.endpoints[*j],
+            far,
+            Direction::Ingress,
+            protocol,
+            args.port,
+        ));
+    }
     let name = |e: &End| match e {
         End::Endpoint(i) => c.endpoints[*i].display_name(),
         End::Ip(r) => format!("{r}[External]"),
@@ -130,6 +163,11 @@ pub fn run(args: &QueryArgs) -> Result<i32> {
                 location: s.origin.as_ref().map(ToString::to_string),
                 detail: &s.detail,
             }).collect::<Vec<_>>(),
+            "fixes": fixes.iter().map(|f| serde_json::json!({
+                "summary": f.summary,
+                "yaml": f.yaml,
+                "verified": f.verified,
+            })).collect::<Vec<_>>(),
         });
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
@@ -163,6 +201,22 @@ pub fn run(args: &QueryArgs) -> Result<i32> {
             );
             if !at.is_empty() {
                 println!("          at{at}");
+            }
+        }
+        for f in &fixes {
+            println!(
+                "fix: {}{}",
+                f.summary,
+                if f.verified {
+                    " (checked: the flow is then allowed)"
+                } else {
+                    ""
+                }
+            );
+            if let Some(y) = &f.yaml {
+                for line in y.lines() {
+                    println!("    {line}");
+                }
             }
         }
     }

@@ -1,0 +1,198 @@
+//! End-to-end: the `netfence` binary on the shipped example and on bad input.
+
+use std::path::PathBuf;
+
+use assert_cmd::Command;
+
+fn example() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/seed-production")
+}
+
+fn netfence() -> Command {
+    let mut c = Command::cargo_bin("netfence").unwrap();
+    c.current_dir(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.."));
+    c
+}
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out = netfence().args(args).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn connectivity_txt_on_the_example() {
+    let (code, out, err) = run(&["connectivity", "examples/seed-production"]);
+    assert_eq!(code, 0, "{err}");
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn connectivity_json_is_an_array_of_src_dst_conn() {
+    let (code, out, _) = run(&[
+        "connectivity",
+        "examples/seed-production",
+        "--format",
+        "json",
+        "--focus-workload",
+        "production/api",
+    ]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let arr = v.as_array().unwrap();
+    assert!(!arr.is_empty());
+    for item in arr {
+        let o = item.as_object().unwrap();
+        assert_eq!(o.len(), 3);
+        assert!(o.contains_key("src") && o.contains_key("dst") && o.contains_key("conn"));
+    }
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn exposure_of_the_example() {
+    let (code, out, _) = run(&[
+        "connectivity",
+        "examples/seed-production",
+        "--exposure",
+        "--focus-workload",
+        "production/web",
+    ]);
+    assert_eq!(code, 0);
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn query_denied_explains_and_proposes_a_checked_fix() {
+    let (code, out, _) = run(&[
+        "query",
+        "examples/seed-production",
+        "--from",
+        "production/web",
+        "--to",
+        "production/postgres",
+        "--port",
+        "5432",
+    ]);
+    assert_eq!(code, 1, "denied exits 1");
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn query_allowed_exits_zero() {
+    let (code, out, _) = run(&[
+        "query",
+        "examples/seed-production",
+        "--from",
+        "production/api",
+        "--to",
+        "kube-system/coredns",
+        "--port",
+        "53",
+        "--protocol",
+        "UDP",
+    ]);
+    assert_eq!(code, 0);
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn query_json_for_scripts() {
+    let (code, out, _) = run(&[
+        "query",
+        "examples/seed-production",
+        "--from",
+        "production/api",
+        "--to",
+        "production/redis",
+        "--port",
+        "6379",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["allowed"], false);
+    assert_eq!(v["layers"][0]["verdict"], "allow");
+    assert_eq!(v["layers"][1]["verdict"], "deny");
+    assert_eq!(v["fixes"][0]["verified"], true);
+}
+
+#[test]
+fn query_from_an_external_address() {
+    let (code, out, _) = run(&[
+        "query",
+        "examples/seed-production",
+        "--from",
+        "203.0.113.9",
+        "--to",
+        "production/web",
+        "--port",
+        "8080",
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        out.contains(
+            "0.0.0.0-255.255.255.255[External] => production/web[Deployment] : TCP 8080 is DENIED"
+        ),
+        "{out}"
+    );
+}
+
+#[test]
+fn invalid_policy_is_an_error_with_place_and_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("bad.yaml");
+    std::fs::write(
+        &f,
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p, namespace: a}\nspec:\n  podSelector: {}\n  ingress:\n  - from:\n    - {}\n",
+    )
+    .unwrap();
+    let out = netfence().args(["connectivity"]).arg(&f).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("bad.yaml:1: document 1 (NetworkPolicy a/p), field `spec.ingress[0].from[0]`"),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty(), "no partial analysis is printed");
+}
+
+#[test]
+fn stdin_is_read_with_dash() {
+    let out = netfence()
+        .args(["connectivity", "-"])
+        .write_stdin("apiVersion: v1\nkind: Pod\nmetadata: {name: a, namespace: x}\nspec: {containers: [{name: c}]}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: b, namespace: x}\nspec: {containers: [{name: c}]}\n")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let s = String::from_utf8(out.stdout).unwrap();
+    assert!(s.contains("x/a[Pod] => x/b[Pod] : All Connections"), "{s}");
+}
+
+#[test]
+fn unknown_workload_in_query_is_exit_2() {
+    let (code, _, err) = run(&[
+        "query",
+        "examples/seed-production",
+        "--from",
+        "production/nope",
+        "--to",
+        "production/web",
+        "--port",
+        "80",
+    ]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("no workload or pod `production/nope`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn example_path_exists() {
+    assert!(example().join("policies.yaml").exists());
+}

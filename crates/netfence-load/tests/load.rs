@@ -1,0 +1,231 @@
+//! Loading manifests: kinds, lists, defaulting, and every error located.
+
+use netfence_load::{load, Source};
+use netfence_model::{NpPeer, PortRef};
+
+fn src(name: &str, text: &str) -> Source {
+    Source {
+        name: name.into(),
+        text: text.into(),
+    }
+}
+
+fn np(body: &str) -> String {
+    format!(
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: p\n  namespace: a\nspec:\n{body}"
+    )
+}
+
+#[test]
+fn policy_types_default_from_sections() {
+    let l = load(&[src("p.yaml", &np("  podSelector: {}\n  egress: []\n"))]);
+    assert!(l.errors.is_empty(), "{:?}", l.errors);
+    let p = &l.cluster.network_policies[0];
+    assert!(p.ingress.is_some(), "Ingress is always an effective type");
+    assert!(
+        p.egress.is_none(),
+        "an empty egress list does not add Egress"
+    );
+    let l = load(&[src("p.yaml", &np("  podSelector: {}\n  egress:\n  - {}\n"))]);
+    assert!(l.cluster.network_policies[0].egress.is_some());
+}
+
+#[test]
+fn explicit_policy_types_drop_the_other_section() {
+    let l = load(&[src(
+        "p.yaml",
+        &np(
+            "  podSelector: {}\n  policyTypes: [Ingress]\n  egress:\n  - to: [{podSelector: {}}]\n",
+        ),
+    )]);
+    assert!(l.cluster.network_policies[0].egress.is_none());
+}
+
+#[test]
+fn empty_from_means_every_peer() {
+    let l = load(&[src(
+        "p.yaml",
+        &np("  podSelector: {}\n  ingress:\n  - from: []\n"),
+    )]);
+    let rules = l.cluster.network_policies[0].ingress.as_ref().unwrap();
+    assert!(rules[0].peers.is_none());
+}
+
+#[test]
+fn referenced_namespaces_get_their_name_label() {
+    let l = load(&[src("p.yaml", &np("  podSelector: {}\n"))]);
+    let ns = &l.cluster.namespaces["a"];
+    assert_eq!(
+        ns.labels
+            .get("kubernetes.io/metadata.name")
+            .map(String::as_str),
+        Some("a")
+    );
+}
+
+fn one_error(text: &str) -> netfence_load::LoadError {
+    let l = load(&[src("bad.yaml", text)]);
+    assert_eq!(l.errors.len(), 1, "{:?}", l.errors);
+    assert!(
+        l.cluster.network_policies.is_empty(),
+        "an invalid policy is never half-loaded"
+    );
+    l.errors[0].clone()
+}
+
+#[test]
+fn a_peer_with_no_field_is_rejected_with_its_path() {
+    let e = one_error(&np("  podSelector: {}\n  ingress:\n  - from:\n    - {}\n"));
+    assert_eq!(e.field.as_deref(), Some("spec.ingress[0].from[0]"));
+    assert!(e.message.contains("must set podSelector"), "{e}");
+    assert!(e.help.is_some());
+}
+
+#[test]
+fn ipblock_with_a_selector_is_rejected() {
+    let e = one_error(&np(
+        "  podSelector: {}\n  ingress:\n  - from:\n    - ipBlock: {cidr: 10.0.0.0/8}\n      podSelector: {}\n",
+    ));
+    assert!(e.message.contains("ipBlock cannot be combined"), "{e}");
+}
+
+#[test]
+fn bad_cidr_and_except_outside_are_rejected() {
+    let e = one_error(&np(
+        "  podSelector: {}\n  egress:\n  - to:\n    - ipBlock: {cidr: 10.0.0.0/33}\n",
+    ));
+    assert_eq!(
+        e.field.as_deref(),
+        Some("spec.egress[0].to[0].ipBlock.cidr")
+    );
+    let e = one_error(&np(
+        "  podSelector: {}\n  egress:\n  - to:\n    - ipBlock: {cidr: 10.0.0.0/8, except: [11.0.0.0/8]}\n",
+    ));
+    assert!(e.message.contains("strictly inside"), "{e}");
+}
+
+#[test]
+fn unknown_operator_and_values_rules() {
+    let e = one_error(&np(
+        "  podSelector:\n    matchExpressions:\n    - {key: app, operator: Maybe, values: [x]}\n",
+    ));
+    assert!(e.message.contains("unknown operator `Maybe`"), "{e}");
+    let e = one_error(&np(
+        "  podSelector:\n    matchExpressions:\n    - {key: app, operator: In}\n",
+    ));
+    assert!(e.message.contains("at least one value"), "{e}");
+}
+
+#[test]
+fn end_port_needs_a_numeric_port_not_below_it() {
+    let e = one_error(&np(
+        "  podSelector: {}\n  ingress:\n  - ports:\n    - {port: http, endPort: 9000}\n",
+    ));
+    assert_eq!(e.field.as_deref(), Some("spec.ingress[0].ports[0].endPort"));
+    let e = one_error(&np(
+        "  podSelector: {}\n  ingress:\n  - ports:\n    - {port: 90, endPort: 80}\n",
+    ));
+    assert!(e.message.contains("between port 90"), "{e}");
+}
+
+#[test]
+fn errors_name_file_document_and_line() {
+    let text = format!(
+        "{}\n---\n{}",
+        np("  podSelector: {}\n"),
+        np("  podSelector: {}\n  ingress:\n  - from: [{}]\n")
+    );
+    let l = load(&[src("multi.yaml", &text)]);
+    assert_eq!(l.errors.len(), 1);
+    let e = &l.errors[0];
+    assert_eq!(
+        (e.file.as_str(), e.document, e.line),
+        ("multi.yaml", 2, Some(10))
+    );
+    let shown = e.to_string();
+    assert!(
+        shown.starts_with("multi.yaml:10: document 2 (NetworkPolicy a/p)"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn all_errors_are_collected() {
+    let bad = np("  podSelector: {}\n  ingress:\n  - from: [{}]\n");
+    let l = load(&[src("x.yaml", &format!("{bad}\n---\n{bad}\n---\nkind: [\n"))]);
+    assert_eq!(l.errors.len(), 3, "{:?}", l.errors);
+}
+
+#[test]
+fn kubectl_lists_and_typed_lists() {
+    let list = "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Namespace\n  metadata: {name: n1, labels: {env: dev}}\n";
+    let typed = r#"{"kind":"PodList","apiVersion":"v1","items":[{"metadata":{"name":"p","namespace":"n1","labels":{"app":"x"}},"spec":{"containers":[{"name":"c","ports":[{"name":"http","containerPort":80}]}]}}]}"#;
+    let l = load(&[src("l.yaml", list), src("pods.json", typed)]);
+    assert!(l.errors.is_empty(), "{:?}", l.errors);
+    assert_eq!(l.cluster.namespaces["n1"].labels["env"], "dev");
+    let ep = &l.cluster.endpoints[0];
+    assert_eq!(ep.display_name(), "n1/p[Pod]");
+    assert_eq!(
+        ep.resolve_named_port("http", netfence_model::Protocol::Tcp),
+        Some(80)
+    );
+}
+
+#[test]
+fn workloads_are_named_by_owner() {
+    let pod = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: fe-1\n  namespace: d\n  ownerReferences:\n  - {kind: ReplicaSet, name: fe-99, controller: true}\nspec:\n  containers: [{name: c}]\n";
+    let dep = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: api}\nspec:\n  template:\n    metadata: {labels: {app: api}}\n    spec:\n      containers: [{name: c}]\n";
+    let l = load(&[src("p.yaml", pod), src("d.yaml", dep)]);
+    let names: Vec<String> = l
+        .cluster
+        .endpoints
+        .iter()
+        .map(|e| e.display_name())
+        .collect();
+    assert_eq!(names, ["d/fe-99[ReplicaSet]", "default/api[Deployment]"]);
+}
+
+#[test]
+fn unknown_kinds_are_skipped_not_errors() {
+    let l = load(&[src(
+        "c.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n",
+    )]);
+    assert!(l.errors.is_empty());
+    assert_eq!(l.skipped.len(), 1);
+}
+
+#[test]
+fn named_and_numbered_ports_and_ipblocks_convert() {
+    let l = load(&[src(
+        "p.yaml",
+        &np("  podSelector: {}\n  egress:\n  - to:\n    - ipBlock: {cidr: 0.0.0.0/0, except: [10.0.0.0/8]}\n    ports:\n    - {port: dns, protocol: UDP}\n    - {port: 8000, endPort: 8080}\n"),
+    )]);
+    let r = &l.cluster.network_policies[0].egress.as_ref().unwrap()[0];
+    assert!(
+        matches!(&r.peers.as_ref().unwrap()[0], NpPeer::IpBlock { set, .. } if !set.contains("10.1.1.1".parse().unwrap()))
+    );
+    let ports = r.ports.as_ref().unwrap();
+    assert_eq!(ports[0].port, Some(PortRef::Name("dns".into())));
+    assert_eq!(ports[1].end_port, Some(8080));
+}
+
+#[test]
+fn anp_rules_and_validation() {
+    let anp = "apiVersion: policy.networking.k8s.io/v1alpha1\nkind: AdminNetworkPolicy\nmetadata: {name: x}\nspec:\n  priority: 10\n  subject: {namespaces: {}}\n  ingress:\n  - {name: r, action: Deny, from: [{namespaces: {matchLabels: {env: dev}}}]}\n";
+    let l = load(&[src("a.yaml", anp)]);
+    assert!(l.errors.is_empty(), "{:?}", l.errors);
+    assert_eq!(l.cluster.admin_policies[0].ingress.len(), 1);
+    let e = one_error(&anp.replace("action: Deny", "action: Maybe"));
+    assert!(e.message.contains("unknown action"), "{e}");
+    let e = one_error(&anp.replace(
+        "from: [{namespaces: {matchLabels: {env: dev}}}]",
+        "from: []",
+    ));
+    assert!(e.message.contains("at least one peer"), "{e}");
+    let banp = anp
+        .replace("AdminNetworkPolicy", "BaselineAdminNetworkPolicy")
+        .replace("  priority: 10\n", "");
+    let e = one_error(&banp);
+    assert!(e.message.contains("must be named `default`"), "{e}");
+}
