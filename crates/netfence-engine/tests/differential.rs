@@ -95,22 +95,26 @@ fn arb_rule() -> impl Strategy<Value = NpRule> {
         .prop_map(|(peers, ports)| rule(peers, ports))
 }
 
+type PodSpec = (usize, Vec<(usize, usize)>, bool);
+type PolicySpec = (
+    usize,
+    LabelSelector,
+    Option<Vec<NpRule>>,
+    Option<Vec<NpRule>>,
+);
+type AdminSpec = (
+    i32,
+    LabelSelector,
+    Vec<(usize, LabelSelector, Option<u16>)>,
+    bool,
+);
+
 #[derive(Debug, Clone)]
 struct Spec {
     ns_labels: Vec<Vec<(usize, usize)>>,
-    pods: Vec<(usize, Vec<(usize, usize)>, bool)>,
-    policies: Vec<(
-        usize,
-        LabelSelector,
-        Option<Vec<NpRule>>,
-        Option<Vec<NpRule>>,
-    )>,
-    admin: Vec<(
-        i32,
-        LabelSelector,
-        Vec<(usize, LabelSelector, Option<u16>)>,
-        bool,
-    )>,
+    pods: Vec<PodSpec>,
+    policies: Vec<PolicySpec>,
+    admin: Vec<AdminSpec>,
     baseline: Option<Vec<(bool, LabelSelector)>>,
 }
 
