@@ -10,6 +10,7 @@
 #![warn(missing_docs)]
 
 pub mod classes;
+mod compiled;
 pub mod connectivity;
 pub mod eval;
 pub mod exposure;

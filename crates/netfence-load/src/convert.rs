@@ -438,6 +438,39 @@ impl Builder {
         }
     }
 
+    /// Appends a partial model built from later input.
+    pub(crate) fn merge(&mut self, other: Builder) {
+        let c = other.cluster;
+        self.cluster.namespaces.extend(c.namespaces);
+        for ep in c.endpoints {
+            self.push_endpoint(ep);
+        }
+        self.cluster.services.extend(c.services);
+        self.cluster.network_policies.extend(c.network_policies);
+        self.cluster.admin_policies.extend(c.admin_policies);
+        self.cluster.ingress_backends.extend(c.ingress_backends);
+        if let Some(b) = c.baseline_policy {
+            if self.cluster.baseline_policy.is_some() {
+                self.errors.push(LoadError {
+                    file: b.origin.file.clone(),
+                    document: b.origin.document + 1,
+                    line: b.origin.line,
+                    object: Some("BaselineAdminNetworkPolicy default".into()),
+                    field: None,
+                    message: "a second BaselineAdminNetworkPolicy `default`".into(),
+                    help: None,
+                });
+            } else {
+                self.cluster.baseline_policy = Some(b);
+            }
+        }
+        self.errors.extend(other.errors);
+        self.warnings.extend(other.warnings);
+        self.skipped.extend(other.skipped);
+        self.referenced_namespaces
+            .extend(other.referenced_namespaces);
+    }
+
     pub(crate) fn finish(mut self) -> Loaded {
         let referenced: Vec<String> = std::mem::take(&mut self.referenced_namespaces);
         for ns in referenced {

@@ -39,11 +39,27 @@ pub struct Loaded {
 
 /// Loads every source into one cluster.
 pub fn load(sources: &[Source]) -> Loaded {
+    use rayon::prelude::*;
+    // Each source becomes a partial model on its own (documents parse independently); the
+    // partial models are then merged in input order, so the result does not depend on timing.
+    let parts: Vec<convert::Builder> = sources
+        .par_iter()
+        .map(|src| {
+            let mut b = convert::Builder::default();
+            let (mut errors, mut warnings) = (Vec::new(), Vec::new());
+            for doc in source::documents(src, &mut errors, &mut warnings) {
+                b.add_document(doc);
+            }
+            errors.append(&mut b.errors);
+            b.errors = errors;
+            warnings.append(&mut b.warnings);
+            b.warnings = warnings;
+            b
+        })
+        .collect();
     let mut builder = convert::Builder::default();
-    for src in sources {
-        for doc in source::documents(src, &mut builder.errors, &mut builder.warnings) {
-            builder.add_document(doc);
-        }
+    for part in parts {
+        builder.merge(part);
     }
     builder.finish()
 }

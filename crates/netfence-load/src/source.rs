@@ -99,6 +99,7 @@ pub(crate) fn documents(
         return out;
     }
     for (i, (line, text)) in split_yaml(&src.text).into_iter().enumerate() {
+        // (each document parses on its own, so one bad document never hides the others)
         let mut parsed = serde_saphyr::from_str::<Value>(&text);
         if parsed
             .as_ref()

@@ -2,6 +2,8 @@
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
+use std::io;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -34,15 +36,31 @@ impl Format {
     }
 }
 
-/// One connection line.
+/// One connection line. Names and connection strings are shared: a map of millions of lines
+/// repeats a few thousand of them.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct ConnLine {
     /// Source name.
-    pub src: String,
+    pub src: Arc<str>,
     /// Destination name.
-    pub dst: String,
+    pub dst: Arc<str>,
     /// Connection set, rendered.
-    pub conn: String,
+    pub conn: Arc<str>,
+}
+
+impl ConnLine {
+    /// A line from any string-like parts.
+    pub fn new(
+        src: impl Into<Arc<str>>,
+        dst: impl Into<Arc<str>>,
+        conn: impl Into<Arc<str>>,
+    ) -> Self {
+        Self {
+            src: src.into(),
+            dst: dst.into(),
+            conn: conn.into(),
+        }
+    }
 }
 
 /// The exposure section.
@@ -72,7 +90,7 @@ pub struct ConnReport {
 impl ConnReport {
     /// Sorts everything the way outputs expect.
     pub fn sort(&mut self) {
-        self.lines.sort();
+        self.lines.sort_unstable();
         self.lines.dedup();
         if let Some(e) = &mut self.exposure {
             e.egress.sort();
@@ -85,37 +103,45 @@ impl ConnReport {
         }
     }
 
-    /// Renders in `format`.
+    /// Renders in `format` into a string.
     pub fn render(&self, format: Format) -> String {
+        let mut buf = Vec::new();
+        // Writing into a Vec cannot fail.
+        let _ = self.write(format, &mut buf);
+        String::from_utf8(buf).unwrap_or_default()
+    }
+
+    /// Renders in `format` into `w`, line by line (outputs can hold millions of lines).
+    pub fn write(&self, format: Format, w: &mut dyn io::Write) -> io::Result<()> {
         match format {
-            Format::Txt => self.txt(),
-            Format::Json => self.json(),
-            Format::Csv => self.csv(),
-            Format::Md => self.md(),
-            Format::Dot => self.dot(),
+            Format::Txt => self.txt(w),
+            other => {
+                let s = match other {
+                    Format::Json => self.json(),
+                    Format::Csv => self.csv(),
+                    Format::Md => self.md(),
+                    _ => self.dot(),
+                };
+                w.write_all(s.as_bytes())
+            }
         }
     }
 
-    fn line_txt(&self, l: &ConnLine) -> String {
-        match self.focus_conn {
-            Some(_) => format!("{} => {}", l.src, l.dst),
-            None => format!("{} => {} : {}", l.src, l.dst, l.conn),
-        }
-    }
-
-    fn txt(&self) -> String {
-        let mut out = String::new();
+    fn txt(&self, w: &mut dyn io::Write) -> io::Result<()> {
         if let Some(fc) = &self.focus_conn {
-            let _ = writeln!(out, "Permitted connections on {fc}:");
+            writeln!(w, "Permitted connections on {fc}:")?;
         }
         for l in &self.lines {
-            out.push_str(&self.line_txt(l));
-            out.push('\n');
+            match self.focus_conn {
+                Some(_) => writeln!(w, "{} => {}", l.src, l.dst)?,
+                None => writeln!(w, "{} => {} : {}", l.src, l.dst, l.conn)?,
+            }
         }
         let Some(e) = &self.exposure else {
-            return out;
+            return Ok(());
         };
-        if !out.is_empty() {
+        let mut out = String::new();
+        if !self.lines.is_empty() || self.focus_conn.is_some() {
             out.push('\n');
         }
         match &self.focus_conn {
@@ -159,7 +185,7 @@ impl ConnReport {
                 out.push('\n');
             }
         }
-        out
+        w.write_all(out.as_bytes())
     }
 
     fn json(&self) -> String {
@@ -285,11 +311,7 @@ mod tests {
     use super::*;
 
     fn line(s: &str, d: &str, c: &str) -> ConnLine {
-        ConnLine {
-            src: s.into(),
-            dst: d.into(),
-            conn: c.into(),
-        }
+        ConnLine::new(s, d, c)
     }
 
     #[test]

@@ -1,21 +1,60 @@
 //! `netfence connectivity`.
 
+use std::collections::HashMap;
+use std::io::Write as _;
+use std::sync::Arc;
+
 use anyhow::{anyhow, bail, Result};
 use netfence_engine::connectivity::{self, Node};
 use netfence_engine::eval::RepNamespace;
 use netfence_engine::exposure::{self, ExposedTo};
 use netfence_engine::Direction;
-use netfence_model::{Cluster, ConnSet, EndpointId, PortSet, Protocol};
+use netfence_model::{Cluster, ConnSet, EndpointId, IpRange, PortSet, Protocol};
 use netfence_report::{ConnLine, ConnReport, ExposureSection, Format};
 
 use crate::cli::ConnectivityArgs;
 use crate::input;
 
-fn node_name(c: &Cluster, n: &Node) -> String {
-    match n {
-        Node::Endpoint(id) => c.endpoints[*id].display_name(),
-        Node::External(r) => format!("{r}[External]"),
-        Node::IngressController => netfence_engine::ingress::CONTROLLER_NAME.to_string(),
+/// Display names, made once per node and shared by every line that mentions it.
+struct Names {
+    endpoints: Vec<Arc<str>>,
+    external: HashMap<IpRange, Arc<str>>,
+    controller: Arc<str>,
+    conns: HashMap<usize, Arc<str>>,
+}
+
+impl Names {
+    fn new(c: &Cluster) -> Self {
+        Self {
+            endpoints: c
+                .endpoints
+                .iter()
+                .map(|e| Arc::from(e.display_name()))
+                .collect(),
+            external: HashMap::new(),
+            controller: Arc::from(netfence_engine::ingress::CONTROLLER_NAME),
+            conns: HashMap::new(),
+        }
+    }
+
+    fn node(&mut self, n: &Node) -> Arc<str> {
+        match n {
+            Node::Endpoint(id) => self.endpoints[*id].clone(),
+            Node::External(r) => self
+                .external
+                .entry(*r)
+                .or_insert_with(|| Arc::from(format!("{r}[External]")))
+                .clone(),
+            Node::IngressController => self.controller.clone(),
+        }
+    }
+
+    /// The rendering of a shared connection set, made once per set.
+    fn conn(&mut self, conn: &Arc<ConnSet>, render: impl Fn(&ConnSet) -> String) -> Arc<str> {
+        self.conns
+            .entry(Arc::as_ptr(conn) as usize)
+            .or_insert_with(|| Arc::from(render(conn)))
+            .clone()
     }
 }
 
@@ -141,13 +180,15 @@ pub fn run(args: &ConnectivityArgs) -> Result<i32> {
         nodes: c.endpoints.iter().map(|e| e.display_name()).collect(),
         ..Default::default()
     };
+    let mut names = Names::new(c);
     for e in &map.edges {
         if focus.keep_pair(c, &e.src, &e.dst) && focus.keep_conn(&e.conn) {
-            report.lines.push(ConnLine {
-                src: node_name(c, &e.src),
-                dst: node_name(c, &e.dst),
-                conn: conn_str(&e.conn),
-            });
+            let line = ConnLine {
+                src: names.node(&e.src),
+                dst: names.node(&e.dst),
+                conn: names.conn(&e.conn, conn_str),
+            };
+            report.lines.push(line);
         }
     }
     if args.exposure {
@@ -180,16 +221,8 @@ pub fn run(args: &ConnectivityArgs) -> Result<i32> {
             };
             let conn = conn_str(&l.conn);
             match l.direction {
-                Direction::Egress => sec.egress.push(ConnLine {
-                    src: w,
-                    dst: other,
-                    conn,
-                }),
-                Direction::Ingress => sec.ingress.push(ConnLine {
-                    src: other,
-                    dst: w,
-                    conn,
-                }),
+                Direction::Egress => sec.egress.push(ConnLine::new(w, other, conn)),
+                Direction::Ingress => sec.ingress.push(ConnLine::new(other, w, conn)),
             }
         }
         // External connections are repeated in the exposure section for workloads that have
@@ -209,9 +242,9 @@ pub fn run(args: &ConnectivityArgs) -> Result<i32> {
                 continue;
             }
             let line = ConnLine {
-                src: node_name(c, &e.src),
-                dst: node_name(c, &e.dst),
-                conn: conn_str(&e.conn),
+                src: names.node(&e.src),
+                dst: names.node(&e.dst),
+                conn: names.conn(&e.conn, conn_str),
             };
             match (&e.src, &e.dst) {
                 (Node::External(_), _) => sec.ingress.push(line),
@@ -232,7 +265,29 @@ pub fn run(args: &ConnectivityArgs) -> Result<i32> {
         }
         report.exposure = Some(sec);
     }
+    // Order by name ranks (cheap integer keys) before the report's own sort finds the lines
+    // already in order.
+    let mut all_names: Vec<Arc<str>> = names.endpoints.clone();
+    all_names.extend(names.external.values().cloned());
+    all_names.push(names.controller.clone());
+    all_names.sort_unstable();
+    let rank: HashMap<usize, u32> = all_names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (Arc::as_ptr(n) as *const u8 as usize, i as u32))
+        .collect();
+    let key = |n: &Arc<str>| {
+        rank.get(&(Arc::as_ptr(n) as *const u8 as usize))
+            .copied()
+            .unwrap_or(u32::MAX)
+    };
+    report
+        .lines
+        .sort_by_cached_key(|l| (key(&l.src), key(&l.dst)));
     report.sort();
-    print!("{}", report.render(format));
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    report.write(format, &mut out)?;
+    out.flush()?;
     Ok(0)
 }
