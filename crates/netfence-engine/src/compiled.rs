@@ -122,8 +122,7 @@ impl<'a> Compiled<'a> {
             sig_of.push(s);
         }
         let mut sets: Vec<ClassSet> = Vec::new();
-        let mut set_index: HashMap<(String, Vec<String>, Vec<String>, bool, bool), u32> =
-            HashMap::new();
+        let mut set_index: HashMap<SetKey, u32> = HashMap::new();
         let mut rules: Vec<CRule> = Vec::new();
         let mut egress: Vec<Option<Vec<u32>>> = vec![None; n];
         let mut ingress: Vec<Option<Vec<u32>>> = vec![None; n];
@@ -347,10 +346,7 @@ impl<'a> Compiled<'a> {
         &self,
         src_ranges: &[IpRange],
         dst_ranges: &[IpRange],
-    ) -> (
-        Vec<(u32, usize, Arc<ConnSet>)>,
-        Vec<(usize, u32, Arc<ConnSet>)>,
-    ) {
+    ) -> crate::connectivity::ExternalEdges {
         let covered = |ranges: &[IpRange]| -> Vec<Vec<u32>> {
             self.rules
                 .par_iter()

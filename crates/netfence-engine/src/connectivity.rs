@@ -160,7 +160,8 @@ pub fn compute(cluster: &Cluster, profile: Profile) -> Connectivity {
     }
 }
 
-type ExternalEdges = (
+/// Class-to-range and range-to-class connections.
+pub(crate) type ExternalEdges = (
     Vec<(u32, usize, Arc<ConnSet>)>,
     Vec<(usize, u32, Arc<ConnSet>)>,
 );
