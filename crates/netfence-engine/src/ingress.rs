@@ -19,6 +19,7 @@ pub fn controller() -> Endpoint {
         namespace: "ingress-controller-ns".into(),
         name: "ingress-controller".into(),
         kind: "Pod".into(),
+        pods: Vec::new(),
         labels: Default::default(),
         service_account: "default".into(),
         named_ports: Vec::new(),

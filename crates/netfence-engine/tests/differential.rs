@@ -252,7 +252,22 @@ proptest! {
     /// Every (pair, protocol, probe port) verdict of the connectivity map equals the reference's.
     #[test]
     fn connectivity_agrees_with_reference(spec in arb_spec()) {
-        let c = build(&spec);
+        check(&build(&spec))?;
+    }
+
+    /// The same with NetworkPolicy only, which takes the compiled class-level path.
+    #[test]
+    fn compiled_path_agrees_with_reference(spec in arb_spec()) {
+        let mut spec = spec;
+        spec.admin.clear();
+        spec.baseline = None;
+        check(&build(&spec))?;
+    }
+}
+
+fn check(c: &Cluster) -> Result<(), TestCaseError> {
+    let c = c.clone();
+    {
         for profile in [Profile::Generic, Profile::Calico] {
             let map = compute(&c, profile);
             fn end<'x>(c: &'x Cluster, n: &'x Node) -> Option<End<'x>> {
@@ -278,16 +293,33 @@ proptest! {
                 }
             }
             for (s, d) in pairs {
-                let got = map.edges.iter().find(|e| e.src == s && e.dst == d).map(|e| e.conn.clone()).unwrap_or_default();
-                let (Some(se), Some(de)) = (end(&c, &s), end(&c, &d)) else { continue };
+                let got = map
+                    .edges
+                    .iter()
+                    .find(|e| e.src == s && e.dst == d)
+                    .map(|e| e.conn.clone())
+                    .unwrap_or_default();
+                let (Some(se), Some(de)) = (end(&c, &s), end(&c, &d)) else {
+                    continue;
+                };
                 for proto in Protocol::ALL {
                     for port in PROBE_PORTS {
                         let want = allowed(&c, profile, se, de, proto, port);
-                        prop_assert_eq!(got.contains(proto, port), want,
-                            "{:?} -> {:?} {} {} under {}: engine says {}", s, d, proto, port, profile, got);
+                        prop_assert_eq!(
+                            got.contains(proto, port),
+                            want,
+                            "{:?} -> {:?} {} {} under {}: engine says {}",
+                            s,
+                            d,
+                            proto,
+                            port,
+                            profile,
+                            got
+                        );
                     }
                 }
             }
         }
     }
+    Ok(())
 }

@@ -40,6 +40,7 @@ pub fn mk_pod(
         namespace: ns.into(),
         name: name.into(),
         kind: "Pod".into(),
+        pods: Vec::new(),
         labels: labels(pairs),
         service_account: "default".into(),
         named_ports: ports

@@ -1,6 +1,6 @@
 //! Documents to model objects, by kind.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 use k8s_openapi::api::{core::v1 as core, networking::v1 as net};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -22,7 +22,7 @@ pub(crate) struct Builder {
     pub errors: Vec<LoadError>,
     pub warnings: Vec<LoadError>,
     pub skipped: Vec<(Origin, String, String)>,
-    seen_endpoints: HashSet<String>,
+    seen_endpoints: HashMap<String, usize>,
     referenced_namespaces: Vec<String>,
 }
 
@@ -70,8 +70,23 @@ impl Builder {
             index,
             line,
             value,
+            rule_lines,
         } = doc;
+        let before = self.cluster.network_policies.len();
         self.add_value(&file, index, line, value, None);
+        // A document holding exactly one NetworkPolicy gets its rules' lines.
+        if self.cluster.network_policies.len() == before + 1 {
+            if let Some(p) = self.cluster.network_policies.last_mut() {
+                for (rules, lines) in [
+                    (&mut p.ingress, &rule_lines.ingress),
+                    (&mut p.egress, &rule_lines.egress),
+                ] {
+                    for (r, l) in rules.iter_mut().flatten().zip(lines) {
+                        r.line = Some(*l);
+                    }
+                }
+            }
+        }
     }
 
     /// Adds one object; `item_kind` is the kind implied by an enclosing typed list
@@ -152,7 +167,7 @@ impl Builder {
                         Some(o) => (o.name.clone(), o.kind.clone()),
                         None => (name.clone(), "Pod".to_string()),
                     };
-                    let ep = workload::endpoint(
+                    let mut ep = workload::endpoint(
                         &ns,
                         &wname,
                         &wkind,
@@ -161,6 +176,7 @@ impl Builder {
                         p.status.as_ref(),
                         ctx.origin(),
                     );
+                    ep.pods.push(name.clone());
                     self.push_endpoint(ep);
                 }
             }
@@ -236,10 +252,21 @@ impl Builder {
         }
     }
 
+    /// Adds an endpoint; pods of a workload already present join it (the first pod's labels
+    /// and ports stand for the workload, as netpol-analyzer does).
     fn push_endpoint(&mut self, ep: Endpoint) {
-        if self.seen_endpoints.insert(ep.display_name()) {
-            self.referenced_namespaces.push(ep.namespace.clone());
-            self.cluster.endpoints.push(ep);
+        match self.seen_endpoints.get(&ep.display_name()) {
+            Some(&i) => {
+                if let Some(existing) = self.cluster.endpoints.get_mut(i) {
+                    existing.pods.extend(ep.pods);
+                }
+            }
+            None => {
+                self.seen_endpoints
+                    .insert(ep.display_name(), self.cluster.endpoints.len());
+                self.referenced_namespaces.push(ep.namespace.clone());
+                self.cluster.endpoints.push(ep);
+            }
         }
     }
 

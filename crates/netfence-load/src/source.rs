@@ -22,6 +22,46 @@ pub(crate) struct Document {
     /// 1-based line of the document's first line.
     pub line: usize,
     pub value: Value,
+    /// For a NetworkPolicy document: the line of each ingress and egress rule.
+    pub rule_lines: RuleLines,
+}
+
+/// Lines of the rules of a NetworkPolicy document, in order.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct RuleLines {
+    pub ingress: Vec<usize>,
+    pub egress: Vec<usize>,
+}
+
+#[derive(serde::Deserialize)]
+struct NpLines {
+    spec: Option<SpecLines>,
+}
+
+#[derive(serde::Deserialize)]
+struct SpecLines {
+    ingress: Option<Vec<serde_saphyr::Spanned<serde::de::IgnoredAny>>>,
+    egress: Option<Vec<serde_saphyr::Spanned<serde::de::IgnoredAny>>>,
+}
+
+/// Where each rule of a NetworkPolicy document starts (absolute lines).
+fn rule_lines(text: &str, first_line: usize, value: &Value) -> RuleLines {
+    if value.get("kind").and_then(Value::as_str) != Some("NetworkPolicy") {
+        return RuleLines::default();
+    }
+    let Ok(NpLines { spec: Some(spec) }) = serde_saphyr::from_str::<NpLines>(text) else {
+        return RuleLines::default();
+    };
+    let lines = |v: Option<Vec<serde_saphyr::Spanned<serde::de::IgnoredAny>>>| -> Vec<usize> {
+        v.unwrap_or_default()
+            .iter()
+            .map(|s| first_line + s.referenced.line() as usize - 1)
+            .collect()
+    };
+    RuleLines {
+        ingress: lines(spec.ingress),
+        egress: lines(spec.egress),
+    }
 }
 
 fn is_json(src: &Source) -> bool {
@@ -85,6 +125,7 @@ pub(crate) fn documents(
                 index: 1,
                 line: 1,
                 value,
+                rule_lines: RuleLines::default(),
             }),
             Err(e) => errors.push(LoadError {
                 file: src.name.clone(),
@@ -127,6 +168,7 @@ pub(crate) fn documents(
                 file: src.name.clone(),
                 index: i + 1,
                 line,
+                rule_lines: rule_lines(&text, line, &value),
                 value,
             }),
             Err(e) => {

@@ -60,6 +60,7 @@ pub(crate) fn endpoint(
         namespace: namespace.to_string(),
         name: name.to_string(),
         kind: kind.to_string(),
+        pods: Vec::new(),
         labels: labels.cloned().unwrap_or_else(Labels::new),
         service_account: spec
             .and_then(|s| s.service_account_name.clone())

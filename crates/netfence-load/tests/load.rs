@@ -229,3 +229,33 @@ fn anp_rules_and_validation() {
     let e = one_error(&banp);
     assert!(e.message.contains("must be named `default`"), "{e}");
 }
+
+#[test]
+fn rules_carry_their_own_lines() {
+    let text = "# leading comment\n\n".to_string()
+        + &np("  podSelector: {}\n  ingress:\n  - from: [{podSelector: {}}]\n  - ports: [{port: 80}]\n  egress:\n  - {}\n");
+    let l = load(&[src("r.yaml", &text)]);
+    let p = &l.cluster.network_policies[0];
+    assert_eq!(
+        p.origin.line,
+        Some(3),
+        "the document's line skips the comment"
+    );
+    let ing: Vec<Option<usize>> = p.ingress.as_ref().unwrap().iter().map(|r| r.line).collect();
+    assert_eq!(ing, [Some(11), Some(12)]);
+    assert_eq!(p.egress.as_ref().unwrap()[0].line, Some(14));
+}
+
+#[test]
+fn pods_join_their_workload() {
+    let pod = |n: &str| {
+        format!("apiVersion: v1\nkind: Pod\nmetadata:\n  name: {n}\n  namespace: d\n  ownerReferences:\n  - {{kind: ReplicaSet, name: fe-99, controller: true}}\nspec:\n  containers: [{{name: c}}]\n")
+    };
+    let l = load(&[src(
+        "p.yaml",
+        &format!("{}---\n{}", pod("fe-99-a"), pod("fe-99-b")),
+    )]);
+    assert_eq!(l.cluster.endpoints.len(), 1);
+    assert_eq!(l.cluster.endpoints[0].pods, ["fe-99-a", "fe-99-b"]);
+    assert_eq!(l.cluster.find_endpoint("d/fe-99-b"), [0]);
+}

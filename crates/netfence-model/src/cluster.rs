@@ -63,6 +63,8 @@ pub struct Endpoint {
     pub name: String,
     /// The workload kind: `Deployment`, `ReplicaSet`, `Pod`, ...
     pub kind: String,
+    /// Names of the pods of this workload found in the input (empty for templates).
+    pub pods: Vec<String>,
     /// The pod labels.
     pub labels: Labels,
     /// The service account name.
@@ -191,7 +193,11 @@ impl Cluster {
             .endpoints
             .iter()
             .enumerate()
-            .filter(|(_, e)| e.display_name() == q || e.qualified_name() == q)
+            .filter(|(_, e)| {
+                e.display_name() == q
+                    || e.qualified_name() == q
+                    || e.pods.iter().any(|p| format!("{}/{}", e.namespace, p) == q)
+            })
             .map(|(i, _)| i)
             .collect();
         if !exact.is_empty() {
