@@ -1,19 +1,28 @@
 //! AdminNetworkPolicy and BaselineAdminNetworkPolicy (policy.networking.k8s.io/v1alpha1).
 //!
-//! Serde types for the CRD's spec, kept to the fields netfence models; unknown peer kinds fail
-//! closed as the API documents (an Allow rule with only unknown peers matches nothing; a Deny
-//! or Pass rule reports an error so nothing is silently widened).
+//! Typed with kube's `CustomResource` derive, kept to the fields netfence models (the schemas
+//! are upstream's CRDs, so none is generated here). Unknown peer kinds fail closed as the API
+//! documents: an Allow rule with only unknown peers matches nothing; a Deny or Pass rule is
+//! reported as an error so nothing is silently widened.
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1 as meta;
+use kube::CustomResource;
 use netfence_model::{AdminAction, AdminPeer, AdminPort, AdminRule, AdminSubject, IpSet, Protocol};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::selector;
 
-#[derive(Debug, Deserialize)]
+/// `AdminNetworkPolicy.spec`.
+#[derive(CustomResource, Debug, Clone, Deserialize, Serialize)]
+#[kube(
+    group = "policy.networking.k8s.io",
+    version = "v1alpha1",
+    kind = "AdminNetworkPolicy",
+    schema = "disabled"
+)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct AdminSpec {
-    pub priority: Option<i32>,
+pub(crate) struct AdminNetworkPolicySpec {
+    pub priority: i32,
     pub subject: Subject,
     #[serde(default)]
     pub ingress: Vec<Rule>,
@@ -21,14 +30,31 @@ pub(crate) struct AdminSpec {
     pub egress: Vec<Rule>,
 }
 
-#[derive(Debug, Deserialize)]
+/// `BaselineAdminNetworkPolicy.spec`.
+#[derive(CustomResource, Debug, Clone, Deserialize, Serialize)]
+#[kube(
+    group = "policy.networking.k8s.io",
+    version = "v1alpha1",
+    kind = "BaselineAdminNetworkPolicy",
+    schema = "disabled"
+)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct BaselineAdminNetworkPolicySpec {
+    pub subject: Subject,
+    #[serde(default)]
+    pub ingress: Vec<Rule>,
+    #[serde(default)]
+    pub egress: Vec<Rule>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Subject {
     pub namespaces: Option<meta::LabelSelector>,
     pub pods: Option<PodsPeer>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct PodsPeer {
     #[serde(default)]
@@ -37,7 +63,7 @@ pub(crate) struct PodsPeer {
     pub pod_selector: meta::LabelSelector,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Rule {
     #[serde(default)]
@@ -48,7 +74,7 @@ pub(crate) struct Rule {
     pub ports: Option<Vec<Port>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Peer {
     pub namespaces: Option<meta::LabelSelector>,
@@ -58,7 +84,7 @@ pub(crate) struct Peer {
     pub domain_names: Option<Vec<String>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Port {
     pub port_number: Option<PortNumber>,
@@ -66,13 +92,13 @@ pub(crate) struct Port {
     pub port_range: Option<PortRange>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub(crate) struct PortNumber {
     pub protocol: Option<String>,
     pub port: i64,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub(crate) struct PortRange {
     pub protocol: Option<String>,
     pub start: i64,

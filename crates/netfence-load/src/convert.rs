@@ -397,25 +397,32 @@ impl Builder {
     }
 
     fn admin_policy(&mut self, ctx: &Ctx<'_>, value: Value, name: &str, baseline: bool) {
-        let Some(spec_v) = value.get("spec").cloned() else {
-            self.errors
-                .push(ctx.err(Some("spec".into()), "missing `spec`".into(), None));
-            return;
+        let spec = if baseline {
+            let Some(b) = self.typed::<admin::BaselineAdminNetworkPolicy>(ctx, value) else {
+                return;
+            };
+            (None, b.spec.subject, b.spec.ingress, b.spec.egress)
+        } else {
+            let Some(a) = self.typed::<admin::AdminNetworkPolicy>(ctx, value) else {
+                return;
+            };
+            (
+                Some(a.spec.priority),
+                a.spec.subject,
+                a.spec.ingress,
+                a.spec.egress,
+            )
         };
-        let Some(spec) = self.typed::<admin::AdminSpec>(ctx, spec_v) else {
-            return;
-        };
+        let (spec_priority, spec_subject, spec_ingress, spec_egress) = spec;
         let mut warnings = Vec::new();
         let mut build = || -> Result<AdminPolicy, String> {
-            let subject = admin::subject(&spec.subject)?;
-            let ingress = spec
-                .ingress
+            let subject = admin::subject(&spec_subject)?;
+            let ingress = spec_ingress
                 .iter()
                 .enumerate()
                 .map(|(i, r)| admin::rule(r, true, baseline, i, &mut warnings))
                 .collect::<Result<Vec<_>, _>>()?;
-            let egress = spec
-                .egress
+            let egress = spec_egress
                 .iter()
                 .enumerate()
                 .map(|(i, r)| admin::rule(r, false, baseline, i, &mut warnings))
@@ -423,7 +430,7 @@ impl Builder {
             let priority = if baseline {
                 None
             } else {
-                match spec.priority {
+                match spec_priority {
                     Some(p) if (0..=1000).contains(&p) => Some(p),
                     Some(p) => return Err(format!("priority {p} is outside 0-1000")),
                     None => return Err("priority is required".into()),
