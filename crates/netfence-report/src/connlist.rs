@@ -188,28 +188,80 @@ impl ConnReport {
         w.write_all(out.as_bytes())
     }
 
+    /// The columns of one table row: `src, dst[, conn]`, or `dst, src[, conn]` for ingress
+    /// exposure; the connection is left out under `--focus-conn` (every line is about it).
+    fn cells<'l>(&self, l: &'l ConnLine, dst_first: bool) -> Vec<&'l str> {
+        let mut v: Vec<&str> = if dst_first {
+            vec![&l.dst, &l.src]
+        } else {
+            vec![&l.src, &l.dst]
+        };
+        if self.focus_conn.is_none() {
+            v.push(&l.conn);
+        }
+        v
+    }
+
+    fn header(&self, dst_first: bool) -> Vec<&'static str> {
+        let mut h = if dst_first {
+            vec!["dst", "src"]
+        } else {
+            vec!["src", "dst"]
+        };
+        if self.focus_conn.is_none() {
+            h.push("conn");
+        }
+        h
+    }
+
     fn json(&self) -> String {
         #[derive(Serialize)]
-        struct WithExposure<'a> {
-            connlist_results: &'a [ConnLine],
-            exposure_results: ExposureJson<'a>,
+        struct Row<'a> {
+            src: &'a str,
+            dst: &'a str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            conn: Option<&'a str>,
         }
-        #[derive(Serialize)]
-        struct ExposureJson<'a> {
-            egress_exposure: &'a [ConnLine],
-            ingress_exposure: &'a [ConnLine],
-        }
-        let v = match &self.exposure {
-            None => serde_json::to_string_pretty(&self.lines),
-            Some(e) => serde_json::to_string_pretty(&WithExposure {
-                connlist_results: &self.lines,
-                exposure_results: ExposureJson {
-                    egress_exposure: &e.egress,
-                    ingress_exposure: &e.ingress,
-                },
-            }),
+        let rows = |lines: &[ConnLine]| -> serde_json::Value {
+            // netpol-analyzer (Go) writes an empty exposure list as `null`, except under
+            // --focus-conn where its lists are made empty but non-nil.
+            if lines.is_empty() && self.focus_conn.is_none() {
+                return serde_json::Value::Null;
+            }
+            let v: Vec<Row<'_>> = lines
+                .iter()
+                .map(|l| Row {
+                    src: &l.src,
+                    dst: &l.dst,
+                    conn: self.focus_conn.is_none().then_some(&*l.conn),
+                })
+                .collect();
+            serde_json::to_value(v).unwrap_or_default()
         };
-        let mut s = v.unwrap_or_else(|_| "[]".to_string());
+        let conns = match rows(&self.lines) {
+            serde_json::Value::Null => serde_json::Value::Array(Vec::new()),
+            v => v,
+        };
+        let (list_key, exposure_key) = match self.focus_conn {
+            Some(_) => ("connlist_conn_focus_results", "exposure_conn_focus_results"),
+            None => ("connlist_results", "exposure_results"),
+        };
+        let v = match &self.exposure {
+            None => conns,
+            Some(e) => {
+                let mut o = serde_json::Map::new();
+                o.insert(list_key.into(), conns);
+                o.insert(
+                    exposure_key.into(),
+                    serde_json::json!({
+                        "egress_exposure": rows(&e.egress),
+                        "ingress_exposure": rows(&e.ingress),
+                    }),
+                );
+                serde_json::Value::Object(o)
+            }
+        };
+        let mut s = serde_json::to_string_pretty(&v).unwrap_or_else(|_| "[]".to_string());
         s.push('\n');
         s
     }
@@ -222,18 +274,33 @@ impl ConnReport {
                 s.to_string()
             }
         };
-        let mut out = String::from("src,dst,conn\n");
+        let row = |cells: Vec<&str>| cells.into_iter().map(q).collect::<Vec<_>>().join(",");
+        let mut out = self.header(false).join(",") + "\n";
         for l in &self.lines {
-            let _ = writeln!(out, "{},{},{}", q(&l.src), q(&l.dst), q(&l.conn));
+            let _ = writeln!(out, "{}", row(self.cells(l, false)));
         }
         if let Some(e) = &self.exposure {
-            out.push_str("Exposure Analysis Result:,,\nEgress Exposure:,,\nsrc,dst,conn\n");
-            for l in &e.egress {
-                let _ = writeln!(out, "{},{},{}", q(&l.src), q(&l.dst), q(&l.conn));
+            // Section titles always pad to three columns, as netpol-analyzer writes them.
+            let pad = ",,";
+            match &self.focus_conn {
+                Some(fc) => {
+                    let _ = writeln!(out, "Exposure Analysis Result On {fc}:{pad}");
+                }
+                None => {
+                    let _ = writeln!(out, "Exposure Analysis Result:{pad}");
+                }
             }
-            out.push_str("Ingress Exposure:,,\ndst,src,conn\n");
-            for l in &e.ingress {
-                let _ = writeln!(out, "{},{},{}", q(&l.dst), q(&l.src), q(&l.conn));
+            for (title, lines, dst_first) in [
+                ("Egress Exposure:", &e.egress, false),
+                ("Ingress Exposure:", &e.ingress, true),
+            ] {
+                if lines.is_empty() {
+                    continue;
+                }
+                let _ = writeln!(out, "{title}{pad}\n{}", self.header(dst_first).join(","));
+                for l in lines {
+                    let _ = writeln!(out, "{}", row(self.cells(l, dst_first)));
+                }
             }
         }
         out
@@ -241,36 +308,46 @@ impl ConnReport {
 
     fn md(&self) -> String {
         let esc = |s: &str| s.replace('|', "\\|");
-        let mut out = String::from("| src | dst | conn |\n|-----|-----|------|\n");
+        let table_head = |h: Vec<&str>| {
+            format!(
+                "| {} |\n|{}|\n",
+                h.join(" | "),
+                h.iter()
+                    .map(|c| "-".repeat(c.len() + 2))
+                    .collect::<Vec<_>>()
+                    .join("|")
+            )
+        };
+        let row = |cells: Vec<&str>| {
+            format!(
+                "| {} |\n",
+                cells.into_iter().map(esc).collect::<Vec<_>>().join(" | ")
+            )
+        };
+        let mut out = table_head(self.header(false));
         for l in &self.lines {
-            let _ = writeln!(
-                out,
-                "| {} | {} | {} |",
-                esc(&l.src),
-                esc(&l.dst),
-                esc(&l.conn)
-            );
+            out.push_str(&row(self.cells(l, false)));
         }
         if let Some(e) = &self.exposure {
-            out.push_str("## Exposure Analysis Result:\n### Egress Exposure:\n| src | dst | conn |\n|-----|-----|------|\n");
-            for l in &e.egress {
-                let _ = writeln!(
-                    out,
-                    "| {} | {} | {} |",
-                    esc(&l.src),
-                    esc(&l.dst),
-                    esc(&l.conn)
-                );
+            match &self.focus_conn {
+                Some(fc) => {
+                    let _ = writeln!(out, "## Exposure Analysis Result On {fc}:");
+                }
+                None => out.push_str("## Exposure Analysis Result:\n"),
             }
-            out.push_str("### Ingress Exposure:\n| dst | src | conn |\n|-----|-----|------|\n");
-            for l in &e.ingress {
-                let _ = writeln!(
-                    out,
-                    "| {} | {} | {} |",
-                    esc(&l.dst),
-                    esc(&l.src),
-                    esc(&l.conn)
-                );
+            for (title, lines, dst_first) in [
+                ("### Egress Exposure:", &e.egress, false),
+                ("### Ingress Exposure:", &e.ingress, true),
+            ] {
+                if lines.is_empty() {
+                    continue;
+                }
+                let _ = writeln!(out, "{title}");
+                out.push_str(&table_head(self.header(dst_first)));
+                for l in lines {
+                    out.push_str(&row(self.cells(l, dst_first)));
+                }
+                out.push('\n');
             }
         }
         out
