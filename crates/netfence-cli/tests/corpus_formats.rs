@@ -1,7 +1,7 @@
 //! netpol-analyzer's expected json, csv and md outputs, against netfence's. The corpus lives in
-#![allow(clippy::disallowed_methods, reason = "the test reads the corpus files")]
 //! `../shared/conformance` (data, not in the repository): without it this test does nothing.
 //! Cases listed in KNOWN_GAPS.md are skipped; every other case must match.
+#![allow(clippy::disallowed_methods, reason = "the test reads the corpus files")]
 
 use std::path::{Path, PathBuf};
 
