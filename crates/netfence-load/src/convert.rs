@@ -570,34 +570,39 @@ fn network_policy(
             ));
         }
     }
-    let ingress = if types.iter().any(|t| t == "Ingress") {
-        let mut rules = Vec::new();
-        for (i, r) in spec.ingress.iter().flatten().enumerate() {
-            rules.push(rule(
-                r.from.as_deref(),
-                r.ports.as_deref(),
-                &format!("spec.ingress[{i}]"),
-                "from",
-            )?);
+    // A direction is converted only when it is an effective policy type.
+    let section = |ty: &str,
+                   rules: Vec<(
+        Option<&[net::NetworkPolicyPeer]>,
+        Option<&[net::NetworkPolicyPort]>,
+    )>,
+                   key: &str,
+                   peer_key: &str|
+     -> Result<Option<Vec<NpRule>>, ConvError> {
+        if !types.iter().any(|t| t == ty) {
+            return Ok(None);
         }
-        Some(rules)
-    } else {
-        None
+        rules
+            .into_iter()
+            .enumerate()
+            .map(|(i, (peers, ports))| rule(peers, ports, &format!("spec.{key}[{i}]"), peer_key))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some)
     };
-    let egress = if types.iter().any(|t| t == "Egress") {
-        let mut rules = Vec::new();
-        for (i, r) in spec.egress.iter().flatten().enumerate() {
-            rules.push(rule(
-                r.to.as_deref(),
-                r.ports.as_deref(),
-                &format!("spec.egress[{i}]"),
-                "to",
-            )?);
-        }
-        Some(rules)
-    } else {
-        None
-    };
+    let ingress_rules = spec
+        .ingress
+        .iter()
+        .flatten()
+        .map(|r| (r.from.as_deref(), r.ports.as_deref()))
+        .collect();
+    let egress_rules = spec
+        .egress
+        .iter()
+        .flatten()
+        .map(|r| (r.to.as_deref(), r.ports.as_deref()))
+        .collect();
+    let ingress = section("Ingress", ingress_rules, "ingress", "from")?;
+    let egress = section("Egress", egress_rules, "egress", "to")?;
     Ok(NetworkPolicy {
         namespace: ns.to_string(),
         name: name.to_string(),

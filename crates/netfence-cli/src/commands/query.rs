@@ -81,67 +81,28 @@ pub fn run(args: &QueryArgs) -> Result<i32> {
             End::Ip(r) => Peer::Ip(r),
         }
     }
+    // Egress at the source, then ingress at the destination: each side an endpoint has
+    // explains itself, and a denying side gets its smallest fix.
     let mut steps: Vec<(&'static str, LayerStep)> = Vec::new();
-    let egress_ok = match &src {
-        End::Endpoint(i) => {
-            let (ok, s) = ev.explain(
-                &c.endpoints[*i],
-                peer_of(c, &dst),
-                Direction::Egress,
-                protocol,
-                args.port,
-            );
-            steps.extend(s.into_iter().map(|x| ("egress", x)));
-            ok
-        }
-        End::Ip(_) => true,
-    };
-    let ingress_ok = match &dst {
-        End::Endpoint(i) => {
-            let (ok, s) = ev.explain(
-                &c.endpoints[*i],
-                peer_of(c, &src),
-                Direction::Ingress,
-                protocol,
-                args.port,
-            );
-            steps.extend(s.into_iter().map(|x| ("ingress", x)));
-            ok
-        }
-        End::Ip(_) => true,
-    };
-    let allowed = egress_ok && ingress_ok;
-    let ip_of = |who: &str| who.parse::<IpAddr>().ok();
     let mut fixes = Vec::new();
-    if let (End::Endpoint(i), false) = (&src, egress_ok) {
-        let far = match &dst {
-            End::Endpoint(j) => FarEnd::Endpoint(&c.endpoints[*j]),
-            End::Ip(r) => FarEnd::Ip(r, ip_of(&args.to).unwrap_or(r.first())),
-        };
-        fixes.extend(fix::propose(
-            c,
-            profile,
-            &c.endpoints[*i],
-            far,
-            Direction::Egress,
-            protocol,
-            args.port,
-        ));
-    }
-    if let (End::Endpoint(j), false) = (&dst, ingress_ok) {
-        let far = match &src {
-            End::Endpoint(i) => FarEnd::Endpoint(&c.endpoints[*i]),
-            End::Ip(r) => FarEnd::Ip(r, ip_of(&args.from).unwrap_or(r.first())),
-        };
-        fixes.extend(fix::propose(
-            c,
-            profile,
-            &c.endpoints[*j],
-            far,
-            Direction::Ingress,
-            protocol,
-            args.port,
-        ));
+    let mut allowed = true;
+    let sides = [
+        (&src, &dst, &args.to, Direction::Egress, "egress"),
+        (&dst, &src, &args.from, Direction::Ingress, "ingress"),
+    ];
+    for (subject, far, far_text, dir, label) in sides {
+        let End::Endpoint(i) = subject else { continue };
+        let ep = &c.endpoints[*i];
+        let (ok, s) = ev.explain(ep, peer_of(c, far), dir, protocol, args.port);
+        steps.extend(s.into_iter().map(|x| (label, x)));
+        if !ok {
+            allowed = false;
+            let far = match far {
+                End::Endpoint(j) => FarEnd::Endpoint(&c.endpoints[*j]),
+                End::Ip(r) => FarEnd::Ip(r, far_text.parse::<IpAddr>().unwrap_or(r.first())),
+            };
+            fixes.extend(fix::propose(c, profile, ep, far, dir, protocol, args.port));
+        }
     }
     let name = |e: &End| match e {
         End::Endpoint(i) => c.endpoints[*i].display_name(),
