@@ -530,6 +530,12 @@ fn has_v6_block(p: &NetworkPolicy) -> bool {
     })
 }
 
+/// A rule's peers and ports as written.
+type RawRule<'a> = (
+    Option<&'a [net::NetworkPolicyPeer]>,
+    Option<&'a [net::NetworkPolicyPort]>,
+);
+
 type ConvError = (String, String, Option<&'static str>);
 
 fn sel_or_err(
@@ -572,10 +578,7 @@ fn network_policy(
     }
     // A direction is converted only when it is an effective policy type.
     let section = |ty: &str,
-                   rules: Vec<(
-        Option<&[net::NetworkPolicyPeer]>,
-        Option<&[net::NetworkPolicyPort]>,
-    )>,
+                   rules: Vec<RawRule<'_>>,
                    key: &str,
                    peer_key: &str|
      -> Result<Option<Vec<NpRule>>, ConvError> {
