@@ -33,6 +33,52 @@ pub enum Command {
     Connectivity(ConnectivityArgs),
     /// One flow's verdict, with the decisive rule of each layer.
     Query(QueryArgs),
+    /// Connections added, removed and changed between two policy sets.
+    Diff(DiffArgs),
+    /// What an attacker who controls one workload can reach, hop by hop.
+    BlastRadius(BlastArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// OLD and NEW (files or directories). With --git: paths in the repository (default `.`).
+    pub paths: Vec<PathBuf>,
+    /// Compare git revisions of the current repository: `BASE` (against the working tree) or
+    /// `BASE..HEAD`.
+    #[arg(long)]
+    pub git: Option<String>,
+    /// Output format: txt, json or md (md fits a pull-request comment).
+    #[arg(long, short = 'o', default_value = "txt")]
+    pub format: String,
+    /// Exit 1 when anything changed.
+    #[arg(long)]
+    pub fail_on_change: bool,
+    /// Manifests loaded on both sides (the inventory the policies apply to). Repeatable.
+    #[arg(long = "with")]
+    pub with: Vec<PathBuf>,
+    /// CNI profile: generic (default) or calico.
+    #[arg(long, default_value = "generic")]
+    pub cni: String,
+}
+
+#[derive(Debug, Args)]
+pub struct BlastArgs {
+    #[command(flatten)]
+    pub inputs: Inputs,
+    /// The compromised workload (`namespace/name`, or a pod name). Without it: the cluster-wide
+    /// view from every workload exposed to the outside.
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Stop after this many hops.
+    #[arg(long)]
+    pub max_hops: Option<usize>,
+    /// Targets to find a shortest path to: labels `k=v[,k=v]` (a key alone means the label
+    /// exists), or `namespace/name`. Repeatable.
+    #[arg(long)]
+    pub target: Vec<String>,
+    /// Output format: txt, json or dot.
+    #[arg(long, short = 'o', default_value = "txt")]
+    pub format: String,
 }
 
 #[derive(Debug, Args)]

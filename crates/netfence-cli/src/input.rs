@@ -66,8 +66,57 @@ pub fn sources(inputs: &Inputs) -> Result<Vec<Source>> {
 
 /// Reads and loads the inputs; any load error is fatal (exit 2) after all are printed.
 pub fn load(inputs: &Inputs) -> Result<Loaded> {
-    let loaded = netfence_load::load(&sources(inputs)?);
-    if inputs.verbose {
+    load_sources(&sources(inputs)?, inputs.verbose)
+}
+
+/// Manifest files of `paths` at git revision `rev` of the repository around the current
+/// directory, read with `git show` (paths are relative to the current directory).
+pub fn git_sources(rev: &str, paths: &[std::path::PathBuf]) -> Result<Vec<Source>> {
+    let mut ls = std::process::Command::new("git");
+    ls.args(["ls-tree", "-r", "--name-only", rev, "--"]);
+    if paths.is_empty() {
+        ls.arg(".");
+    } else {
+        ls.args(paths);
+    }
+    let out = ls.output().context("cannot run git")?;
+    if !out.status.success() {
+        bail!(
+            "git ls-tree {rev} failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    let mut files: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|f| is_manifest(Path::new(f)))
+        .map(str::to_string)
+        .collect();
+    files.sort();
+    let mut sources = Vec::new();
+    for f in files {
+        let show = std::process::Command::new("git")
+            .arg("show")
+            .arg(format!("{rev}:./{f}"))
+            .output()
+            .context("cannot run git show")?;
+        if !show.status.success() {
+            bail!(
+                "git show {rev}:{f} failed: {}",
+                String::from_utf8_lossy(&show.stderr).trim()
+            );
+        }
+        sources.push(Source {
+            name: format!("{rev}:{f}"),
+            text: String::from_utf8_lossy(&show.stdout).into_owned(),
+        });
+    }
+    Ok(sources)
+}
+
+/// Loads sources; any load error is fatal (exit 2) after all are printed.
+pub fn load_sources(sources: &[Source], verbose: bool) -> Result<Loaded> {
+    let loaded = netfence_load::load(sources);
+    if verbose {
         for (origin, kind, name) in &loaded.skipped {
             eprintln!("skipped: {origin}: {kind} {name} (kind not modelled)");
         }
@@ -79,7 +128,7 @@ pub fn load(inputs: &Inputs) -> Result<Loaded> {
         for e in &loaded.errors {
             eprintln!("error: {e}");
         }
-        bail!(
+        anyhow::bail!(
             "{} error(s) in the input; no analysis was run, so no policy is silently ignored",
             loaded.errors.len()
         );

@@ -96,9 +96,21 @@ pub fn external_ranges(cluster: &Cluster) -> (Vec<IpRange>, Vec<IpRange>) {
 
 /// Computes the connectivity map of `cluster` under `profile`.
 pub fn compute(cluster: &Cluster, profile: Profile) -> Connectivity {
+    let (src_ranges, dst_ranges) = external_ranges(cluster);
+    compute_with_ranges(cluster, profile, src_ranges, dst_ranges)
+}
+
+/// Computes the connectivity map with external ranges chosen by the caller (each range must be
+/// either inside or outside every CIDR of the cluster's policies: a refinement of
+/// [`external_ranges`]), so two clusters can be compared range by range.
+pub fn compute_with_ranges(
+    cluster: &Cluster,
+    profile: Profile,
+    src_ranges: Vec<IpRange>,
+    dst_ranges: Vec<IpRange>,
+) -> Connectivity {
     let ev = Evaluator::new(cluster, profile);
     let classes = Classes::new(cluster);
-    let (src_ranges, dst_ranges) = external_ranges(cluster);
     let (class_edges, to_ext, from_ext) = if ev.has_admin_policies() {
         let (t, f) = general_external_edges(&ev, &classes, &src_ranges, &dst_ranges);
         (general_class_edges(&ev, &classes), t, f)

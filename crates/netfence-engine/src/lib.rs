@@ -12,11 +12,13 @@
 pub mod classes;
 mod compiled;
 pub mod connectivity;
+pub mod diff;
 pub mod eval;
 pub mod exposure;
 pub mod fix;
 pub mod ingress;
 pub mod profile;
+pub mod reach;
 pub mod reference;
 
 pub use connectivity::{Connectivity, Edge, Node};

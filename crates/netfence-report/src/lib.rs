@@ -6,5 +6,6 @@
 #![warn(missing_docs)]
 
 pub mod connlist;
+pub mod diff;
 
 pub use connlist::{ConnLine, ConnReport, ExposureSection, Format};

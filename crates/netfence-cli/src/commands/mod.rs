@@ -1,6 +1,8 @@
 //! One module per command.
 
+mod blast;
 mod connectivity;
+mod diff;
 mod query;
 
 use anyhow::{anyhow, Result};
@@ -13,6 +15,8 @@ pub fn run(cli: Cli) -> Result<i32> {
     match cli.command {
         Command::Connectivity(args) => connectivity::run(&args),
         Command::Query(args) => query::run(&args),
+        Command::Diff(args) => diff::run(&args),
+        Command::BlastRadius(args) => blast::run(&args),
     }
 }
 
