@@ -37,6 +37,26 @@ pub enum Command {
     Diff(DiffArgs),
     /// What an attacker who controls one workload can reach, hop by hop.
     BlastRadius(BlastArgs),
+    /// Declarative connectivity assertions, offline.
+    Test(TestArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    /// Manifests, as for every command (not needed with --print-schema).
+    pub paths: Vec<PathBuf>,
+    /// The test spec (YAML or JSON; schema: `netfence test --print-schema`).
+    #[arg(long, required_unless_present = "print_schema")]
+    pub spec: Option<PathBuf>,
+    /// Output format: text or junit.
+    #[arg(long, short = 'o', default_value = "text")]
+    pub format: String,
+    /// CNI profile: generic (default) or calico.
+    #[arg(long, default_value = "generic")]
+    pub cni: String,
+    /// Print the spec's JSON schema and exit.
+    #[arg(long)]
+    pub print_schema: bool,
 }
 
 #[derive(Debug, Args)]

@@ -194,5 +194,145 @@ fn unknown_workload_in_query_is_exit_2() {
 
 #[test]
 fn example_path_exists() {
-    assert!(example().join("policies.yaml").exists());
+    assert!(example()
+        .join("policies/pattern1-default-deny.yaml")
+        .exists());
+}
+
+#[test]
+fn published_test_spec_schema_is_up_to_date() {
+    let (code, out, _) = run(&["test", "--print-schema"]);
+    assert_eq!(code, 0);
+    let published = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/test-spec.schema.json"),
+    )
+    .unwrap();
+    assert_eq!(
+        out, published,
+        "regenerate with: netfence test --print-schema > docs/test-spec.schema.json"
+    );
+}
+
+#[test]
+fn test_command_on_the_example_spec() {
+    let (code, out, _) = run(&[
+        "test",
+        "examples/seed-production",
+        "--spec",
+        "examples/tests/seed-production.yaml",
+    ]);
+    assert_eq!(
+        code, 1,
+        "the example spec records the seed's redis gap as a failing test"
+    );
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn test_command_junit() {
+    let (code, out, _) = run(&[
+        "test",
+        "examples/seed-production",
+        "--spec",
+        "examples/tests/seed-production.yaml",
+        "--format",
+        "junit",
+    ]);
+    assert_eq!(code, 1);
+    assert!(out.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"netfence\" tests=\"8\" failures=\"1\">"));
+    assert_eq!(out.matches("<testcase ").count(), 8);
+    assert_eq!(out.matches("<failure ").count(), 1);
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn diff_default_deny_without_dns() {
+    let (code, out, _) = run(&[
+        "diff",
+        "--with",
+        "examples/seed-production/cluster",
+        "examples/scenarios/default-deny-without-dns/before",
+        "examples/scenarios/default-deny-without-dns/after",
+        "--fail-on-change",
+    ]);
+    assert_eq!(code, 1, "--fail-on-change");
+    assert!(
+        out.contains("DNS: 4 workloads can no longer resolve names"),
+        "{out}"
+    );
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn diff_of_the_seed_policies_as_markdown() {
+    let (code, out, _) = run(&[
+        "diff",
+        "examples/seed-production/cluster",
+        "examples/seed-production",
+        "--format",
+        "md",
+    ]);
+    assert_eq!(code, 0);
+    assert!(out.starts_with("### netfence: connectivity changes"));
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn diff_without_change_is_empty() {
+    let (code, out, _) = run(&[
+        "diff",
+        "examples/seed-production",
+        "examples/seed-production",
+        "--fail-on-change",
+    ]);
+    assert_eq!(code, 0);
+    assert_eq!(out, "no connectivity change\n");
+}
+
+#[test]
+fn blast_radius_before_and_after_the_seed_policies() {
+    let (_, before, _) = run(&[
+        "blast-radius",
+        "examples/seed-production/cluster",
+        "--from",
+        "production/web",
+        "--target",
+        "tier=database",
+    ]);
+    assert!(before.contains("reached in 1 hops: production/web[Deployment] -[All Connections]-> production/postgres[StatefulSet]"), "{before}");
+    let (code, after, _) = run(&[
+        "blast-radius",
+        "examples/seed-production",
+        "--from",
+        "production/web",
+        "--target",
+        "tier=database",
+    ]);
+    assert_eq!(code, 0);
+    assert!(after.contains("-[TCP 8080]-> production/api[Deployment] -[TCP 5432]-> production/postgres[StatefulSet]"), "{after}");
+    insta::assert_snapshot!(after);
+}
+
+#[test]
+fn blast_radius_json_and_cluster_view() {
+    let (_, out, _) = run(&[
+        "blast-radius",
+        "examples/seed-production",
+        "--from",
+        "production/web",
+        "--max-hops",
+        "1",
+        "--format",
+        "json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let hops: Vec<u64> = v["reachable"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["hops"].as_u64().unwrap())
+        .collect();
+    assert!(!hops.is_empty() && hops.iter().all(|h| *h == 1), "{hops:?}");
+    let (_, view, _) = run(&["blast-radius", "examples/seed-production"]);
+    insta::assert_snapshot!(view);
 }

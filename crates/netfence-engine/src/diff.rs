@@ -73,7 +73,10 @@ fn has_dns(c: &ConnSet) -> (bool, bool) {
 }
 
 /// Per source workload, the DNS protocols it can use to some kube-dns pod.
-fn dns_access(c: &Cluster, map: &BTreeMap<(String, String), ConnSet>) -> BTreeMap<String, (bool, bool)> {
+fn dns_access(
+    c: &Cluster,
+    map: &BTreeMap<(String, String), ConnSet>,
+) -> BTreeMap<String, (bool, bool)> {
     let dns: BTreeSet<String> = c
         .endpoints
         .iter()
@@ -103,7 +106,10 @@ fn common_ranges(a: &[IpRange], b: &[IpRange]) -> Vec<IpRange> {
     IpSet::disjoint_ranges(&IpSet::all_v4(), sets.iter())
 }
 
-fn named_map(c: &Cluster, map: &crate::connectivity::Connectivity) -> BTreeMap<(String, String), ConnSet> {
+fn named_map(
+    c: &Cluster,
+    map: &crate::connectivity::Connectivity,
+) -> BTreeMap<(String, String), ConnSet> {
     let name = |n: &Node| match n {
         Node::Endpoint(i) => c.endpoints[*i].display_name(),
         Node::External(r) => format!("{r}[External]"),
@@ -121,7 +127,10 @@ pub fn diff(old: &Cluster, new: &Cluster, profile: Profile) -> Diff {
     let (ns, nd) = external_ranges(new);
     let src = common_ranges(&os, &ns);
     let dst = common_ranges(&od, &nd);
-    let before = named_map(old, &compute_with_ranges(old, profile, src.clone(), dst.clone()));
+    let before = named_map(
+        old,
+        &compute_with_ranges(old, profile, src.clone(), dst.clone()),
+    );
     let after = named_map(new, &compute_with_ranges(new, profile, src, dst));
     let mut d = Diff::default();
     let keys: BTreeSet<&(String, String)> = before.keys().chain(after.keys()).collect();
@@ -153,7 +162,9 @@ pub fn diff(old: &Cluster, new: &Cluster, profile: Profile) -> Diff {
             }
         }
     }
-    let names = |c: &Cluster| -> BTreeSet<String> { c.endpoints.iter().map(|e| e.display_name()).collect() };
+    let names = |c: &Cluster| -> BTreeSet<String> {
+        c.endpoints.iter().map(|e| e.display_name()).collect()
+    };
     let (bn, an) = (names(old), names(new));
     d.workloads_added = an.difference(&bn).cloned().collect();
     d.workloads_removed = bn.difference(&an).cloned().collect();

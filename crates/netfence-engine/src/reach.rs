@@ -41,7 +41,8 @@ pub struct Graph {
 impl Graph {
     /// Builds the graph of `map` over `cluster`'s endpoints.
     pub fn new(cluster: &Cluster, map: &Connectivity) -> Self {
-        let mut out: Vec<Vec<(EndpointId, Arc<ConnSet>)>> = vec![Vec::new(); cluster.endpoints.len()];
+        let mut out: Vec<Vec<(EndpointId, Arc<ConnSet>)>> =
+            vec![Vec::new(); cluster.endpoints.len()];
         let mut exposed = std::collections::BTreeSet::new();
         for e in &map.edges {
             match (&e.src, &e.dst) {
@@ -129,7 +130,11 @@ pub fn namespace_scores(cluster: &Cluster, graph: &Graph) -> BTreeMap<String, f6
     let mut sums: BTreeMap<String, (f64, usize)> = BTreeMap::new();
     for (id, ep) in cluster.endpoints.iter().enumerate() {
         let reached = graph.reach(id, None).len();
-        let share = if n > 1 { reached as f64 / (n - 1) as f64 } else { 0.0 };
+        let share = if n > 1 {
+            reached as f64 / (n - 1) as f64
+        } else {
+            0.0
+        };
         let e = sums.entry(ep.namespace.clone()).or_default();
         e.0 += share;
         e.1 += 1;

@@ -16,6 +16,7 @@ mod convert;
 mod err;
 mod selector;
 mod source;
+pub mod spec;
 mod workload;
 
 pub use err::LoadError;

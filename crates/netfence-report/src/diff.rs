@@ -30,17 +30,22 @@ pub fn txt(d: &Diff) -> String {
             d.dns_lost.join(", ")
         );
     }
-    let section = |out: &mut String, title: &str, items: &[PairChange], f: &dyn Fn(&PairChange) -> String| {
-        if items.is_empty() {
-            return;
-        }
-        let _ = writeln!(out, "\n{title}:");
-        for c in items {
-            let _ = writeln!(out, "{}", f(c));
-        }
-    };
-    section(&mut out, "added", &d.added, &|c| format!("+ {} => {} : {}", c.src, c.dst, c.after));
-    section(&mut out, "removed", &d.removed, &|c| format!("- {} => {} : {}", c.src, c.dst, c.before));
+    let section =
+        |out: &mut String, title: &str, items: &[PairChange], f: &dyn Fn(&PairChange) -> String| {
+            if items.is_empty() {
+                return;
+            }
+            let _ = writeln!(out, "\n{title}:");
+            for c in items {
+                let _ = writeln!(out, "{}", f(c));
+            }
+        };
+    section(&mut out, "added", &d.added, &|c| {
+        format!("+ {} => {} : {}", c.src, c.dst, c.after)
+    });
+    section(&mut out, "removed", &d.removed, &|c| {
+        format!("- {} => {} : {}", c.src, c.dst, c.before)
+    });
     section(&mut out, "changed", &d.changed, &|c| {
         let mut s = format!("~ {} => {} : {} -> {}", c.src, c.dst, c.before, c.after);
         let (opened, closed) = (c.opened(), c.closed());
@@ -105,12 +110,20 @@ pub fn md(d: &Diff) -> String {
             out,
             "> **DNS**: {} workloads lose name resolution through kube-dns: {}\n",
             d.dns_lost.len(),
-            d.dns_lost.iter().map(|w| format!("`{w}`")).collect::<Vec<_>>().join(", ")
+            d.dns_lost
+                .iter()
+                .map(|w| format!("`{w}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
         );
     }
     let code = |s: &str| format!("`{}`", s.replace('`', "'"));
     out.push_str("| change | source | destination | before | after |\n|---|---|---|---|---|\n");
-    for (label, items) in [("added", &d.added), ("removed", &d.removed), ("changed", &d.changed)] {
+    for (label, items) in [
+        ("added", &d.added),
+        ("removed", &d.removed),
+        ("changed", &d.changed),
+    ] {
         for c in items {
             let show = |x: &netfence_model::ConnSet| {
                 if x.is_empty() {
@@ -129,7 +142,10 @@ pub fn md(d: &Diff) -> String {
             );
         }
     }
-    for (label, items) in [("workload added", &d.workloads_added), ("workload removed", &d.workloads_removed)] {
+    for (label, items) in [
+        ("workload added", &d.workloads_added),
+        ("workload removed", &d.workloads_removed),
+    ] {
         for w in items {
             let _ = writeln!(out, "| {label} | {} | | | |", code(w));
         }

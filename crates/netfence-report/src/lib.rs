@@ -7,5 +7,6 @@
 
 pub mod connlist;
 pub mod diff;
+pub mod tests_report;
 
 pub use connlist::{ConnLine, ConnReport, ExposureSection, Format};

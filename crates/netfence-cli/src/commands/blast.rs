@@ -15,10 +15,13 @@ fn target_matches(t: &str, ep: &Endpoint) -> bool {
     if t.contains('/') && !t.contains('=') {
         return ep.qualified_name() == t || ep.display_name() == t;
     }
-    t.split(',').map(str::trim).filter(|p| !p.is_empty()).all(|part| match part.split_once('=') {
-        Some((k, v)) => ep.labels.get(k.trim()).is_some_and(|x| x == v.trim()),
-        None => ep.labels.contains_key(part),
-    })
+    t.split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .all(|part| match part.split_once('=') {
+            Some((k, v)) => ep.labels.get(k.trim()).is_some_and(|x| x == v.trim()),
+            None => ep.labels.contains_key(part),
+        })
 }
 
 fn path_txt(c: &Cluster, r: &Reached) -> String {
@@ -52,7 +55,11 @@ pub fn run(args: &BlastArgs) -> Result<i32> {
     } else {
         reached
             .iter()
-            .filter(|r| args.target.iter().any(|t| target_matches(t, &c.endpoints[r.endpoint])))
+            .filter(|r| {
+                args.target
+                    .iter()
+                    .any(|t| target_matches(t, &c.endpoints[r.endpoint]))
+            })
             .collect()
     };
     let unreached_targets: Vec<String> = c
@@ -73,7 +80,9 @@ pub fn run(args: &BlastArgs) -> Result<i32> {
                 "from {start_name}: {} of {} other workloads reachable{}\n",
                 reached.len(),
                 c.endpoints.len().saturating_sub(1),
-                args.max_hops.map(|m| format!(" within {m} hops")).unwrap_or_default()
+                args.max_hops
+                    .map(|m| format!(" within {m} hops"))
+                    .unwrap_or_default()
             );
             let mut hop = 0;
             for r in &reached {
@@ -81,13 +90,27 @@ pub fn run(args: &BlastArgs) -> Result<i32> {
                     hop = r.path.len();
                     let _ = writeln!(out, "\nhop {hop}:");
                 }
-                let last = r.path.last().map(|h| h.conn.to_string()).unwrap_or_default();
-                let _ = writeln!(out, "  {} : {}", c.endpoints[r.endpoint].display_name(), last);
+                let last = r
+                    .path
+                    .last()
+                    .map(|h| h.conn.to_string())
+                    .unwrap_or_default();
+                let _ = writeln!(
+                    out,
+                    "  {} : {}",
+                    c.endpoints[r.endpoint].display_name(),
+                    last
+                );
             }
             if !args.target.is_empty() {
                 let _ = writeln!(out, "\ntargets ({}):", args.target.join(" | "));
                 for r in &targets {
-                    let _ = writeln!(out, "  reached in {} hops: {}", r.path.len(), path_txt(c, r));
+                    let _ = writeln!(
+                        out,
+                        "  reached in {} hops: {}",
+                        r.path.len(),
+                        path_txt(c, r)
+                    );
                 }
                 for u in &unreached_targets {
                     let _ = writeln!(out, "  not reachable: {u}");
@@ -126,9 +149,17 @@ pub fn run(args: &BlastArgs) -> Result<i32> {
         "dot" => {
             let q = |s: &str| format!("\"{}\"", s.replace('"', "\\\""));
             let mut out = String::from("digraph blast_radius {\n\trankdir=LR\n");
-            let _ = writeln!(out, "\t{} [style=filled fillcolor=red fontcolor=white]", q(&start_name));
+            let _ = writeln!(
+                out,
+                "\t{} [style=filled fillcolor=red fontcolor=white]",
+                q(&start_name)
+            );
             for r in &targets {
-                let _ = writeln!(out, "\t{} [style=filled fillcolor=orange]", q(&c.endpoints[r.endpoint].display_name()));
+                let _ = writeln!(
+                    out,
+                    "\t{} [style=filled fillcolor=orange]",
+                    q(&c.endpoints[r.endpoint].display_name())
+                );
             }
             for r in &reached {
                 if let Some(h) = r.path.last() {
@@ -144,7 +175,11 @@ pub fn run(args: &BlastArgs) -> Result<i32> {
             out.push_str("}\n");
             print!("{out}");
         }
-        other => return Err(anyhow!("unknown format `{other}` (expected txt, json or dot)")),
+        other => {
+            return Err(anyhow!(
+                "unknown format `{other}` (expected txt, json or dot)"
+            ))
+        }
     }
     Ok(0)
 }
@@ -170,13 +205,19 @@ fn cluster_view(c: &Cluster, graph: &Graph, format: &str) -> Result<i32> {
             for (w, n) in &exposed {
                 let _ = writeln!(out, "  {w} reaches {n} of {total}");
             }
-            out.push_str("\nlateral-movement score per namespace (0 isolated - 100 reaches everything):\n");
+            out.push_str(
+                "\nlateral-movement score per namespace (0 isolated - 100 reaches everything):\n",
+            );
             for (ns, s) in &scores {
                 let _ = writeln!(out, "  {ns}: {s:.0}");
             }
             print!("{out}");
         }
-        other => return Err(anyhow!("the cluster-wide view is txt or json, not `{other}`")),
+        other => {
+            return Err(anyhow!(
+                "the cluster-wide view is txt or json, not `{other}`"
+            ))
+        }
     }
     Ok(0)
 }

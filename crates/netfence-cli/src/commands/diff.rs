@@ -8,7 +8,10 @@ use crate::cli::{DiffArgs, Inputs};
 use crate::input;
 
 /// Loads one side: its own sources plus the shared ones.
-fn side(mut own: Vec<netfence_load::Source>, shared: &[netfence_load::Source]) -> Result<netfence_model::Cluster> {
+fn side(
+    mut own: Vec<netfence_load::Source>,
+    shared: &[netfence_load::Source],
+) -> Result<netfence_model::Cluster> {
     own.extend(shared.iter().cloned());
     Ok(input::load_sources(&own, false)?.cluster)
 }
@@ -55,8 +58,16 @@ pub fn run(args: &DiffArgs) -> Result<i32> {
         "txt" => render::txt(&d),
         "json" => render::json(&d),
         "md" => render::md(&d),
-        other => return Err(anyhow!("unknown format `{other}` (expected txt, json or md)")),
+        other => {
+            return Err(anyhow!(
+                "unknown format `{other}` (expected txt, json or md)"
+            ))
+        }
     };
     print!("{out}");
-    Ok(if args.fail_on_change && !d.is_empty() { 1 } else { 0 })
+    Ok(if args.fail_on_change && !d.is_empty() {
+        1
+    } else {
+        0
+    })
 }

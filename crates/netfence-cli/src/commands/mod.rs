@@ -4,6 +4,7 @@ mod blast;
 mod connectivity;
 mod diff;
 mod query;
+mod test;
 
 use anyhow::{anyhow, Result};
 use netfence_engine::Profile;
@@ -17,6 +18,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Query(args) => query::run(&args),
         Command::Diff(args) => diff::run(&args),
         Command::BlastRadius(args) => blast::run(&args),
+        Command::Test(args) => test::run(&args),
     }
 }
 

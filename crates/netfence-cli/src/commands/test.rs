@@ -1,0 +1,145 @@
+//! `netfence test`: connectivity assertions checked offline, as CI tests.
+
+use std::net::IpAddr;
+
+use anyhow::{anyhow, bail, Context, Result};
+use netfence_engine::connectivity::external_ranges;
+use netfence_engine::eval::{Evaluator, Peer};
+use netfence_load::spec::{self, Expect, Selector};
+use netfence_model::{Cluster, IpRange, Protocol};
+use netfence_report::tests_report::{self, CaseResult};
+
+use crate::cli::{Inputs, TestArgs};
+use crate::input;
+
+enum End {
+    Endpoint(usize),
+    Ip(IpRange),
+}
+
+fn select(c: &Cluster, sel: &Selector, ranges: &[IpRange]) -> Result<Vec<End>> {
+    match sel {
+        Selector::Name(s) => {
+            if let Ok(ip) = s.parse::<IpAddr>() {
+                let r = ranges
+                    .iter()
+                    .find(|r| r.to_set().contains(ip))
+                    .copied()
+                    .ok_or_else(|| anyhow!("no external range holds `{s}`"))?;
+                return Ok(vec![End::Ip(r)]);
+            }
+            let found = c.find_endpoint(s);
+            if found.is_empty() {
+                bail!("no workload or pod `{s}` in the input");
+            }
+            Ok(found.into_iter().map(End::Endpoint).collect())
+        }
+        Selector::Match { namespace, labels } => Ok(c
+            .endpoints
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| namespace.as_ref().is_none_or(|n| &e.namespace == n))
+            .filter(|(_, e)| labels.iter().all(|(k, v)| e.labels.get(k) == Some(v)))
+            .map(|(i, _)| End::Endpoint(i))
+            .collect()),
+    }
+}
+
+fn peer<'x>(c: &'x Cluster, e: &'x End) -> Peer<'x> {
+    match e {
+        End::Endpoint(i) => Peer::Endpoint(&c.endpoints[*i]),
+        End::Ip(x) => Peer::Ip(x),
+    }
+}
+
+pub fn run(args: &TestArgs) -> Result<i32> {
+    if args.print_schema {
+        print!("{}", spec::schema_json());
+        return Ok(0);
+    }
+    let Some(spec_path) = &args.spec else {
+        bail!("--spec is required");
+    };
+    let text = std::fs::read_to_string(spec_path)
+        .with_context(|| format!("cannot read `{}`", spec_path.display()))?;
+    let spec = spec::parse(&spec_path.display().to_string(), &text).map_err(|e| anyhow!(e))?;
+    let profile = super::profile(&args.cni)?;
+    let loaded = input::load(&Inputs {
+        paths: args.paths.clone(),
+        cni: args.cni.clone(),
+        verbose: false,
+    })?;
+    let c = &loaded.cluster;
+    let (src_ranges, dst_ranges) = external_ranges(c);
+    let ev = Evaluator::new(c, profile);
+    let mut results = Vec::new();
+    for case in &spec.tests {
+        let protocol = Protocol::parse(&case.protocol)
+            .ok_or_else(|| anyhow!("test `{}`: unknown protocol `{}`", case.name, case.protocol))?;
+        let froms = select(c, &case.from, &src_ranges)
+            .with_context(|| format!("test `{}`: from", case.name))?;
+        let tos = select(c, &case.to, &dst_ranges)
+            .with_context(|| format!("test `{}`: to", case.name))?;
+        let mut r = CaseResult {
+            name: case.name.clone(),
+            pairs: 0,
+            failures: Vec::new(),
+            notes: Vec::new(),
+        };
+        if case.http.is_some() || case.kafka.is_some() || case.dns.is_some() {
+            r.notes.push(
+                "application-layer facts do not change this verdict: no loaded policy dialect has layer-7 rules".into(),
+            );
+        }
+        let name = |e: &End| match e {
+            End::Endpoint(i) => c.endpoints[*i].display_name(),
+            End::Ip(x) => format!("{x}[External]"),
+        };
+        for f in &froms {
+            for t in &tos {
+                if let (End::Endpoint(a), End::Endpoint(b)) = (f, t) {
+                    if a == b {
+                        continue;
+                    }
+                }
+                if matches!((f, t), (End::Ip(_), End::Ip(_))) {
+                    continue;
+                }
+                let (src, dst) = (peer(c, f), peer(c, t));
+                r.pairs += 1;
+                let allowed = ev.pair_allowed(src, dst).contains(protocol, case.port);
+                if allowed != (case.expect == Expect::Allow) {
+                    r.failures.push(format!(
+                        "{} => {} {} {}: expected {}, got {}",
+                        name(f),
+                        name(t),
+                        protocol,
+                        case.port,
+                        if case.expect == Expect::Allow {
+                            "allow"
+                        } else {
+                            "deny"
+                        },
+                        if allowed { "allow" } else { "deny" }
+                    ));
+                }
+            }
+        }
+        if r.pairs == 0 {
+            r.failures
+                .push("no workload pair matched `from` and `to`".into());
+        }
+        results.push(r);
+    }
+    let out = match args.format.as_str() {
+        "text" => tests_report::text(&results),
+        "junit" => tests_report::junit(&spec_path.display().to_string(), &results),
+        other => bail!("unknown format `{other}` (expected text or junit)"),
+    };
+    print!("{out}");
+    Ok(if results.iter().all(CaseResult::passed) {
+        0
+    } else {
+        1
+    })
+}
