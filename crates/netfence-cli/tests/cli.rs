@@ -1,4 +1,8 @@
 //! End-to-end: the `netfence` binary on the shipped example and on bad input.
+#![allow(
+    clippy::disallowed_methods,
+    reason = "tests read the files the binary writes and reads"
+)]
 
 use std::path::PathBuf;
 
