@@ -340,3 +340,52 @@ fn blast_radius_json_and_cluster_view() {
     let (_, view, _) = run(&["blast-radius", "examples/seed-production"]);
     insta::assert_snapshot!(view);
 }
+
+#[test]
+fn diff_between_git_revisions() {
+    let dir = tempfile::tempdir().unwrap();
+    let git = |args: &[&str]| {
+        let st = std::process::Command::new("git")
+            .args(args)
+            .current_dir(dir.path())
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example.invalid")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.invalid")
+            .output()
+            .unwrap();
+        assert!(st.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&st.stderr));
+    };
+    let ex = example();
+    let copy = |from: &str, to: &str| {
+        let dest = dir.path().join(to);
+        std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+        std::fs::copy(ex.join(from), dest).unwrap();
+    };
+    git(&["init", "-q"]);
+    copy("cluster/namespaces.yaml", "k8s/namespaces.yaml");
+    copy("cluster/workloads.yaml", "k8s/workloads.yaml");
+    git(&["add", "."]);
+    git(&["commit", "-qm", "inventory"]);
+    copy("policies/pattern1-default-deny.yaml", "k8s/default-deny.yaml");
+    git(&["add", "."]);
+    git(&["commit", "-qm", "default deny"]);
+    let out = Command::cargo_bin("netfence")
+        .unwrap()
+        .current_dir(dir.path())
+        .args(["diff", "--git", "HEAD~1..HEAD", "k8s", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(!v["removed"].as_array().unwrap().is_empty());
+    assert!(v["dns_lost"].as_array().unwrap().is_empty(), "the DNS rule came with the default deny");
+    // Against the working tree: nothing changed since HEAD.
+    let out = Command::cargo_bin("netfence")
+        .unwrap()
+        .current_dir(dir.path())
+        .args(["diff", "--git", "HEAD", "k8s", "--fail-on-change"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+}
