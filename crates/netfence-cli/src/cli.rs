@@ -39,6 +39,20 @@ pub enum Command {
     BlastRadius(BlastArgs),
     /// Declarative connectivity assertions, offline.
     Test(TestArgs),
+    /// A self-contained HTML report to look at.
+    Report(ReportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub inputs: Inputs,
+    /// Where to write the HTML file.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// The report's title.
+    #[arg(long, default_value = "Cluster network policy report")]
+    pub title: String,
 }
 
 #[derive(Debug, Args)]

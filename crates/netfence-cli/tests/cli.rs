@@ -354,7 +354,11 @@ fn diff_between_git_revisions() {
             .env("GIT_COMMITTER_EMAIL", "t@example.invalid")
             .output()
             .unwrap();
-        assert!(st.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&st.stderr));
+        assert!(
+            st.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&st.stderr)
+        );
     };
     let ex = example();
     let copy = |from: &str, to: &str| {
@@ -367,7 +371,10 @@ fn diff_between_git_revisions() {
     copy("cluster/workloads.yaml", "k8s/workloads.yaml");
     git(&["add", "."]);
     git(&["commit", "-qm", "inventory"]);
-    copy("policies/pattern1-default-deny.yaml", "k8s/default-deny.yaml");
+    copy(
+        "policies/pattern1-default-deny.yaml",
+        "k8s/default-deny.yaml",
+    );
     git(&["add", "."]);
     git(&["commit", "-qm", "default deny"]);
     let out = Command::cargo_bin("netfence")
@@ -376,10 +383,18 @@ fn diff_between_git_revisions() {
         .args(["diff", "--git", "HEAD~1..HEAD", "k8s", "--format", "json"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(!v["removed"].as_array().unwrap().is_empty());
-    assert!(v["dns_lost"].as_array().unwrap().is_empty(), "the DNS rule came with the default deny");
+    assert!(
+        v["dns_lost"].as_array().unwrap().is_empty(),
+        "the DNS rule came with the default deny"
+    );
     // Against the working tree: nothing changed since HEAD.
     let out = Command::cargo_bin("netfence")
         .unwrap()
@@ -387,5 +402,10 @@ fn diff_between_git_revisions() {
         .args(["diff", "--git", "HEAD", "k8s", "--fail-on-change"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

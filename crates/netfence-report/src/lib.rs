@@ -7,6 +7,7 @@
 
 pub mod connlist;
 pub mod diff;
+pub mod html;
 pub mod tests_report;
 
 pub use connlist::{ConnLine, ConnReport, ExposureSection, Format};

@@ -4,6 +4,7 @@ mod blast;
 mod connectivity;
 mod diff;
 mod query;
+mod report;
 mod test;
 
 use anyhow::{anyhow, Result};
@@ -19,6 +20,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Diff(args) => diff::run(&args),
         Command::BlastRadius(args) => blast::run(&args),
         Command::Test(args) => test::run(&args),
+        Command::Report(args) => report::run(&args),
     }
 }
 

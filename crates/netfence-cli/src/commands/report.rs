@@ -1,0 +1,94 @@
+//! `netfence report`: one self-contained HTML file.
+
+use std::collections::BTreeMap;
+
+use anyhow::{Context, Result};
+use netfence_engine::connectivity::{compute, Node};
+use netfence_engine::eval::{Direction, Evaluator};
+use netfence_engine::reach::{namespace_scores, Graph};
+use netfence_report::html::{self, Blast, Link, Report, Workload};
+
+use crate::cli::ReportArgs;
+use crate::input;
+
+pub fn run(args: &ReportArgs) -> Result<i32> {
+    let profile = super::profile(&args.inputs.cni)?;
+    let loaded = input::load(&args.inputs)?;
+    let c = &loaded.cluster;
+    let map = compute(c, profile);
+    let graph = Graph::new(c, &map);
+    let ev = Evaluator::new(c, profile);
+    let workloads: Vec<Workload> = c
+        .endpoints
+        .iter()
+        .enumerate()
+        .map(|(i, e)| Workload {
+            name: e.display_name(),
+            namespace: e.namespace.clone(),
+            open_ingress: !ev.is_isolated(e, Direction::Ingress)
+                && !ev.admin_subject_has_rules(e, Direction::Ingress),
+            open_egress: !ev.is_isolated(e, Direction::Egress)
+                && !ev.admin_subject_has_rules(e, Direction::Egress),
+            exposed: graph.exposed.contains(&i),
+        })
+        .collect();
+    let mut links = Vec::new();
+    let mut external_in: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for e in &map.edges {
+        match (&e.src, &e.dst) {
+            (Node::Endpoint(s), Node::Endpoint(d)) => links.push(Link {
+                src: *s,
+                dst: *d,
+                conn: e.conn.to_string(),
+            }),
+            (Node::External(r), Node::Endpoint(d)) => external_in
+                .entry(c.endpoints[*d].display_name())
+                .or_default()
+                .push(format!("{r}: {}", e.conn)),
+            (Node::IngressController, Node::Endpoint(d)) => external_in
+                .entry(c.endpoints[*d].display_name())
+                .or_default()
+                .push(format!("ingress controller: {}", e.conn)),
+            _ => {}
+        }
+    }
+    links.sort_by_key(|l| (l.src, l.dst));
+    let blast = graph
+        .exposed
+        .iter()
+        .map(|&e| {
+            let reached = graph.reach(e, None);
+            Blast {
+                from: c.endpoints[e].display_name(),
+                reaches: reached.len(),
+                reached: reached
+                    .iter()
+                    .map(|r| (c.endpoints[r.endpoint].display_name(), r.path.len()))
+                    .collect(),
+            }
+        })
+        .collect();
+    let mut policies = vec![("NetworkPolicies".to_string(), c.network_policies.len())];
+    if !c.admin_policies.is_empty() {
+        policies.push(("AdminNetworkPolicies".into(), c.admin_policies.len()));
+    }
+    if c.baseline_policy.is_some() {
+        policies.push(("BaselineAdminNetworkPolicy".into(), 1));
+    }
+    let report = Report {
+        title: args.title.clone(),
+        workloads,
+        links,
+        external_in: external_in
+            .into_iter()
+            .map(|(w, v)| (w, v.join(", ")))
+            .collect(),
+        policies,
+        blast,
+        namespace_scores: namespace_scores(c, &graph).into_iter().collect(),
+    };
+    std::fs::write(&args.out, html::render(&report))
+        .with_context(|| format!("cannot write `{}`", args.out.display()))?;
+    eprintln!("wrote {}", args.out.display());
+    Ok(0)
+}
