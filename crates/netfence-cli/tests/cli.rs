@@ -409,3 +409,18 @@ fn diff_between_git_revisions() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn report_html_of_the_example() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r.html");
+    let st = netfence()
+        .args(["report", "examples/seed-production", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(st.status.code(), Some(0));
+    let html = std::fs::read_to_string(&out).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    insta::assert_snapshot!(html);
+}
