@@ -519,6 +519,18 @@ impl Builder {
     }
 }
 
+/// `IANA_SVC_NAME` (RFC 6335): 1-15 characters of `a-z`, `0-9` and `-`, at least one letter,
+/// no leading, trailing or doubled hyphen.
+fn is_iana_svc_name(s: &str) -> bool {
+    (1..=15).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && s.bytes().any(|b| b.is_ascii_lowercase())
+        && !s.starts_with('-')
+        && !s.ends_with('-')
+        && !s.contains("--")
+}
+
 fn has_v6_block(p: &NetworkPolicy) -> bool {
     [&p.ingress, &p.egress].iter().any(|rules| {
         rules.iter().flatten().any(|r| {
@@ -693,13 +705,17 @@ fn rule(
                 let field = format!("{here}.ports[{i}]");
                 let protocol = match p.protocol.as_deref() {
                     None => Protocol::Tcp,
-                    Some(s) => Protocol::parse(s).ok_or_else(|| {
-                        (
+                    // The API server accepts exactly these spellings.
+                    Some(s @ ("TCP" | "UDP" | "SCTP")) => {
+                        Protocol::parse(s).unwrap_or(Protocol::Tcp)
+                    }
+                    Some(s) => {
+                        return Err((
                             format!("{field}.protocol"),
-                            format!("unknown protocol `{s}`"),
-                            Some("use TCP, UDP or SCTP"),
-                        )
-                    })?,
+                            format!("unsupported protocol `{s}`"),
+                            Some("use TCP, UDP or SCTP (upper case)"),
+                        ))
+                    }
                 };
                 let port = match &p.port {
                     None => None,
@@ -712,7 +728,16 @@ fn rule(
                             )
                         })?,
                     )),
-                    Some(IntOrString::String(s)) => Some(PortRef::Name(s.clone())),
+                    Some(IntOrString::String(s)) => {
+                        if !is_iana_svc_name(s) {
+                            return Err((
+                                format!("{field}.port"),
+                                format!("`{s}` is neither a port number nor a valid port name"),
+                                Some("a port name is 1-15 lower-case letters, digits and '-', with at least one letter; write numbers without quotes"),
+                            ));
+                        }
+                        Some(PortRef::Name(s.clone()))
+                    }
                 };
                 let end_port =
                     match p.end_port {

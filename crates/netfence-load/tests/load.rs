@@ -259,3 +259,28 @@ fn pods_join_their_workload() {
     assert_eq!(l.cluster.endpoints[0].pods, ["fe-99-a", "fe-99-b"]);
     assert_eq!(l.cluster.find_endpoint("d/fe-99-b"), [0]);
 }
+
+#[test]
+fn port_names_and_protocols_follow_the_api_server() {
+    let e = one_error(&np(
+        "  podSelector: {}\n  ingress:\n  - ports:\n    - {port: \"80\"}\n",
+    ));
+    assert!(
+        e.message
+            .contains("neither a port number nor a valid port name"),
+        "{e}"
+    );
+    let e = one_error(&np(
+        "  podSelector: {}\n  ingress:\n  - ports:\n    - {port: 80, protocol: tcp}\n",
+    ));
+    assert!(e.message.contains("unsupported protocol `tcp`"), "{e}");
+    for ok in ["http", "dns-tcp", "h2c", "a1"] {
+        let l = load(&[src(
+            "p.yaml",
+            &np(&format!(
+                "  podSelector: {{}}\n  ingress:\n  - ports:\n    - {{port: {ok}}}\n"
+            )),
+        )]);
+        assert!(l.errors.is_empty(), "{ok}: {:?}", l.errors);
+    }
+}
