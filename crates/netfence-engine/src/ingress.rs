@@ -20,6 +20,7 @@ pub fn controller() -> Endpoint {
         name: "ingress-controller".into(),
         kind: "Pod".into(),
         pods: Vec::new(),
+        annotations: Default::default(),
         labels: Default::default(),
         service_account: "default".into(),
         named_ports: Vec::new(),

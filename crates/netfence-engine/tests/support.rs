@@ -23,6 +23,7 @@ pub fn mk_ns(c: &mut Cluster, name: &str, pairs: &[(&str, &str)]) {
         Namespace {
             name: name.into(),
             labels: l,
+            annotations: Default::default(),
             origin: None,
         },
     );
@@ -41,6 +42,7 @@ pub fn mk_pod(
         name: name.into(),
         kind: "Pod".into(),
         pods: Vec::new(),
+        annotations: Default::default(),
         labels: labels(pairs),
         service_account: "default".into(),
         named_ports: ports

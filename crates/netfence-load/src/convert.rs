@@ -55,6 +55,18 @@ impl Ctx<'_> {
     }
 }
 
+/// `metadata.annotations` of an object, as strings.
+fn annotations_of(v: &Value) -> BTreeMap<String, String> {
+    v.pointer("/metadata/annotations")
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 fn str_field<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
     let mut cur = v;
     for p in path {
@@ -146,6 +158,7 @@ impl Builder {
                         Namespace {
                             name,
                             labels,
+                            annotations: n.metadata.annotations.clone().unwrap_or_default(),
                             origin: Some(ctx.origin()),
                         },
                     );
@@ -177,6 +190,7 @@ impl Builder {
                         ctx.origin(),
                     );
                     ep.pods.push(name.clone());
+                    ep.annotations = p.metadata.annotations.clone().unwrap_or_default();
                     self.push_endpoint(ep);
                 }
             }
@@ -185,11 +199,17 @@ impl Builder {
             | "StatefulSet"
             | "DaemonSet"
             | "Job"
-            | "ReplicationController" => {
-                self.template(&ctx, value.pointer("/spec/template"), &ns, &name, &kind)
-            }
+            | "ReplicationController" => self.template(
+                &ctx,
+                &value,
+                value.pointer("/spec/template"),
+                &ns,
+                &name,
+                &kind,
+            ),
             "CronJob" => self.template(
                 &ctx,
+                &value,
                 value.pointer("/spec/jobTemplate/spec/template"),
                 &ns,
                 &name,
@@ -270,7 +290,15 @@ impl Builder {
         }
     }
 
-    fn template(&mut self, ctx: &Ctx<'_>, tmpl: Option<&Value>, ns: &str, name: &str, kind: &str) {
+    fn template(
+        &mut self,
+        ctx: &Ctx<'_>,
+        value: &Value,
+        tmpl: Option<&Value>,
+        ns: &str,
+        name: &str,
+        kind: &str,
+    ) {
         let tmpl = match tmpl {
             Some(v) => {
                 match serde_path_to_error::deserialize::<_, core::PodTemplateSpec>(v.clone()) {
@@ -298,6 +326,8 @@ impl Builder {
             None,
             ctx.origin(),
         );
+        let mut ep = ep;
+        ep.annotations = annotations_of(value);
         self.push_endpoint(ep);
     }
 

@@ -61,6 +61,7 @@ pub(crate) fn endpoint(
         name: name.to_string(),
         kind: kind.to_string(),
         pods: Vec::new(),
+        annotations: Default::default(),
         labels: labels.cloned().unwrap_or_else(Labels::new),
         service_account: spec
             .and_then(|s| s.service_account_name.clone())

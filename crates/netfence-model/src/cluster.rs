@@ -36,6 +36,8 @@ pub struct Namespace {
     pub name: String,
     /// Its labels.
     pub labels: Labels,
+    /// Its annotations.
+    pub annotations: Labels,
     /// Where it was declared; `None` when only referenced.
     pub origin: Option<Origin>,
 }
@@ -67,6 +69,8 @@ pub struct Endpoint {
     pub pods: Vec<String>,
     /// The pod labels.
     pub labels: Labels,
+    /// The workload's (or pod's) annotations.
+    pub annotations: Labels,
     /// The service account name.
     pub service_account: String,
     /// Named container ports.
@@ -176,6 +180,7 @@ impl Cluster {
             .or_insert_with(|| Namespace {
                 name: name.to_string(),
                 labels: Labels::from([(NAMESPACE_NAME_LABEL.to_string(), name.to_string())]),
+                annotations: Labels::new(),
                 origin: None,
             });
     }
