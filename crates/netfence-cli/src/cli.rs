@@ -41,6 +41,38 @@ pub enum Command {
     Test(TestArgs),
     /// A self-contained HTML report to look at.
     Report(ReportArgs),
+    /// Zero-trust findings with stable rule codes, and the zero-trust score.
+    Audit(AuditArgs),
+    /// A rule's documentation (`netfence rule NP101`; no code lists the rules).
+    Rule {
+        /// The rule's code.
+        code: Option<String>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    #[command(flatten)]
+    pub inputs: Inputs,
+    /// Output format: text, json, sarif, junit or md.
+    #[arg(long, short = 'o', default_value = "text")]
+    pub format: String,
+    /// Exit 1 when a finding reaches this severity: info, low, medium, high or critical.
+    #[arg(long)]
+    pub fail_on: Option<String>,
+    /// Run only rules whose code starts with one of these (comma-separated, repeatable).
+    #[arg(long, value_delimiter = ',')]
+    pub select: Vec<String>,
+    /// Skip rules whose code starts with one of these (comma-separated, repeatable).
+    #[arg(long, value_delimiter = ',')]
+    pub ignore: Vec<String>,
+    /// Namespaces the namespace-level rules leave alone.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "kube-system,kube-public,kube-node-lease"
+    )]
+    pub system_namespaces: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -1,5 +1,6 @@
 //! One module per command.
 
+mod audit;
 mod blast;
 mod connectivity;
 mod diff;
@@ -21,6 +22,8 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::BlastRadius(args) => blast::run(&args),
         Command::Test(args) => test::run(&args),
         Command::Report(args) => report::run(&args),
+        Command::Audit(args) => audit::run(&args),
+        Command::Rule { code } => audit::rule(code.as_deref()),
     }
 }
 

@@ -1,0 +1,158 @@
+//! What rules see: the cluster, the engine, lazily computed analyses, and the configuration.
+
+use std::sync::OnceLock;
+
+use netfence_engine::connectivity::{compute, Connectivity};
+use netfence_engine::eval::Evaluator;
+use netfence_engine::exposure::{self, Exposure};
+use netfence_engine::Profile;
+use netfence_model::{Cluster, Endpoint, Labels, NamedPort, Origin, Protocol};
+
+use crate::diagnostic::{Diagnostic, Subject};
+use crate::SUPPRESS_ANNOTATION;
+
+/// Audit settings.
+#[derive(Debug, Clone)]
+pub struct AuditConfig {
+    /// Namespaces the namespace-level rules leave alone (the seed's script skips kube-system and
+    /// kube-public).
+    pub system_namespaces: Vec<String>,
+    /// The namespace label that names an environment, and the value that means production.
+    pub env_label: (String, String),
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        Self {
+            system_namespaces: ["kube-system", "kube-public", "kube-node-lease"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            env_label: ("env".into(), "production".into()),
+        }
+    }
+}
+
+/// The context of one audit run.
+pub struct AuditCtx<'a> {
+    /// The inventory.
+    pub cluster: &'a Cluster,
+    /// The CNI profile.
+    pub profile: Profile,
+    /// The evaluator.
+    pub ev: Evaluator<'a>,
+    /// Settings.
+    pub config: AuditConfig,
+    map: OnceLock<Connectivity>,
+    exposure: OnceLock<Exposure>,
+    dns: OnceLock<Vec<Endpoint>>,
+}
+
+impl<'a> AuditCtx<'a> {
+    /// A context over `cluster`.
+    pub fn new(cluster: &'a Cluster, profile: Profile, config: AuditConfig) -> Self {
+        Self {
+            cluster,
+            profile,
+            ev: Evaluator::new(cluster, profile),
+            config,
+            map: OnceLock::new(),
+            exposure: OnceLock::new(),
+            dns: OnceLock::new(),
+        }
+    }
+
+    /// The connectivity map (computed once).
+    pub fn map(&self) -> &Connectivity {
+        self.map.get_or_init(|| compute(self.cluster, self.profile))
+    }
+
+    /// Exposure analysis of every workload (computed once).
+    pub fn exposure(&self) -> &Exposure {
+        self.exposure
+            .get_or_init(|| exposure::compute(self.cluster, self.profile, &|_| true))
+    }
+
+    /// Whether `ns` is a system namespace.
+    pub fn is_system(&self, ns: &str) -> bool {
+        self.config.system_namespaces.iter().any(|s| s == ns)
+    }
+
+    /// The cluster DNS pods: workloads labelled `k8s-app=kube-dns`, or, when the inventory has
+    /// none, the standard CoreDNS pod of kube-system (so DNS checks work on policy-only input).
+    pub fn dns_endpoints(&self) -> &[Endpoint] {
+        self.dns.get_or_init(|| {
+            let found: Vec<Endpoint> = self
+                .cluster
+                .endpoints
+                .iter()
+                .filter(|e| e.labels.get("k8s-app").map(String::as_str) == Some("kube-dns"))
+                .cloned()
+                .collect();
+            if !found.is_empty() {
+                return found;
+            }
+            vec![Endpoint {
+                namespace: "kube-system".into(),
+                name: "coredns".into(),
+                kind: "Deployment".into(),
+                pods: Vec::new(),
+                labels: Labels::from([("k8s-app".to_string(), "kube-dns".to_string())]),
+                annotations: Labels::new(),
+                service_account: "coredns".into(),
+                named_ports: vec![
+                    NamedPort {
+                        name: "dns".into(),
+                        port: 53,
+                        protocol: Protocol::Udp,
+                    },
+                    NamedPort {
+                        name: "dns-tcp".into(),
+                        port: 53,
+                        protocol: Protocol::Tcp,
+                    },
+                ],
+                container_ports: vec![(53, Protocol::Udp), (53, Protocol::Tcp)],
+                ips: Vec::new(),
+                host_ip: None,
+                host_network: false,
+                origin: Origin::default(),
+            }]
+        })
+    }
+
+    /// The namespace's declaration, when the input has one.
+    pub fn namespace_origin(&self, ns: &str) -> Option<Origin> {
+        self.cluster
+            .namespaces
+            .get(ns)
+            .and_then(|n| n.origin.clone())
+    }
+
+    fn annotations(&self, s: &Subject) -> Option<&Labels> {
+        match s {
+            Subject::Namespace(n) => self.cluster.namespaces.get(n).map(|n| &n.annotations),
+            Subject::Workload(i) => self.cluster.endpoints.get(*i).map(|e| &e.annotations),
+            Subject::NetworkPolicy(i) => self
+                .cluster
+                .network_policies
+                .get(*i)
+                .map(|p| &p.annotations),
+            Subject::Cluster => None,
+        }
+    }
+
+    /// Whether the finding's object carries a suppression for its code.
+    pub fn suppressed(&self, d: &Diagnostic) -> bool {
+        let Some(value) = self
+            .annotations(&d.subject)
+            .and_then(|a| a.get(SUPPRESS_ANNOTATION))
+        else {
+            return false;
+        };
+        value
+            .split(',')
+            .map(str::trim)
+            .any(|p| !p.is_empty() && d.code.starts_with(p))
+    }
+}

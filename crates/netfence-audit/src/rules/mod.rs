@@ -1,0 +1,54 @@
+//! One module per rule. Each declares `RULE` (code, name, docs) and its check.
+
+pub(crate) mod allow_all_peers;
+pub(crate) mod dns_blocked;
+pub(crate) mod dns_udp_only;
+pub(crate) mod exposed_workload;
+pub(crate) mod kube_dns_blocked;
+pub(crate) mod missing_default_deny;
+pub(crate) mod non_production_into_production;
+pub(crate) mod policy_selects_nothing;
+pub(crate) mod selector_matches_nothing;
+pub(crate) mod unprotected_workload;
+
+use netfence_model::{Endpoint, Origin, Protocol};
+
+use crate::context::AuditCtx;
+use crate::diagnostic::{Diagnostic, Subject};
+use crate::registry::RuleMeta;
+
+/// A finding of `rule`.
+pub(crate) fn finding(
+    rule: &RuleMeta,
+    subject: Subject,
+    object: String,
+    origin: Option<Origin>,
+    message: String,
+    help: String,
+) -> Diagnostic {
+    Diagnostic {
+        code: rule.code,
+        rule: rule.name,
+        severity: rule.severity,
+        message,
+        object,
+        subject,
+        origin,
+        help,
+    }
+}
+
+/// Whether `ep` reaches some cluster DNS pod on `protocol` 53, through both sides' policies.
+pub(crate) fn reaches_dns(ctx: &AuditCtx<'_>, ep: &Endpoint, protocol: Protocol) -> bool {
+    use netfence_engine::eval::Peer;
+    ctx.dns_endpoints().iter().any(|dns| {
+        ctx.ev
+            .pair_allowed(Peer::Endpoint(ep), Peer::Endpoint(dns))
+            .contains(protocol, 53)
+    })
+}
+
+/// `Kind namespace/name` of a workload.
+pub(crate) fn workload_object(ep: &Endpoint) -> String {
+    format!("{} {}/{}", ep.kind, ep.namespace, ep.name)
+}

@@ -1,0 +1,214 @@
+//! The zero-trust score: per namespace and for the cluster, 0-100, and a maturity level along the
+//! seed's six patterns.
+//!
+//! Each pattern has a weight; a namespace earns the share of it its workloads meet:
+//!
+//! | pattern | weight | met when |
+//! |---|---|---|
+//! | 1 default deny, DNS working | 20 | namespace-wide default deny for ingress (7) and egress (7), and every workload resolves names on UDP and TCP 53 (6) |
+//! | 2 explicit allow-lists | 20 | share of workloads isolated in both directions with no rule admitting every peer |
+//! | 3 L7 rules on HTTP/Kafka ports | 15 | needs the Cilium dialect: not loaded yet, counts as not met |
+//! | 4 internet egress by FQDN only | 15 | needs the Cilium/Calico dialects: not loaded yet, counts as not met |
+//! | 5 strict mTLS | 15 | needs the Istio dialect: not loaded yet, counts as not met |
+//! | 6 audit and observability | 15 | needs an audit.k8s.io Policy: not loaded yet, counts as not met |
+//!
+//! The cluster score is the mean of the namespace scores weighted by workloads. The maturity
+//! level is the number of consecutive patterns, from the first, met at 90% or more.
+
+use std::collections::BTreeMap;
+
+use netfence_engine::eval::rules_of;
+use netfence_engine::Direction;
+use netfence_model::Protocol;
+
+use crate::context::AuditCtx;
+use crate::rules::reaches_dns;
+
+/// One pattern's result in a namespace.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PatternScore {
+    /// 1 to 6.
+    pub pattern: u8,
+    /// Its name.
+    pub name: &'static str,
+    /// Points earned.
+    pub points: f64,
+    /// Points possible.
+    pub weight: f64,
+    /// Why, when not fully met.
+    pub note: String,
+}
+
+/// A namespace's score.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NamespaceScore {
+    /// The namespace.
+    pub namespace: String,
+    /// Workloads in it.
+    pub workloads: usize,
+    /// 0-100.
+    pub score: f64,
+    /// Consecutive patterns met, 0-6.
+    pub maturity: u8,
+    /// Per pattern.
+    pub patterns: Vec<PatternScore>,
+}
+
+/// The cluster's score.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Score {
+    /// 0-100.
+    pub score: f64,
+    /// The lowest namespace maturity.
+    pub maturity: u8,
+    /// Per namespace (system namespaces excepted).
+    pub namespaces: Vec<NamespaceScore>,
+}
+
+const NAMES: [&str; 6] = [
+    "default deny with DNS working",
+    "explicit ingress and egress allow-lists",
+    "L7 rules on HTTP/Kafka ports",
+    "internet egress only by FQDN",
+    "strict mTLS",
+    "audit and observability",
+];
+
+/// Scores the cluster.
+pub fn score(ctx: &AuditCtx<'_>) -> Score {
+    let c = ctx.cluster;
+    let mut by_ns: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, e) in c.endpoints.iter().enumerate() {
+        if !ctx.is_system(&e.namespace) {
+            by_ns.entry(e.namespace.as_str()).or_default().push(i);
+        }
+    }
+    let mut namespaces = Vec::new();
+    for (ns, ids) in by_ns {
+        let n = ids.len() as f64;
+        let default_deny = |dir: Direction| {
+            let wide: Vec<_> = c
+                .network_policies
+                .iter()
+                .filter(|p| p.namespace == ns && p.pod_selector.is_empty())
+                .filter_map(|p| rules_of(p, dir))
+                .collect();
+            !wide.is_empty()
+                && !wide
+                    .iter()
+                    .flat_map(|r| r.iter())
+                    .any(|r| r.peers.is_none() && r.ports.is_none())
+        };
+        let dns_ok = ids
+            .iter()
+            .filter(|&&i| {
+                let ep = &c.endpoints[i];
+                reaches_dns(ctx, ep, Protocol::Udp) && reaches_dns(ctx, ep, Protocol::Tcp)
+            })
+            .count() as f64;
+        let (ding, degr) = (
+            default_deny(Direction::Ingress),
+            default_deny(Direction::Egress),
+        );
+        let p1 =
+            7.0 * f64::from(u8::from(ding)) + 7.0 * f64::from(u8::from(degr)) + 6.0 * dns_ok / n;
+        let mut p1_note = Vec::new();
+        if !ding {
+            p1_note.push("no default deny for ingress".to_string());
+        }
+        if !degr {
+            p1_note.push("no default deny for egress".to_string());
+        }
+        if dns_ok < n {
+            p1_note.push(format!(
+                "{} of {} workloads cannot resolve names on UDP and TCP 53",
+                n - dns_ok,
+                n
+            ));
+        }
+        let explicit = ids
+            .iter()
+            .filter(|&&i| {
+                let ep = &c.endpoints[i];
+                [Direction::Ingress, Direction::Egress].iter().all(|&d| {
+                    let pols = ctx.ev.selecting_policies(ep, d);
+                    !pols.is_empty()
+                        && !pols
+                            .iter()
+                            .filter_map(|p| rules_of(p, d))
+                            .flat_map(|r| r.iter())
+                            .any(|r| r.peers.is_none())
+                })
+            })
+            .count() as f64;
+        let p2 = 20.0 * explicit / n;
+        let mut patterns = vec![
+            PatternScore {
+                pattern: 1,
+                name: NAMES[0],
+                points: p1,
+                weight: 20.0,
+                note: p1_note.join("; "),
+            },
+            PatternScore {
+                pattern: 2,
+                name: NAMES[1],
+                points: p2,
+                weight: 20.0,
+                note: if explicit < n {
+                    format!(
+                        "{} of {} workloads lack an explicit allow-list in some direction",
+                        n - explicit,
+                        n
+                    )
+                } else {
+                    String::new()
+                },
+            },
+        ];
+        for (k, dialect) in [
+            (3u8, "Cilium"),
+            (4, "Cilium or Calico"),
+            (5, "Istio"),
+            (6, "audit.k8s.io Policy"),
+        ] {
+            patterns.push(PatternScore {
+                pattern: k,
+                name: NAMES[usize::from(k) - 1],
+                points: 0.0,
+                weight: 15.0,
+                note: format!(
+                    "not met: the {dialect} dialect is not loaded by this version of netfence"
+                ),
+            });
+        }
+        let score: f64 = patterns.iter().map(|p| p.points).sum();
+        let maturity = patterns
+            .iter()
+            .take_while(|p| p.points >= 0.9 * p.weight)
+            .count() as u8;
+        namespaces.push(NamespaceScore {
+            namespace: ns.to_string(),
+            workloads: ids.len(),
+            score,
+            maturity,
+            patterns,
+        });
+    }
+    let total: usize = namespaces.iter().map(|n| n.workloads).sum();
+    let score = if total == 0 {
+        0.0
+    } else {
+        namespaces
+            .iter()
+            .map(|n| n.score * n.workloads as f64)
+            .sum::<f64>()
+            / total as f64
+    };
+    let maturity = namespaces.iter().map(|n| n.maturity).min().unwrap_or(0);
+    Score {
+        score,
+        maturity,
+        namespaces,
+    }
+}

@@ -1,0 +1,73 @@
+//! `netfence audit` and `netfence rule`.
+
+use anyhow::{anyhow, bail, Result};
+use netfence_audit::{registry, score, AuditConfig, AuditCtx, Selection, Severity};
+use netfence_report::audit as render;
+
+use crate::cli::AuditArgs;
+use crate::input;
+
+pub fn run(args: &AuditArgs) -> Result<i32> {
+    let profile = super::profile(&args.inputs.cni)?;
+    let fail_on = args
+        .fail_on
+        .as_deref()
+        .map(|s| {
+            Severity::parse(s).ok_or_else(|| {
+                anyhow!("unknown severity `{s}` (info, low, medium, high, critical)")
+            })
+        })
+        .transpose()?;
+    for code in args.select.iter().chain(&args.ignore) {
+        if !registry::RULES
+            .iter()
+            .any(|r| r.code.starts_with(code.as_str()))
+        {
+            bail!("no rule code starts with `{code}` (see `netfence rule`)");
+        }
+    }
+    let loaded = input::load(&args.inputs)?;
+    let config = AuditConfig {
+        system_namespaces: args.system_namespaces.clone(),
+        ..AuditConfig::default()
+    };
+    let ctx = AuditCtx::new(&loaded.cluster, profile, config);
+    let result = netfence_audit::run(
+        &ctx,
+        &Selection {
+            select: args.select.clone(),
+            ignore: args.ignore.clone(),
+        },
+    );
+    let s = score::score(&ctx);
+    let out = match args.format.as_str() {
+        "text" => render::text(&result, &s),
+        "json" => render::json(&result, &s),
+        "sarif" => render::sarif(&result),
+        "junit" => render::junit(&result),
+        "md" => render::md(&result, &s),
+        other => bail!("unknown format `{other}` (expected text, json, sarif, junit or md)"),
+    };
+    print!("{out}");
+    let gate = fail_on.is_some_and(|f| result.diagnostics.iter().any(|d| d.severity >= f));
+    Ok(if gate { 1 } else { 0 })
+}
+
+pub fn rule(code: Option<&str>) -> Result<i32> {
+    match code {
+        None => {
+            for r in registry::RULES {
+                println!("{}  {:<32} {:<8} {}", r.code, r.name, r.severity, r.summary);
+            }
+        }
+        Some(c) => {
+            let r = registry::rule(c)
+                .ok_or_else(|| anyhow!("no rule `{c}` (run `netfence rule` for the list)"))?;
+            println!(
+                "# {} {}\n\n{}\n\nDefault severity: {}.\n\n{}",
+                r.code, r.name, r.summary, r.severity, r.docs
+            );
+        }
+    }
+    Ok(0)
+}

@@ -1,0 +1,245 @@
+//! Renderers for `netfence audit`: text, json, SARIF 2.1.0 (GitHub code scanning), JUnit, md.
+
+use std::fmt::Write as _;
+
+use netfence_audit::score::Score;
+use netfence_audit::{AuditResult, Diagnostic, Severity, RULES};
+
+fn place(d: &Diagnostic) -> String {
+    d.origin
+        .as_ref()
+        .filter(|o| !o.file.is_empty())
+        .map(|o| o.to_string())
+        .unwrap_or_else(|| "<cluster>".into())
+}
+
+fn score_text(s: &Score) -> String {
+    let mut out = format!(
+        "zero-trust score: {:.0}/100, maturity level {}/6\n",
+        s.score, s.maturity
+    );
+    for n in &s.namespaces {
+        let _ = writeln!(
+            out,
+            "  {}: {:.0}/100, level {} ({} workloads)",
+            n.namespace, n.score, n.maturity, n.workloads
+        );
+        for p in n
+            .patterns
+            .iter()
+            .filter(|p| p.pattern <= 2 && p.points < p.weight)
+        {
+            let _ = writeln!(
+                out,
+                "    pattern {} {}: {:.0}/{:.0} - {}",
+                p.pattern, p.name, p.points, p.weight, p.note
+            );
+        }
+    }
+    // Patterns 3-6 need dialects this version does not load: said once.
+    if let Some(n) = s.namespaces.first() {
+        for p in n.patterns.iter().filter(|p| p.pattern > 2) {
+            let _ = writeln!(
+                out,
+                "  pattern {} {}: 0/{:.0} everywhere - {}",
+                p.pattern, p.name, p.weight, p.note
+            );
+        }
+    }
+    out
+}
+
+/// Text for terminals: one block per finding, then the score.
+pub fn text(r: &AuditResult, s: &Score) -> String {
+    let mut out = String::new();
+    for d in &r.diagnostics {
+        let _ = writeln!(
+            out,
+            "{}: {} [{}] {}",
+            place(d),
+            d.code,
+            d.severity,
+            d.message
+        );
+        let _ = writeln!(out, "  = help: {}", d.help);
+    }
+    let _ = writeln!(
+        out,
+        "{} finding{}{}",
+        r.diagnostics.len(),
+        if r.diagnostics.len() == 1 { "" } else { "s" },
+        if r.suppressed > 0 {
+            format!(" ({} suppressed)", r.suppressed)
+        } else {
+            String::new()
+        }
+    );
+    out.push('\n');
+    out.push_str(&score_text(s));
+    out
+}
+
+fn diag_json(d: &Diagnostic) -> serde_json::Value {
+    serde_json::json!({
+        "code": d.code,
+        "rule": d.rule,
+        "severity": d.severity.as_str(),
+        "message": d.message,
+        "object": d.object,
+        "file": d.origin.as_ref().map(|o| o.file.clone()),
+        "line": d.origin.as_ref().and_then(|o| o.line),
+        "help": d.help,
+    })
+}
+
+/// JSON: findings, suppressed count, score.
+pub fn json(r: &AuditResult, s: &Score) -> String {
+    let v = serde_json::json!({
+        "findings": r.diagnostics.iter().map(diag_json).collect::<Vec<_>>(),
+        "suppressed": r.suppressed,
+        "score": {
+            "cluster": (s.score * 10.0).round() / 10.0,
+            "maturity": s.maturity,
+            "namespaces": s.namespaces.iter().map(|n| serde_json::json!({
+                "namespace": n.namespace,
+                "score": (n.score * 10.0).round() / 10.0,
+                "maturity": n.maturity,
+                "patterns": n.patterns.iter().map(|p| serde_json::json!({
+                    "pattern": p.pattern, "name": p.name, "points": (p.points * 10.0).round() / 10.0, "weight": p.weight, "note": p.note,
+                })).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
+        },
+    });
+    let mut out = serde_json::to_string_pretty(&v).unwrap_or_default();
+    out.push('\n');
+    out
+}
+
+fn level(s: Severity) -> &'static str {
+    match s {
+        Severity::Critical | Severity::High => "error",
+        Severity::Medium => "warning",
+        Severity::Low | Severity::Info => "note",
+    }
+}
+
+/// SARIF 2.1.0, as GitHub code scanning accepts it.
+pub fn sarif(r: &AuditResult) -> String {
+    let rules: Vec<serde_json::Value> = RULES
+        .iter()
+        .map(|m| {
+            serde_json::json!({
+                "id": m.code,
+                "name": m.name,
+                "shortDescription": {"text": m.summary},
+                "fullDescription": {"text": m.summary},
+                "help": {"text": m.summary, "markdown": m.docs},
+                "defaultConfiguration": {"level": level(m.severity)},
+                "properties": {"tags": ["security", "kubernetes", "network-policy"]},
+            })
+        })
+        .collect();
+    let results: Vec<serde_json::Value> = r
+        .diagnostics
+        .iter()
+        .map(|d| {
+            let mut res = serde_json::json!({
+                "ruleId": d.code,
+                "ruleIndex": RULES.iter().position(|m| m.code == d.code).unwrap_or(0),
+                "level": level(d.severity),
+                "message": {"text": format!("{} ({}). Fix: {}", d.message, d.object, d.help)},
+            });
+            if let Some(o) = d.origin.as_ref().filter(|o| !o.file.is_empty()) {
+                res["locations"] = serde_json::json!([{
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": o.file.trim_start_matches("./")},
+                        "region": {"startLine": o.line.unwrap_or(1)},
+                    }
+                }]);
+            }
+            res
+        })
+        .collect();
+    let v = serde_json::json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "netfence",
+                "version": env!("CARGO_PKG_VERSION"),
+                "informationUri": "https://github.com/netfence/netfence",
+                "rules": rules,
+            }},
+            "results": results,
+        }],
+    });
+    let mut out = serde_json::to_string_pretty(&v).unwrap_or_default();
+    out.push('\n');
+    out
+}
+
+fn xml(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// JUnit: one test case per rule, failing with its findings.
+pub fn junit(r: &AuditResult) -> String {
+    let failing = RULES
+        .iter()
+        .filter(|m| r.diagnostics.iter().any(|d| d.code == m.code))
+        .count();
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = writeln!(
+        out,
+        "<testsuites name=\"netfence audit\" tests=\"{}\" failures=\"{failing}\">",
+        RULES.len()
+    );
+    let _ = writeln!(out, "  <testsuite name=\"netfence audit\" tests=\"{}\" failures=\"{failing}\" errors=\"0\" skipped=\"0\">", RULES.len());
+    for m in RULES {
+        let found: Vec<&Diagnostic> = r.diagnostics.iter().filter(|d| d.code == m.code).collect();
+        let _ = write!(
+            out,
+            "    <testcase name=\"{} {}\" classname=\"netfence.audit\"",
+            m.code, m.name
+        );
+        if found.is_empty() {
+            out.push_str("/>\n");
+            continue;
+        }
+        let body: Vec<String> = found
+            .iter()
+            .map(|d| format!("{}: {} (fix: {})", place(d), d.message, d.help))
+            .collect();
+        let _ = writeln!(
+            out,
+            ">\n      <failure message=\"{} finding(s)\">{}</failure>\n    </testcase>",
+            found.len(),
+            xml(&body.join("\n"))
+        );
+    }
+    out.push_str("  </testsuite>\n</testsuites>\n");
+    out
+}
+
+/// Markdown for a pull-request comment.
+pub fn md(r: &AuditResult, s: &Score) -> String {
+    let mut out = format!("### netfence audit\n\n**Zero-trust score {:.0}/100, maturity level {}/6; {} findings**\n\n", s.score, s.maturity, r.diagnostics.len());
+    if !r.diagnostics.is_empty() {
+        out.push_str("| severity | code | finding | where | fix |\n|---|---|---|---|---|\n");
+        for d in &r.diagnostics {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | `{}` | {} |",
+                d.severity,
+                d.code,
+                d.message.replace('|', "\\|"),
+                place(d),
+                d.help.replace('|', "\\|")
+            );
+        }
+    }
+    out
+}
