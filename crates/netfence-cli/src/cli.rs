@@ -43,6 +43,9 @@ pub enum Command {
     Report(ReportArgs),
     /// Zero-trust findings with stable rule codes, and the zero-trust score.
     Audit(AuditArgs),
+    /// Policies generated from the inventory, checked by the engine before they are printed.
+    #[command(subcommand)]
+    Generate(GenerateCommand),
     /// A rule's documentation (`netfence rule NP101`; no code lists the rules).
     Rule {
         /// The rule's code.
@@ -190,4 +193,39 @@ pub struct QueryArgs {
     /// Output format: txt or json.
     #[arg(long, default_value = "txt")]
     pub format: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GenerateCommand {
+    /// `default-deny-all` (ingress and egress) for each namespace: the seed's bash loop.
+    DefaultDeny {
+        #[command(flatten)]
+        target: GenerateTarget,
+        /// Also allow DNS egress to kube-dns on UDP and TCP 53.
+        #[arg(long)]
+        with_dns: bool,
+    },
+    /// `allow-dns-egress` (UDP and TCP 53 to kube-dns) for each namespace.
+    Dns {
+        #[command(flatten)]
+        target: GenerateTarget,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateTarget {
+    #[command(flatten)]
+    pub inputs: Inputs,
+    /// Namespaces to generate for (repeatable).
+    #[arg(long = "namespace", short = 'n')]
+    pub namespaces: Vec<String>,
+    /// Every namespace of the inventory except kube-system and kube-public (as the seed's loop).
+    #[arg(long)]
+    pub all_namespaces: bool,
+    /// Namespaces to leave out (repeatable).
+    #[arg(long)]
+    pub exclude: Vec<String>,
+    /// Write one file per namespace into this folder instead of standard output.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }

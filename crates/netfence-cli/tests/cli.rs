@@ -424,3 +424,154 @@ fn report_html_of_the_example() {
     assert!(html.starts_with("<!DOCTYPE html>"));
     insta::assert_snapshot!(html);
 }
+
+#[test]
+fn audit_before_and_after_the_seed_policies() {
+    let (code, before, _) = run(&["audit", "examples/seed-production/cluster"]);
+    assert_eq!(code, 0, "no --fail-on: findings do not fail");
+    let (_, after, _) = run(&["audit", "examples/seed-production"]);
+    let score = |s: &str| -> f64 {
+        let line = s
+            .lines()
+            .find(|l| l.starts_with("zero-trust score: "))
+            .unwrap();
+        line["zero-trust score: ".len()..]
+            .split('/')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    assert!(
+        score(&after) > score(&before),
+        "the seed's policies raise the score"
+    );
+    assert!(
+        before.contains("NP101") && before.contains("namespace production has no default deny")
+    );
+    assert!(!after.contains("namespace production has no default deny"));
+    assert!(
+        after.contains("NP003"),
+        "the frontend rule's AND selector matches nothing"
+    );
+    insta::assert_snapshot!("audit_before", before);
+    insta::assert_snapshot!("audit_after", after);
+}
+
+#[test]
+fn audit_fail_on_and_formats() {
+    let (code, _, _) = run(&["audit", "examples/seed-production", "--fail-on", "high"]);
+    assert_eq!(code, 1);
+    let (code, _, _) = run(&["audit", "examples/seed-production", "--fail-on", "critical"]);
+    assert_eq!(code, 0);
+    let (_, junit, _) = run(&["audit", "examples/seed-production", "--format", "junit"]);
+    assert!(junit.contains("<testcase name=\"NP101 missing-default-deny\""));
+    let (_, md, _) = run(&[
+        "audit",
+        "examples/seed-production",
+        "--format",
+        "md",
+        "--select",
+        "NP1",
+        "--ignore",
+        "NP103",
+    ]);
+    assert!(md.contains("| high | NP101 |") && !md.contains("NP103") && !md.contains("NP003"));
+    let (code, _, err) = run(&["audit", "examples/seed-production", "--select", "ZZ9"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("no rule code starts with `ZZ9`"));
+}
+
+#[test]
+fn rule_docs() {
+    let (code, out, _) = run(&["rule", "np101"]);
+    assert_eq!(code, 0);
+    assert!(out.starts_with("# NP101 missing-default-deny") && out.contains("## Use instead"));
+    let (_, list, _) = run(&["rule"]);
+    assert!(list.lines().count() >= 10);
+}
+
+#[test]
+fn generate_default_deny_with_dns_is_proved() {
+    let (code, out, _) = run(&[
+        "generate",
+        "default-deny",
+        "examples/seed-production/cluster",
+        "--all-namespaces",
+        "--with-dns",
+    ]);
+    assert_eq!(code, 0);
+    insta::assert_snapshot!(out);
+    // Applying the output: rules NP001, NP002 and NP101 pass, and DNS still works.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("generated.yaml"), &out).unwrap();
+    let audit = netfence()
+        .args(["audit", "examples/seed-production/cluster"])
+        .arg(dir.path())
+        .args(["--select", "NP001,NP002,NP101", "--fail-on", "info"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        audit.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&audit.stdout)
+    );
+    let q = netfence()
+        .args(["query", "examples/seed-production/cluster"])
+        .arg(dir.path())
+        .args([
+            "--from",
+            "production/web",
+            "--to",
+            "kube-system/coredns",
+            "--port",
+            "53",
+            "--protocol",
+            "UDP",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(q.status.code(), Some(0), "DNS keeps working");
+}
+
+#[test]
+fn generate_refuses_what_would_break_dns() {
+    let (code, out, err) = run(&[
+        "generate",
+        "default-deny",
+        "examples/seed-production/cluster",
+        "--namespace",
+        "production",
+    ]);
+    assert_eq!(code, 2);
+    assert!(out.is_empty(), "nothing is emitted");
+    assert!(err.contains("NP001") && err.contains("--with-dns"), "{err}");
+}
+
+#[test]
+fn generate_dns_into_a_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let st = netfence()
+        .args([
+            "generate",
+            "dns",
+            "examples/seed-production",
+            "-n",
+            "production",
+            "-n",
+            "staging",
+            "--out",
+        ])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(
+        st.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+    let text = std::fs::read_to_string(dir.path().join("staging-netpol.yaml")).unwrap();
+    assert!(text.contains("name: allow-dns-egress") && text.contains("namespace: staging"));
+}

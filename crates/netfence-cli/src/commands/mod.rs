@@ -4,6 +4,7 @@ mod audit;
 mod blast;
 mod connectivity;
 mod diff;
+mod generate;
 mod query;
 mod report;
 mod test;
@@ -23,6 +24,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Test(args) => test::run(&args),
         Command::Report(args) => report::run(&args),
         Command::Audit(args) => audit::run(&args),
+        Command::Generate(cmd) => generate::run(&cmd),
         Command::Rule { code } => audit::rule(code.as_deref()),
     }
 }

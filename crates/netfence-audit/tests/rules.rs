@@ -1,0 +1,97 @@
+//! Every rule fires on its fixture (`resources/test/fixtures/CODE.yaml`) and stays silent on
+//! the fixed one (`CODE.fixed.yaml`); the rendered findings are snapshots.
+#![allow(clippy::disallowed_methods, reason = "the test reads its fixtures")]
+
+use std::path::PathBuf;
+
+use netfence_audit::{run, AuditConfig, AuditCtx, Selection, RULES};
+use netfence_engine::Profile;
+
+fn fixture(name: &str) -> netfence_model::Cluster {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("resources/test/fixtures")
+        .join(name);
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|_| panic!("missing fixture {}", path.display()));
+    let loaded = netfence_load::load(&[netfence_load::Source {
+        name: name.into(),
+        text,
+    }]);
+    assert!(loaded.errors.is_empty(), "{name}: {:?}", loaded.errors);
+    loaded.cluster
+}
+
+fn findings(code: &str, file: &str) -> Vec<String> {
+    let cluster = fixture(file);
+    let ctx = AuditCtx::new(&cluster, Profile::Generic, AuditConfig::default());
+    let result = run(
+        &ctx,
+        &Selection {
+            select: vec![code.to_string()],
+            ignore: vec![],
+        },
+    );
+    result
+        .diagnostics
+        .iter()
+        .map(|d| {
+            assert_eq!(d.code, code);
+            let at = d.origin.as_ref().map(|o| o.to_string()).unwrap_or_default();
+            format!(
+                "{at}: {} [{}] {}\n  = help: {}",
+                d.code, d.severity, d.message, d.help
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn every_rule_fires_on_its_fixture_and_not_on_the_fix() {
+    for rule in RULES {
+        let bad = findings(rule.code, &format!("{}.yaml", rule.code));
+        assert!(!bad.is_empty(), "{} did not fire on its fixture", rule.code);
+        insta::assert_snapshot!(rule.code, bad.join("\n"));
+        let fixed = findings(rule.code, &format!("{}.fixed.yaml", rule.code));
+        assert!(
+            fixed.is_empty(),
+            "{} fired on the fixed fixture: {fixed:?}",
+            rule.code
+        );
+    }
+}
+
+#[test]
+fn suppression_annotation_silences_a_finding() {
+    let text = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("resources/test/fixtures/NP101.yaml"),
+    )
+    .unwrap()
+    .replace(
+        "metadata: {name: app, labels: {env: production}}",
+        "metadata: {name: app, labels: {env: production}, annotations: {netfence.dev/ignore: \"NP10\"}}",
+    );
+    let loaded = netfence_load::load(&[netfence_load::Source {
+        name: "s.yaml".into(),
+        text,
+    }]);
+    let ctx = AuditCtx::new(&loaded.cluster, Profile::Generic, AuditConfig::default());
+    let r = run(
+        &ctx,
+        &Selection {
+            select: vec!["NP101".into()],
+            ignore: vec![],
+        },
+    );
+    assert!(r.diagnostics.is_empty());
+    assert_eq!(r.suppressed, 1);
+}
+
+#[test]
+fn selection_by_prefix() {
+    let s = Selection {
+        select: vec!["NP1".into()],
+        ignore: vec!["NP103".into()],
+    };
+    assert!(s.runs("NP101") && s.runs("NP105"));
+    assert!(!s.runs("NP103") && !s.runs("NP001"));
+}

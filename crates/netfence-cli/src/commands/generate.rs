@@ -1,0 +1,64 @@
+//! `netfence generate default-deny|dns`.
+
+use anyhow::{anyhow, bail, Context, Result};
+use netfence_generate::{generate, to_yaml, Kind};
+
+use crate::cli::{GenerateCommand, GenerateTarget};
+use crate::input;
+
+pub fn run(cmd: &GenerateCommand) -> Result<i32> {
+    let (target, kind) = match cmd {
+        GenerateCommand::DefaultDeny { target, with_dns } => (
+            target,
+            Kind::DefaultDeny {
+                with_dns: *with_dns,
+            },
+        ),
+        GenerateCommand::Dns { target } => (target, Kind::Dns),
+    };
+    run_target(target, kind)
+}
+
+fn run_target(t: &GenerateTarget, kind: Kind) -> Result<i32> {
+    let profile = super::profile(&t.inputs.cni)?;
+    let loaded = input::load(&t.inputs)?;
+    let c = &loaded.cluster;
+    let mut namespaces: Vec<String> = if t.all_namespaces {
+        c.namespaces
+            .keys()
+            .filter(|n| *n != "kube-system" && *n != "kube-public")
+            .cloned()
+            .collect()
+    } else {
+        t.namespaces.clone()
+    };
+    if namespaces.is_empty() {
+        bail!("name namespaces with --namespace, or use --all-namespaces");
+    }
+    for n in &t.namespaces {
+        if !c.namespaces.contains_key(n) {
+            bail!("namespace `{n}` is not in the input");
+        }
+    }
+    namespaces.retain(|n| !t.exclude.contains(n));
+    let generated = generate(c, profile, &namespaces, kind).map_err(|e| anyhow!(e))?;
+    match &t.out {
+        None => print!("{}", to_yaml(&generated)),
+        Some(dir) => {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create `{}`", dir.display()))?;
+            for ns in &namespaces {
+                let mine: Vec<_> = generated
+                    .iter()
+                    .filter(|g| &g.namespace == ns)
+                    .cloned()
+                    .collect();
+                let path = dir.join(format!("{ns}-netpol.yaml"));
+                std::fs::write(&path, to_yaml(&mine))
+                    .with_context(|| format!("cannot write `{}`", path.display()))?;
+                eprintln!("wrote {}", path.display());
+            }
+        }
+    }
+    Ok(0)
+}
