@@ -28,12 +28,14 @@ pub static RULES: &[&RuleMeta] = &[
     &rules::dns_udp_only::RULE,
     &rules::selector_matches_nothing::RULE,
     &rules::kube_dns_blocked::RULE,
+    &rules::deny_overridden::RULE,
     &rules::missing_default_deny::RULE,
     &rules::allow_all_peers::RULE,
     &rules::unprotected_workload::RULE,
     &rules::exposed_workload::RULE,
     &rules::non_production_into_production::RULE,
     &rules::policy_selects_nothing::RULE,
+    &rules::policy_not_enforced::RULE,
 ];
 
 /// The rule with `code`, if any.

@@ -1,12 +1,14 @@
 //! One module per rule. Each declares `RULE` (code, name, docs) and its check.
 
 pub(crate) mod allow_all_peers;
+pub(crate) mod deny_overridden;
 pub(crate) mod dns_blocked;
 pub(crate) mod dns_udp_only;
 pub(crate) mod exposed_workload;
 pub(crate) mod kube_dns_blocked;
 pub(crate) mod missing_default_deny;
 pub(crate) mod non_production_into_production;
+pub(crate) mod policy_not_enforced;
 pub(crate) mod policy_selects_nothing;
 pub(crate) mod selector_matches_nothing;
 pub(crate) mod unprotected_workload;

@@ -1,0 +1,99 @@
+//! XP001 `policy-not-enforced`.
+
+use super::finding;
+use crate::context::AuditCtx;
+use crate::diagnostic::{Diagnostic, Severity, Subject};
+use crate::registry::RuleMeta;
+
+pub(crate) static RULE: RuleMeta = RuleMeta {
+    code: "XP001",
+    name: "policy-not-enforced",
+    summary: "NetworkPolicies exist but the cluster's network plugin does not enforce them",
+    severity: Severity::Critical,
+    docs: DOCS,
+    check,
+};
+
+const DOCS: &str = r#"## What it does
+Detects the CNI from the workloads of the inventory (calico-node, cilium, antrea-agent,
+kube-flannel, weave-net) and reports NetworkPolicies that nothing enforces: flannel alone is a
+pure layer-3 network with no policy support (Calico on top of it, "Canal", does enforce). When
+no CNI can be detected it says so at `info` level, since the answer depends on it.
+
+## Why is this bad?
+The seed's pitfall 3: policies are accepted by the API server whatever the CNI, so a cluster
+can carry a full zero-trust policy set that does nothing.
+
+## Example
+A cluster running `kube-flannel-ds` with NetworkPolicies in `production`.
+
+## Use instead
+Run a policy-enforcing CNI (Calico, Cilium, Antrea; or Calico with flannel as Canal) and check
+with `netfence audit` after every change of network plugin.
+
+## References
+- https://kubernetes.io/docs/concepts/services-networking/network-policies/#prerequisites
+- https://docs.tigera.io/calico/latest/getting-started/kubernetes/flannel/install-for-flannel
+"#;
+
+/// CNIs recognised from workload names and labels, and whether they enforce NetworkPolicy.
+const CNIS: [(&str, bool); 5] = [
+    ("calico-node", true),
+    ("cilium", true),
+    ("antrea-agent", true),
+    ("weave-net", true),
+    ("flannel", false),
+];
+
+/// The CNIs the inventory runs, with the workload that shows it.
+pub(crate) fn detect(ctx: &AuditCtx<'_>) -> Vec<(&'static str, bool, String, usize)> {
+    let mut found = Vec::new();
+    for (cni, enforces) in CNIS {
+        if let Some((id, ep)) = ctx.cluster.endpoints.iter().enumerate().find(|(_, e)| {
+            e.name.contains(cni)
+                || e.labels.get("k8s-app").is_some_and(|v| v.contains(cni))
+                || e.labels.get("app").is_some_and(|v| v.contains(cni))
+        }) {
+            found.push((cni, enforces, ep.display_name(), id));
+        }
+    }
+    found
+}
+
+fn check(ctx: &AuditCtx<'_>, out: &mut Vec<Diagnostic>) {
+    if ctx.cluster.network_policies.is_empty() {
+        return;
+    }
+    let found = detect(ctx);
+    let n = ctx.cluster.network_policies.len();
+    if found.is_empty() {
+        let mut d = finding(
+            &RULE,
+            Subject::Cluster,
+            "Cluster".into(),
+            None,
+            format!("no CNI found among the workloads: whether the {n} NetworkPolicies are enforced cannot be told"),
+            "include the kube-system manifests (kubectl get ds -n kube-system -o yaml) or pass --cni".into(),
+        );
+        d.severity = Severity::Info;
+        out.push(d);
+        return;
+    }
+    if found.iter().all(|(_, enforces, _, _)| !enforces) {
+        let evidence: Vec<String> = found
+            .iter()
+            .map(|(c, _, w, _)| format!("{c} ({w})"))
+            .collect();
+        let origin = found
+            .first()
+            .map(|(_, _, _, id)| ctx.cluster.endpoints[*id].origin.clone());
+        out.push(finding(
+            &RULE,
+            Subject::Cluster,
+            "Cluster".into(),
+            origin,
+            format!("the cluster runs {} which does not enforce NetworkPolicy: none of the {n} policies has any effect", evidence.join(", ")),
+            "add a policy engine (Calico on flannel, i.e. Canal) or move to Calico, Cilium or Antrea".into(),
+        ));
+    }
+}
