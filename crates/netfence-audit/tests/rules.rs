@@ -95,3 +95,9 @@ fn selection_by_prefix() {
     assert!(s.runs("NP101") && s.runs("NP105"));
     assert!(!s.runs("NP103") && !s.runs("NP001"));
 }
+
+#[test]
+fn a_namespace_wide_default_deny_is_not_a_deny_pitfall() {
+    // default-deny-all next to allow-dns is the zero-trust pattern itself.
+    assert!(findings("NP005", "NP001.fixed.yaml").is_empty());
+}

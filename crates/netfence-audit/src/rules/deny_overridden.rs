@@ -19,10 +19,11 @@ pub(crate) static RULE: RuleMeta = RuleMeta {
 };
 
 const DOCS: &str = r#"## What it does
-Finds NetworkPolicies whose intent is to deny (their name contains `deny`, or they carry the
-annotation `netfence.dev/intent: deny`) and which allow nothing in a direction, while another
-policy selecting the same workloads allows traffic in that direction. It names the workloads and
-the policies that win.
+Finds NetworkPolicies aimed at particular workloads whose intent is to deny (their name
+contains `deny`, or they carry the annotation `netfence.dev/intent: deny`) and which allow
+nothing in a direction, while another policy selecting the same workloads allows traffic in that
+direction. It names the workloads and the policies that win. A namespace-wide default deny
+(`podSelector: {}`) is left alone: it is the baseline allow-lists are meant to open.
 
 ## Why is this bad?
 NetworkPolicies never deny: they only add allowances, and the union wins (the seed's pitfall 4).
@@ -60,7 +61,9 @@ fn check(ctx: &AuditCtx<'_>, out: &mut Vec<Diagnostic>) {
             || p.annotations
                 .get("netfence.dev/intent")
                 .is_some_and(|v| v == "deny");
-        if !intent {
+        // A namespace-wide default deny is a baseline that allow-lists are meant to open: that
+        // is the zero-trust pattern, not the pitfall.
+        if !intent || p.pod_selector.is_empty() {
             continue;
         }
         for dir in [Direction::Ingress, Direction::Egress] {
