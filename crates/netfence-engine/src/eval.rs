@@ -228,10 +228,25 @@ impl<'a> Evaluator<'a> {
     /// The union of what `ep`'s NetworkPolicies allow with `peer` in `dir`, and whether any
     /// NetworkPolicy selects `ep` in that direction.
     pub fn np_allowed(&self, ep: &'a Endpoint, peer: Peer<'_>, dir: Direction) -> (bool, ConnSet) {
+        self.np_allowed_without(ep, peer, dir, None)
+    }
+
+    /// [`Self::np_allowed`] as if policy `skip` (compared by address) did not exist: what
+    /// removing it would change.
+    pub fn np_allowed_without(
+        &self,
+        ep: &'a Endpoint,
+        peer: Peer<'_>,
+        dir: Direction,
+        skip: Option<&NetworkPolicy>,
+    ) -> (bool, ConnSet) {
         let owner = port_owner(ep, peer, dir);
         let mut isolated = false;
         let mut allowed = ConnSet::none();
         for np in self.selecting_policies(ep, dir) {
+            if skip.is_some_and(|s| std::ptr::eq(s, np)) {
+                continue;
+            }
             isolated = true;
             for rule in rules_of(np, dir).into_iter().flatten() {
                 if self.np_rule_matches_peer(np, rule, peer) {

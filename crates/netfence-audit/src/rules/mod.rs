@@ -10,6 +10,7 @@ pub(crate) mod missing_default_deny;
 pub(crate) mod non_production_into_production;
 pub(crate) mod policy_not_enforced;
 pub(crate) mod policy_selects_nothing;
+pub(crate) mod redundant_policy;
 pub(crate) mod selector_matches_nothing;
 pub(crate) mod unprotected_workload;
 

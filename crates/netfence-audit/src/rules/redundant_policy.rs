@@ -1,0 +1,113 @@
+//! NP203 `redundant-policy`.
+
+use netfence_engine::connectivity::external_ranges;
+use netfence_engine::eval::{rules_of, Peer};
+use netfence_engine::exposure::representative_peers;
+use netfence_engine::Direction;
+
+use super::finding;
+use crate::context::AuditCtx;
+use crate::diagnostic::{Diagnostic, Severity, Subject};
+use crate::registry::RuleMeta;
+
+pub(crate) static RULE: RuleMeta = RuleMeta {
+    code: "NP203",
+    name: "redundant-policy",
+    summary: "removing a NetworkPolicy would change no connection",
+    severity: Severity::Low,
+    docs: DOCS,
+    check,
+};
+
+const DOCS: &str = r#"## What it does
+For each NetworkPolicy that selects workloads, compares what its workloads allow with and without
+it, in each of its directions, towards every workload, every external range and every potential
+peer its rules or others' name (so a rule for pods that do not exist yet is not called
+redundant). When nothing changes, and another policy keeps the workloads isolated, the policy is
+reported as redundant.
+
+Two identical policies are each reported: delete one of them. Namespace-wide policies
+(`podSelector: {}`) are never reported: they also govern pods created later.
+
+## Why is this bad?
+The seed's "policy explosion": policies nobody dares delete because nobody can tell what they
+do. Redundant policies make reviews longer and hide the ones that matter.
+
+## Example
+```yaml
+# allows web -> api on 8080, which another policy of the namespace already allows
+kind: NetworkPolicy
+metadata: {name: api-from-web-again, namespace: production}
+spec:
+  podSelector: {matchLabels: {app: api}}
+  ingress: [{from: [{podSelector: {matchLabels: {app: web}}}], ports: [{port: 8080}]}]
+```
+
+## Use instead
+Delete it, then check with `netfence diff OLD NEW --fail-on-change` that nothing moved.
+
+## References
+- https://kubernetes.io/docs/concepts/services-networking/network-policies/
+"#;
+
+fn check(ctx: &AuditCtx<'_>, out: &mut Vec<Diagnostic>) {
+    let c = ctx.cluster;
+    let (src_ranges, dst_ranges) = external_ranges(c);
+    let reps = representative_peers(c);
+    for (i, p) in c.network_policies.iter().enumerate() {
+        let subjects: Vec<_> = c
+            .endpoints
+            .iter()
+            .filter(|e| e.namespace == p.namespace && p.pod_selector.matches(&e.labels))
+            .collect();
+        // A namespace-wide policy also governs every pod created later: what the other policies
+        // cover today says nothing about those, so it is never called redundant.
+        if subjects.is_empty() || p.pod_selector.is_empty() {
+            continue; // NP201 reports the first case
+        }
+        let changes = [Direction::Ingress, Direction::Egress].iter().any(|&dir| {
+            let Some(rules) = rules_of(p, dir) else {
+                return false;
+            };
+            subjects.iter().any(|&ep| {
+                // The only policy isolating the workload: removing it opens everything.
+                if ctx.ev.selecting_policies(ep, dir).len() == 1 {
+                    return true;
+                }
+                // Otherwise only peers one of its rules matches can change.
+                let matched = |peer: &Peer<'_>| {
+                    rules.iter().any(|r| match &r.peers {
+                        None => true,
+                        Some(elems) => elems.iter().any(|e| ctx.ev.np_peer_matches(p, e, *peer)),
+                    })
+                };
+                let ranges = if dir == Direction::Ingress {
+                    &src_ranges
+                } else {
+                    &dst_ranges
+                };
+                c.endpoints
+                    .iter()
+                    .map(Peer::Endpoint)
+                    .chain(reps.iter().map(Peer::Rep))
+                    .chain(ranges.iter().map(Peer::Ip))
+                    .filter(|peer| matched(peer))
+                    .any(|peer| {
+                        ctx.ev.np_allowed(ep, peer, dir)
+                            != ctx.ev.np_allowed_without(ep, peer, dir, Some(p))
+                    })
+            })
+        });
+        if changes {
+            continue;
+        }
+        out.push(finding(
+            &RULE,
+            Subject::NetworkPolicy(i),
+            format!("NetworkPolicy {}", p.qualified_name()),
+            Some(p.origin.clone()),
+            format!("removing {} changes no connection: other policies already allow everything it allows", p.qualified_name()),
+            "delete it (check with `netfence diff OLD NEW --fail-on-change`)".into(),
+        ));
+    }
+}
