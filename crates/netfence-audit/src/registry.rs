@@ -37,6 +37,7 @@ pub static RULES: &[&RuleMeta] = &[
     &rules::policy_selects_nothing::RULE,
     &rules::redundant_policy::RULE,
     &rules::policy_not_enforced::RULE,
+    &rules::audit_policy_gaps::RULE,
 ];
 
 /// The rule with `code`, if any.

@@ -10,7 +10,7 @@
 //! | 3 L7 rules on HTTP/Kafka ports | 15 | needs the Cilium dialect: not loaded yet, counts as not met |
 //! | 4 internet egress by FQDN only | 15 | needs the Cilium/Calico dialects: not loaded yet, counts as not met |
 //! | 5 strict mTLS | 15 | needs the Istio dialect: not loaded yet, counts as not met |
-//! | 6 audit and observability | 15 | needs an audit.k8s.io Policy: not loaded yet, counts as not met |
+//! | 6 audit and observability | 15 | an audit.k8s.io Policy in the input records policy changes (rule XP301) |
 //!
 //! The cluster score is the mean of the namespace scores weighted by workloads. The maturity
 //! level is the number of consecutive patterns, from the first, met at 90% or more.
@@ -83,6 +83,7 @@ pub fn score(ctx: &AuditCtx<'_>) -> Score {
             by_ns.entry(e.namespace.as_str()).or_default().push(i);
         }
     }
+    let audit_gaps = crate::rules::audit_policy_gaps::gaps(ctx);
     let mut namespaces = Vec::new();
     for (ns, ids) in by_ns {
         let n = ids.len() as f64;
@@ -166,12 +167,7 @@ pub fn score(ctx: &AuditCtx<'_>) -> Score {
                 },
             },
         ];
-        for (k, dialect) in [
-            (3u8, "Cilium"),
-            (4, "Cilium or Calico"),
-            (5, "Istio"),
-            (6, "audit.k8s.io Policy"),
-        ] {
+        for (k, dialect) in [(3u8, "Cilium"), (4, "Cilium or Calico"), (5, "Istio")] {
             patterns.push(PatternScore {
                 pattern: k,
                 name: NAMES[usize::from(k) - 1],
@@ -182,6 +178,29 @@ pub fn score(ctx: &AuditCtx<'_>) -> Score {
                 ),
             });
         }
+        patterns.push(match &audit_gaps {
+            None => PatternScore {
+                pattern: 6,
+                name: NAMES[5],
+                points: 0.0,
+                weight: 15.0,
+                note: "not met: no audit.k8s.io Policy in the input".into(),
+            },
+            Some(g) if g.iter().any(|(_, x)| !x.is_empty()) => PatternScore {
+                pattern: 6,
+                name: NAMES[5],
+                points: 0.0,
+                weight: 15.0,
+                note: "not met: the audit policy under-records policy changes (XP301)".into(),
+            },
+            Some(_) => PatternScore {
+                pattern: 6,
+                name: NAMES[5],
+                points: 15.0,
+                weight: 15.0,
+                note: String::new(),
+            },
+        });
         let score: f64 = patterns.iter().map(|p| p.points).sum();
         let maturity = patterns
             .iter()

@@ -9,6 +9,7 @@ use netfence_model::{
     AdminPolicy, Cluster, Endpoint, IpSet, LabelSelector, Namespace, NetworkPolicy, NpPeer, NpPort,
     NpRule, Origin, PortRef, Protocol, Service,
 };
+use netfence_model::{AuditLevel, AuditPolicy, AuditResources, AuditRule};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -53,6 +54,72 @@ impl Ctx<'_> {
             line: Some(self.line),
         }
     }
+}
+
+/// An audit.k8s.io Policy: its rules, with the levels the API server accepts.
+fn audit_policy(v: &Value, name: &str, origin: Origin) -> Result<AuditPolicy, (String, String)> {
+    let strings = |x: Option<&Value>| -> Vec<String> {
+        x.and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|s| s.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut rules = Vec::new();
+    for (i, r) in v
+        .get("rules")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let level = match r.get("level").and_then(Value::as_str) {
+            Some("None") => AuditLevel::None,
+            Some("Metadata") => AuditLevel::Metadata,
+            Some("Request") => AuditLevel::Request,
+            Some("RequestResponse") => AuditLevel::RequestResponse,
+            other => {
+                return Err((
+                    format!("rules[{i}].level"),
+                    format!(
+                        "unknown audit level `{}` (None, Metadata, Request or RequestResponse)",
+                        other.unwrap_or("")
+                    ),
+                ))
+            }
+        };
+        let resources: Vec<AuditResources> = r
+            .get("resources")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .map(|g| AuditResources {
+                group: g
+                    .get("group")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string(),
+                resources: strings(g.get("resources")),
+            })
+            .collect();
+        let non_resource = !strings(r.get("nonResourceURLs")).is_empty();
+        rules.push(AuditRule {
+            level,
+            verbs: strings(r.get("verbs")),
+            non_resource_only: non_resource && resources.is_empty(),
+            resources,
+            restricted: !strings(r.get("users")).is_empty()
+                || !strings(r.get("userGroups")).is_empty()
+                || !strings(r.get("namespaces")).is_empty(),
+        });
+    }
+    Ok(AuditPolicy {
+        name: name.to_string(),
+        rules,
+        origin,
+    })
 }
 
 /// `metadata.annotations` of an object, as strings.
@@ -249,6 +316,12 @@ impl Builder {
                 }
             }
             "Route" => self.route(&value, &ns, &name),
+            "Policy" if api.starts_with("audit.k8s.io") => {
+                match audit_policy(&value, &name, ctx.origin()) {
+                    Ok(p) => self.cluster.audit_policies.push(p),
+                    Err((field, msg)) => self.errors.push(ctx.err(Some(field), msg, None)),
+                }
+            }
             "" => self.errors.push(ctx.err(
                 Some("kind".into()),
                 "the object has no `kind`".into(),
@@ -513,6 +586,7 @@ impl Builder {
         self.cluster.network_policies.extend(c.network_policies);
         self.cluster.admin_policies.extend(c.admin_policies);
         self.cluster.ingress_backends.extend(c.ingress_backends);
+        self.cluster.audit_policies.extend(c.audit_policies);
         if let Some(b) = c.baseline_policy {
             if self.cluster.baseline_policy.is_some() {
                 self.errors.push(LoadError {

@@ -167,6 +167,79 @@ pub struct Cluster {
     pub baseline_policy: Option<AdminPolicy>,
     /// Ingress and Route backends.
     pub ingress_backends: Vec<IngressBackend>,
+    /// API server audit policies (audit.k8s.io).
+    pub audit_policies: Vec<AuditPolicy>,
+}
+
+/// An audit level, ordered from least to most recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum AuditLevel {
+    /// Not logged.
+    None,
+    /// Request metadata only.
+    Metadata,
+    /// Metadata and request body.
+    Request,
+    /// Metadata, request and response bodies.
+    RequestResponse,
+}
+
+/// A group and its resources in an audit rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditResources {
+    /// API group (`""` is the core group).
+    pub group: String,
+    /// Resources; empty means every resource of the group.
+    pub resources: Vec<String>,
+}
+
+/// One audit rule; the first rule matching a request decides its level.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRule {
+    /// The level.
+    pub level: AuditLevel,
+    /// Verbs; empty means every verb.
+    pub verbs: Vec<String>,
+    /// Resources; empty (with no `nonResourceURLs`) means every resource.
+    pub resources: Vec<AuditResources>,
+    /// Whether the rule is limited to some users, groups or namespaces.
+    pub restricted: bool,
+    /// Whether the rule is only about non-resource URLs.
+    pub non_resource_only: bool,
+}
+
+/// An `audit.k8s.io` Policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditPolicy {
+    /// The name, when the manifest has one.
+    pub name: String,
+    /// Rules, in order.
+    pub rules: Vec<AuditRule>,
+    /// Where it was declared.
+    pub origin: Origin,
+}
+
+impl AuditPolicy {
+    /// The level a request gets for the cluster at large (rules limited to some users or
+    /// namespaces do not decide it); `None` when no rule matches.
+    pub fn level(&self, verb: &str, group: &str, resource: &str) -> AuditLevel {
+        for r in &self.rules {
+            if r.restricted || r.non_resource_only {
+                continue;
+            }
+            let verb_ok = r.verbs.is_empty() || r.verbs.iter().any(|v| v == verb || v == "*");
+            let res_ok = r.resources.is_empty()
+                || r.resources.iter().any(|g| {
+                    (g.group == group || g.group == "*")
+                        && (g.resources.is_empty()
+                            || g.resources.iter().any(|x| x == resource || x == "*"))
+                });
+            if verb_ok && res_ok {
+                return r.level;
+            }
+        }
+        AuditLevel::None
+    }
 }
 
 /// The label every namespace carries with its own name.

@@ -13,7 +13,10 @@ pub mod ip;
 pub mod labels;
 pub mod policy;
 
-pub use cluster::{Cluster, Endpoint, EndpointId, NamedPort, Namespace, Origin, Service};
+pub use cluster::{
+    AuditLevel, AuditPolicy, AuditResources, AuditRule, Cluster, Endpoint, EndpointId, NamedPort,
+    Namespace, Origin, Service,
+};
 pub use conn::{ConnSet, PortSet, Protocol};
 pub use ip::{IpRange, IpSet};
 pub use labels::{LabelSelector, Labels, Operator, Requirement};

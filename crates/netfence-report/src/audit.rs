@@ -36,13 +36,21 @@ fn score_text(s: &Score) -> String {
             );
         }
     }
-    // Patterns 3-6 need dialects this version does not load: said once.
+    // Patterns 3-6 are the same for every namespace (cluster-wide dialects): said once.
     if let Some(n) = s.namespaces.first() {
-        for p in n.patterns.iter().filter(|p| p.pattern > 2) {
+        for p in n.patterns.iter().filter(|p| p.pattern >= 3) {
             let _ = writeln!(
                 out,
-                "  pattern {} {}: 0/{:.0} everywhere - {}",
-                p.pattern, p.name, p.weight, p.note
+                "  pattern {} {}: {:.0}/{:.0} everywhere{}",
+                p.pattern,
+                p.name,
+                p.points,
+                p.weight,
+                if p.note.is_empty() {
+                    String::new()
+                } else {
+                    format!(" - {}", p.note)
+                }
             );
         }
     }

@@ -1,6 +1,7 @@
 //! One module per rule. Each declares `RULE` (code, name, docs) and its check.
 
 pub(crate) mod allow_all_peers;
+pub(crate) mod audit_policy_gaps;
 pub(crate) mod deny_overridden;
 pub(crate) mod dns_blocked;
 pub(crate) mod dns_udp_only;
