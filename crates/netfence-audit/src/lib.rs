@@ -12,6 +12,7 @@ pub mod diagnostic;
 pub mod registry;
 mod rules;
 pub mod score;
+pub mod troubleshoot;
 
 pub use context::{AuditConfig, AuditCtx};
 pub use diagnostic::{Diagnostic, Severity, Subject};

@@ -575,3 +575,47 @@ fn generate_dns_into_a_folder() {
     let text = std::fs::read_to_string(dir.path().join("staging-netpol.yaml")).unwrap();
     assert!(text.contains("name: allow-dns-egress") && text.contains("namespace: staging"));
 }
+
+#[test]
+fn query_names_the_likely_cause() {
+    let (code, out, _) = run(&[
+        "query",
+        "examples/seed-production/cluster",
+        "examples/scenarios/default-deny-without-dns/after",
+        "--from",
+        "production/web",
+        "--to",
+        "kube-system/coredns",
+        "--port",
+        "53",
+        "--protocol",
+        "UDP",
+    ]);
+    assert_eq!(code, 1);
+    assert!(out.contains("likely cause: DNS is blocked"), "{out}");
+    assert!(
+        out.contains("netfence generate dns --namespace production"),
+        "{out}"
+    );
+    let (code, out, _) = run(&[
+        "query",
+        "examples/seed-production",
+        "--from",
+        "ingress-nginx/ingress-nginx-controller",
+        "--to",
+        "production/web",
+        "--port",
+        "8080",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let causes = v["likely_causes"].as_array().unwrap();
+    assert!(
+        causes
+            .iter()
+            .any(|c| c["fix"] == "kubectl label namespace ingress-nginx env=production"),
+        "{causes:?}"
+    );
+}

@@ -3,6 +3,7 @@
 use std::net::IpAddr;
 
 use anyhow::{anyhow, bail, Result};
+use netfence_audit::troubleshoot;
 use netfence_engine::connectivity::external_ranges;
 use netfence_engine::eval::{Evaluator, LayerStep, LayerVerdict};
 use netfence_engine::fix::{self, FarEnd};
@@ -85,6 +86,7 @@ pub fn run(args: &QueryArgs) -> Result<i32> {
     // explains itself, and a denying side gets its smallest fix.
     let mut steps: Vec<(&'static str, LayerStep)> = Vec::new();
     let mut fixes = Vec::new();
+    let mut causes = Vec::new();
     let mut allowed = true;
     let sides = [
         (&src, &dst, &args.to, Direction::Egress, "egress"),
@@ -102,6 +104,13 @@ pub fn run(args: &QueryArgs) -> Result<i32> {
                 End::Ip(r) => FarEnd::Ip(r, far_text.parse::<IpAddr>().unwrap_or(r.first())),
             };
             fixes.extend(fix::propose(c, profile, ep, far, dir, protocol, args.port));
+            let far_ep = match far {
+                FarEnd::Endpoint(e) => Some(e),
+                FarEnd::Ip(..) => None,
+            };
+            causes.extend(troubleshoot::causes(
+                c, &ev, ep, far_ep, dir, protocol, args.port,
+            ));
         }
     }
     let name = |e: &End| match e {
@@ -124,6 +133,8 @@ pub fn run(args: &QueryArgs) -> Result<i32> {
                 location: s.origin.as_ref().map(ToString::to_string),
                 detail: &s.detail,
             }).collect::<Vec<_>>(),
+            "likely_causes": causes.iter().map(|k| serde_json::json!({"cause": k.cause, "fix": k.fix})).collect::<Vec<_>>(),
+            "cni_not_enforcing": if allowed { None } else { troubleshoot::cni_not_enforcing(c) },
             "fixes": fixes.iter().map(|f| serde_json::json!({
                 "summary": f.summary,
                 "yaml": f.yaml,
@@ -163,6 +174,14 @@ pub fn run(args: &QueryArgs) -> Result<i32> {
             if !at.is_empty() {
                 println!("          at{at}");
             }
+        }
+        if !allowed {
+            if let Some(cni) = troubleshoot::cni_not_enforcing(c) {
+                println!("note: the cluster runs {cni}, which does not enforce NetworkPolicy: this flow is not blocked there (seed pitfall 3)");
+            }
+        }
+        for cause in &causes {
+            println!("likely cause: {}\n    fix: {}", cause.cause, cause.fix);
         }
         for f in &fixes {
             println!(
