@@ -35,6 +35,7 @@ pub static RULES: &[&RuleMeta] = &[
     &rules::exposed_workload::RULE,
     &rules::non_production_into_production::RULE,
     &rules::policy_selects_nothing::RULE,
+    &rules::rule_never_matches::RULE,
     &rules::redundant_policy::RULE,
     &rules::policy_not_enforced::RULE,
     &rules::audit_policy_gaps::RULE,

@@ -12,6 +12,7 @@ pub(crate) mod non_production_into_production;
 pub(crate) mod policy_not_enforced;
 pub(crate) mod policy_selects_nothing;
 pub(crate) mod redundant_policy;
+pub(crate) mod rule_never_matches;
 pub(crate) mod selector_matches_nothing;
 pub(crate) mod unprotected_workload;
 
