@@ -17,6 +17,27 @@
 
 use std::collections::BTreeMap;
 
+/// How the score is computed (printed by `netfence rule score`).
+pub const METHOD: &str = "# The zero-trust score
+
+Each namespace (system namespaces excepted) is scored 0-100 along the seed's six patterns; it
+earns the share of each pattern's weight its workloads meet:
+
+| pattern | weight | met when |
+|---|---|---|
+| 1 default deny, DNS working | 20 | a namespace-wide default deny for ingress (7) and for egress (7), and the share of workloads that resolve names on UDP and TCP 53 (6) |
+| 2 explicit allow-lists | 20 | the share of workloads isolated in both directions by policies none of whose rules admits every peer |
+| 3 L7 rules on HTTP/Kafka ports | 15 | needs the Cilium dialect: not loaded by this version, counted as not met |
+| 4 internet egress by FQDN only | 15 | needs the Cilium or Calico dialect: not loaded by this version, counted as not met |
+| 5 strict mTLS | 15 | needs the Istio dialect: not loaded by this version, counted as not met |
+| 6 audit and observability | 15 | an audit.k8s.io Policy in the input records policy changes (XP301 finds no gap) |
+
+The cluster score is the mean of the namespace scores weighted by their workloads. The maturity
+level of a namespace is the number of consecutive patterns, from the first, met at 90% or more;
+the cluster's is the lowest of its namespaces'. Findings do not subtract points: the score
+measures how far along the patterns a cluster is, the findings say what to fix.
+";
+
 use netfence_engine::eval::rules_of;
 use netfence_engine::Direction;
 use netfence_model::Protocol;

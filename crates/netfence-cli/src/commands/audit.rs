@@ -60,6 +60,7 @@ pub fn rule(code: Option<&str>) -> Result<i32> {
                 println!("{}  {:<32} {:<8} {}", r.code, r.name, r.severity, r.summary);
             }
         }
+        Some(c) if c.eq_ignore_ascii_case("score") => print!("{}", score::METHOD),
         Some(c) => {
             let r = registry::rule(c)
                 .ok_or_else(|| anyhow!("no rule `{c}` (run `netfence rule` for the list)"))?;
