@@ -4,7 +4,7 @@ use netfence_engine::eval::rules_of;
 use netfence_engine::Direction;
 use netfence_model::{NpPeer, NpRule};
 
-use super::finding;
+use super::{finding, rule_origin};
 use crate::context::AuditCtx;
 use crate::diagnostic::{Diagnostic, Severity, Subject};
 use crate::registry::RuleMeta;
@@ -81,10 +81,7 @@ fn check(ctx: &AuditCtx<'_>, out: &mut Vec<Diagnostic>) {
                 let Some(what) = describe(rule, dir) else {
                     continue;
                 };
-                let mut origin = np.origin.clone();
-                if rule.line.is_some() {
-                    origin.line = rule.line;
-                }
+                let origin = rule_origin(np, rule);
                 let key = if dir == Direction::Ingress {
                     "ingress"
                 } else {

@@ -3,9 +3,9 @@
 use netfence_engine::Direction;
 use netfence_model::Protocol;
 
-use super::{finding, reaches_dns, workload_object};
+use super::{on_workload, reaches_dns};
 use crate::context::AuditCtx;
-use crate::diagnostic::{Diagnostic, Severity, Subject};
+use crate::diagnostic::{Diagnostic, Severity};
 use crate::registry::RuleMeta;
 
 pub(crate) static RULE: RuleMeta = RuleMeta {
@@ -68,12 +68,7 @@ fn check(ctx: &AuditCtx<'_>, out: &mut Vec<Diagnostic>) {
         if reaches_dns(ctx, ep, Protocol::Udp) || reaches_dns(ctx, ep, Protocol::Tcp) {
             continue;
         }
-        out.push(finding(
-            &RULE,
-            Subject::Workload(id),
-            workload_object(ep),
-            Some(ep.origin.clone()),
-            format!("{} cannot reach cluster DNS on UDP 53 or TCP 53: every name lookup fails", ep.display_name()),
+        out.push(on_workload(&RULE, ctx, id, format!("{} cannot reach cluster DNS on UDP 53 or TCP 53: every name lookup fails", ep.display_name()),
             format!(
                 "allow egress to kube-dns on UDP and TCP 53 (`netfence generate dns --namespace {}`), and check kube-dns admits it",
                 ep.namespace

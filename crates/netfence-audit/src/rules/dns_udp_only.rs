@@ -3,9 +3,9 @@
 use netfence_engine::Direction;
 use netfence_model::Protocol;
 
-use super::{finding, reaches_dns, workload_object};
+use super::{on_workload, reaches_dns};
 use crate::context::AuditCtx;
-use crate::diagnostic::{Diagnostic, Severity, Subject};
+use crate::diagnostic::{Diagnostic, Severity};
 use crate::registry::RuleMeta;
 
 pub(crate) static RULE: RuleMeta = RuleMeta {
@@ -60,11 +60,10 @@ fn check(ctx: &AuditCtx<'_>, out: &mut Vec<Diagnostic>) {
             continue;
         }
         let (open, closed) = if udp { ("UDP", "TCP") } else { ("TCP", "UDP") };
-        out.push(finding(
+        out.push(on_workload(
             &RULE,
-            Subject::Workload(id),
-            workload_object(ep),
-            Some(ep.origin.clone()),
+            ctx,
+            id,
             format!(
                 "{} reaches cluster DNS on {open} 53 only: lookups that need {closed} fail",
                 ep.display_name()

@@ -6,9 +6,9 @@ use netfence_engine::connectivity::Node;
 use netfence_engine::exposure::ExposedTo;
 use netfence_engine::Direction;
 
-use super::{finding, workload_object};
+use super::on_workload;
 use crate::context::AuditCtx;
-use crate::diagnostic::{Diagnostic, Severity, Subject};
+use crate::diagnostic::{Diagnostic, Severity};
 use crate::registry::RuleMeta;
 
 pub(crate) static RULE: RuleMeta = RuleMeta {
@@ -78,11 +78,10 @@ fn check(ctx: &AuditCtx<'_>, out: &mut Vec<Diagnostic>) {
     }
     for (id, conn) in cluster_wide {
         let ep = &ctx.cluster.endpoints[id];
-        out.push(finding(
+        out.push(on_workload(
             &RULE,
-            Subject::Workload(id),
-            workload_object(ep),
-            Some(ep.origin.clone()),
+            ctx,
+            id,
             format!(
                 "{} admits any pod of any namespace on {conn}",
                 ep.display_name()
@@ -92,12 +91,7 @@ fn check(ctx: &AuditCtx<'_>, out: &mut Vec<Diagnostic>) {
     }
     for (id, ranges) in internet {
         let ep = &ctx.cluster.endpoints[id];
-        out.push(finding(
-            &RULE,
-            Subject::Workload(id),
-            workload_object(ep),
-            Some(ep.origin.clone()),
-            format!("{} admits addresses outside the cluster: {}", ep.display_name(), ranges.join(", ")),
+        out.push(on_workload(&RULE, ctx, id, format!("{} admits addresses outside the cluster: {}", ep.display_name(), ranges.join(", ")),
             "narrow the ipBlock to the clients' ranges, or put the workload behind the ingress controller".into(),
         ));
     }

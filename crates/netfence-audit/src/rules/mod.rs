@@ -43,6 +43,37 @@ pub(crate) fn finding(
     }
 }
 
+/// A finding about workload `id`, located where the workload is declared.
+pub(crate) fn on_workload(
+    rule: &RuleMeta,
+    ctx: &AuditCtx<'_>,
+    id: usize,
+    message: String,
+    help: String,
+) -> Diagnostic {
+    let ep = &ctx.cluster.endpoints[id];
+    finding(
+        rule,
+        Subject::Workload(id),
+        workload_object(ep),
+        Some(ep.origin.clone()),
+        message,
+        help,
+    )
+}
+
+/// Where a policy's rule is written: the policy's place, at the rule's own line when known.
+pub(crate) fn rule_origin(
+    np: &netfence_model::NetworkPolicy,
+    rule: &netfence_model::NpRule,
+) -> Origin {
+    let mut origin = np.origin.clone();
+    if rule.line.is_some() {
+        origin.line = rule.line;
+    }
+    origin
+}
+
 /// Whether `ep` reaches some cluster DNS pod on `protocol` 53, through both sides' policies.
 pub(crate) fn reaches_dns(ctx: &AuditCtx<'_>, ep: &Endpoint, protocol: Protocol) -> bool {
     use netfence_engine::eval::Peer;

@@ -4,9 +4,9 @@ use std::collections::BTreeMap;
 
 use netfence_engine::connectivity::Node;
 
-use super::{finding, workload_object};
+use super::on_workload;
 use crate::context::AuditCtx;
-use crate::diagnostic::{Diagnostic, Severity, Subject};
+use crate::diagnostic::{Diagnostic, Severity};
 use crate::registry::RuleMeta;
 
 pub(crate) static RULE: RuleMeta = RuleMeta {
@@ -65,11 +65,10 @@ fn check(ctx: &AuditCtx<'_>, out: &mut Vec<Diagnostic>) {
     }
     for (id, from) in into {
         let ep = &ctx.cluster.endpoints[id];
-        out.push(finding(
+        out.push(on_workload(
             &RULE,
-            Subject::Workload(id),
-            workload_object(ep),
-            Some(ep.origin.clone()),
+            ctx,
+            id,
             format!(
                 "{} accepts connections from non-production workloads: {}",
                 ep.display_name(),

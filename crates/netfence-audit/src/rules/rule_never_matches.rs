@@ -4,7 +4,7 @@ use netfence_engine::eval::{rules_of, Peer};
 use netfence_engine::Direction;
 use netfence_model::{NpPeer, PortRef};
 
-use super::finding;
+use super::{finding, rule_origin};
 use crate::context::AuditCtx;
 use crate::diagnostic::{Diagnostic, Severity, Subject};
 use crate::registry::RuleMeta;
@@ -91,10 +91,7 @@ fn check(ctx: &AuditCtx<'_>, out: &mut Vec<Diagnostic>) {
                 } else {
                     "egress"
                 };
-                let mut origin = np.origin.clone();
-                if rule.line.is_some() {
-                    origin.line = rule.line;
-                }
+                let origin = rule_origin(np, rule);
                 out.push(finding(
                     &RULE,
                     Subject::NetworkPolicy(i),

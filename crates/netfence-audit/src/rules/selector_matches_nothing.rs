@@ -4,7 +4,7 @@ use netfence_engine::eval::rules_of;
 use netfence_engine::Direction;
 use netfence_model::{LabelSelector, NpPeer};
 
-use super::finding;
+use super::{finding, rule_origin};
 use crate::context::AuditCtx;
 use crate::diagnostic::{Diagnostic, Severity, Subject};
 use crate::registry::RuleMeta;
@@ -78,10 +78,7 @@ fn check(ctx: &AuditCtx<'_>, out: &mut Vec<Diagnostic>) {
                     } else {
                         "egress"
                     };
-                    let mut origin = np.origin.clone();
-                    if rule.line.is_some() {
-                        origin.line = rule.line;
-                    }
+                    let origin = rule_origin(np, rule);
                     let (what, help) = if ns_match.is_empty() {
                         let sel = namespaces.as_ref().cloned().unwrap_or_default();
                         let guess = sel

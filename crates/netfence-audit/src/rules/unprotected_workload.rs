@@ -1,8 +1,8 @@
 //! NP103 `unprotected-workload`.
 
-use super::{finding, workload_object};
+use super::on_workload;
 use crate::context::AuditCtx;
-use crate::diagnostic::{Diagnostic, Severity, Subject};
+use crate::diagnostic::{Diagnostic, Severity};
 use crate::registry::RuleMeta;
 
 pub(crate) static RULE: RuleMeta = RuleMeta {
@@ -47,11 +47,10 @@ fn check(ctx: &AuditCtx<'_>, out: &mut Vec<Diagnostic>) {
         if ctx.is_system(&ep.namespace) {
             continue;
         }
-        out.push(finding(
+        out.push(on_workload(
             &RULE,
-            Subject::Workload(id),
-            workload_object(ep),
-            Some(ep.origin.clone()),
+            ctx,
+            id,
             format!(
                 "no policy isolates {} for {}",
                 ep.display_name(),
