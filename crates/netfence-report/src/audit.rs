@@ -186,13 +186,6 @@ pub fn sarif(r: &AuditResult) -> String {
     out
 }
 
-fn xml(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
 /// JUnit: one test case per rule, failing with its findings.
 pub fn junit(r: &AuditResult) -> String {
     let failing = RULES
@@ -225,7 +218,7 @@ pub fn junit(r: &AuditResult) -> String {
             out,
             ">\n      <failure message=\"{} finding(s)\">{}</failure>\n    </testcase>",
             found.len(),
-            xml(&body.join("\n"))
+            crate::tests_report::xml_escape(&body.join("\n"))
         );
     }
     out.push_str("  </testsuite>\n</testsuites>\n");

@@ -46,7 +46,8 @@ pub fn text(results: &[CaseResult]) -> String {
     out
 }
 
-fn xml_escape(s: &str) -> String {
+/// Escapes text for XML attributes and content.
+pub(crate) fn xml_escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

@@ -4,6 +4,7 @@ mod audit;
 mod blast;
 mod connectivity;
 mod diff;
+mod ends;
 mod generate;
 mod query;
 mod report;

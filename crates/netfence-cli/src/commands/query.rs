@@ -2,45 +2,18 @@
 
 use std::net::IpAddr;
 
-use anyhow::{anyhow, bail, Result};
+use anyhow::{anyhow, Result};
 use netfence_audit::troubleshoot;
 use netfence_engine::connectivity::external_ranges;
 use netfence_engine::eval::{Evaluator, LayerStep, LayerVerdict};
 use netfence_engine::fix::{self, FarEnd};
-use netfence_engine::{Direction, Peer};
-use netfence_model::{Cluster, IpRange, Protocol};
+use netfence_engine::Direction;
+use netfence_model::Protocol;
 use serde::Serialize;
 
+use super::ends::{self, End};
 use crate::cli::QueryArgs;
 use crate::input;
-
-enum End {
-    Endpoint(usize),
-    Ip(IpRange),
-}
-
-fn resolve(c: &Cluster, s: &str, ranges: &[IpRange]) -> Result<End> {
-    if let Ok(ip) = s.parse::<IpAddr>() {
-        let r = ranges
-            .iter()
-            .find(|r| r.to_set().contains(ip))
-            .copied()
-            .ok_or_else(|| anyhow!("no external range holds `{s}`"))?;
-        return Ok(End::Ip(r));
-    }
-    let found = c.find_endpoint(s);
-    match found.as_slice() {
-        [one] => Ok(End::Endpoint(*one)),
-        [] => bail!("no workload or pod `{s}` in the input (use namespace/name)"),
-        many => bail!(
-            "`{s}` is ambiguous: {}",
-            many.iter()
-                .map(|i| c.endpoints[*i].qualified_name())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    }
-}
 
 #[derive(Serialize)]
 struct StepJson<'a> {
@@ -73,15 +46,9 @@ pub fn run(args: &QueryArgs) -> Result<i32> {
     let loaded = input::load(&args.inputs)?;
     let c = &loaded.cluster;
     let (src_ranges, dst_ranges) = external_ranges(c);
-    let src = resolve(c, &args.from, &src_ranges)?;
-    let dst = resolve(c, &args.to, &dst_ranges)?;
+    let src = ends::one(c, &args.from, &src_ranges)?;
+    let dst = ends::one(c, &args.to, &dst_ranges)?;
     let ev = Evaluator::new(c, profile);
-    fn peer_of<'x>(c: &'x Cluster, e: &'x End) -> Peer<'x> {
-        match e {
-            End::Endpoint(i) => Peer::Endpoint(&c.endpoints[*i]),
-            End::Ip(r) => Peer::Ip(r),
-        }
-    }
     // Egress at the source, then ingress at the destination: each side an endpoint has
     // explains itself, and a denying side gets its smallest fix.
     let mut steps: Vec<(&'static str, LayerStep)> = Vec::new();
@@ -95,7 +62,7 @@ pub fn run(args: &QueryArgs) -> Result<i32> {
     for (subject, far, far_text, dir, label) in sides {
         let End::Endpoint(i) = subject else { continue };
         let ep = &c.endpoints[*i];
-        let (ok, s) = ev.explain(ep, peer_of(c, far), dir, protocol, args.port);
+        let (ok, s) = ev.explain(ep, far.peer(c), dir, protocol, args.port);
         steps.extend(s.into_iter().map(|x| (label, x)));
         if !ok {
             allowed = false;
@@ -113,10 +80,7 @@ pub fn run(args: &QueryArgs) -> Result<i32> {
             ));
         }
     }
-    let name = |e: &End| match e {
-        End::Endpoint(i) => c.endpoints[*i].display_name(),
-        End::Ip(r) => format!("{r}[External]"),
-    };
+    let name = |e: &End| e.name(c);
     if args.format == "json" {
         let v = serde_json::json!({
             "from": name(&src),

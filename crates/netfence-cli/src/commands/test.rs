@@ -1,39 +1,19 @@
 //! `netfence test`: connectivity assertions checked offline, as CI tests.
 
-use std::net::IpAddr;
-
 use anyhow::{anyhow, bail, Context, Result};
 use netfence_engine::connectivity::external_ranges;
-use netfence_engine::eval::{Evaluator, Peer};
+use netfence_engine::eval::Evaluator;
 use netfence_load::spec::{self, Expect, Selector};
 use netfence_model::{Cluster, IpRange, Protocol};
 use netfence_report::tests_report::{self, CaseResult};
 
+use super::ends::{self, End};
 use crate::cli::{Inputs, TestArgs};
 use crate::input;
 
-enum End {
-    Endpoint(usize),
-    Ip(IpRange),
-}
-
 fn select(c: &Cluster, sel: &Selector, ranges: &[IpRange]) -> Result<Vec<End>> {
     match sel {
-        Selector::Name(s) => {
-            if let Ok(ip) = s.parse::<IpAddr>() {
-                let r = ranges
-                    .iter()
-                    .find(|r| r.to_set().contains(ip))
-                    .copied()
-                    .ok_or_else(|| anyhow!("no external range holds `{s}`"))?;
-                return Ok(vec![End::Ip(r)]);
-            }
-            let found = c.find_endpoint(s);
-            if found.is_empty() {
-                bail!("no workload or pod `{s}` in the input");
-            }
-            Ok(found.into_iter().map(End::Endpoint).collect())
-        }
+        Selector::Name(s) => ends::named(c, s, ranges),
         Selector::Match { namespace, labels } => Ok(c
             .endpoints
             .iter()
@@ -42,13 +22,6 @@ fn select(c: &Cluster, sel: &Selector, ranges: &[IpRange]) -> Result<Vec<End>> {
             .filter(|(_, e)| labels.iter().all(|(k, v)| e.labels.get(k) == Some(v)))
             .map(|(i, _)| End::Endpoint(i))
             .collect()),
-    }
-}
-
-fn peer<'x>(c: &'x Cluster, e: &'x End) -> Peer<'x> {
-    match e {
-        End::Endpoint(i) => Peer::Endpoint(&c.endpoints[*i]),
-        End::Ip(x) => Peer::Ip(x),
     }
 }
 
@@ -91,10 +64,7 @@ pub fn run(args: &TestArgs) -> Result<i32> {
                 "application-layer facts do not change this verdict: no loaded policy dialect has layer-7 rules".into(),
             );
         }
-        let name = |e: &End| match e {
-            End::Endpoint(i) => c.endpoints[*i].display_name(),
-            End::Ip(x) => format!("{x}[External]"),
-        };
+        let name = |e: &End| e.name(c);
         for f in &froms {
             for t in &tos {
                 if let (End::Endpoint(a), End::Endpoint(b)) = (f, t) {
@@ -105,7 +75,7 @@ pub fn run(args: &TestArgs) -> Result<i32> {
                 if matches!((f, t), (End::Ip(_), End::Ip(_))) {
                     continue;
                 }
-                let (src, dst) = (peer(c, f), peer(c, t));
+                let (src, dst) = (f.peer(c), t.peer(c));
                 r.pairs += 1;
                 let allowed = ev.pair_allowed(src, dst).contains(protocol, case.port);
                 if allowed != (case.expect == Expect::Allow) {
