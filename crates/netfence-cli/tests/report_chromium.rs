@@ -102,7 +102,16 @@ fn report_renders_in_headless_chromium() {
         5,
         "one group per namespace"
     );
-    for section in ["id=\"summary\"", "id=\"matrix\"", "id=\"blast\""] {
+    assert!(
+        dom_text.matches("class=\"finding\"").count() >= 5,
+        "the audit's findings are listed"
+    );
+    for section in [
+        "id=\"summary\"",
+        "id=\"findings\"",
+        "id=\"matrix\"",
+        "id=\"blast\"",
+    ] {
         assert!(dom_text.contains(section), "{section}");
     }
 

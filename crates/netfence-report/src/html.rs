@@ -60,6 +60,21 @@ pub struct Report {
     pub blast: Vec<Blast>,
     /// Lateral-movement score per namespace.
     pub namespace_scores: Vec<(String, f64)>,
+    /// The zero-trust audit, when it was run.
+    pub audit: Option<AuditSummary>,
+}
+
+/// The audit's part of the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditSummary {
+    /// Cluster score, 0-100.
+    pub score: f64,
+    /// Cluster maturity level, 0-6.
+    pub maturity: u8,
+    /// Per namespace: (namespace, score, level).
+    pub namespaces: Vec<(String, f64, u8)>,
+    /// Findings: (severity, code, message, where, fix).
+    pub findings: Vec<(String, String, String, String, String)>,
 }
 
 fn esc(s: &str) -> String {
@@ -173,7 +188,38 @@ pub fn render(r: &Report) -> String {
     for (kind, n) in &r.policies {
         card(&mut h, kind, *n, false);
     }
-    h.push_str("</div><p>The zero-trust score and findings join this report with <code>netfence audit</code>.</p></section>\n");
+    h.push_str("</div></section>\n");
+    if let Some(a) = &r.audit {
+        let _ = write!(
+            h,
+            "<section id=\"findings\"><h2>Zero-trust score and findings</h2><div class=\"cards\"><div class=\"card\"><b>{:.0}/100</b>zero-trust score</div><div class=\"card\"><b>{}/6</b>maturity level</div><div class=\"card{}\"><b>{}</b>findings</div></div>",
+            a.score,
+            a.maturity,
+            if a.findings.is_empty() { "" } else { " warn" },
+            a.findings.len()
+        );
+        h.push_str("<table style=\"margin-top:10px\"><tr><th>namespace</th><th>score</th><th>level</th></tr>");
+        for (ns, sc, lv) in &a.namespaces {
+            let _ = write!(
+                h,
+                "<tr><td>{}</td><td>{sc:.0}</td><td>{lv}</td></tr>",
+                esc(ns)
+            );
+        }
+        h.push_str("</table>");
+        if !a.findings.is_empty() {
+            h.push_str("<table style=\"margin-top:10px\"><tr><th>severity</th><th>code</th><th>finding</th><th>where</th><th>fix</th></tr>");
+            for (sev, code, msg, at, fix) in &a.findings {
+                let _ = write!(
+                    h,
+                    "<tr class=\"finding\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    esc(sev), esc(code), esc(msg), esc(at), esc(fix)
+                );
+            }
+            h.push_str("</table>");
+        }
+        h.push_str("<p>Rules and the score's method: <code>netfence rule</code>, <code>netfence rule score</code>.</p></section>\n");
+    }
     h.push_str("<section id=\"graph-section\"><h2>Connectivity graph</h2><p>Workloads grouped by namespace: green is isolated in both directions, red has a direction no policy isolates, amber is reachable from outside the cluster. Hover a workload to highlight its connections.</p><svg id=\"graph\" role=\"img\" aria-label=\"connectivity graph\"></svg><div id=\"detail\"></div></section>\n");
     // Matrix.
     h.push_str("<section id=\"matrix\"><h2>Connectivity matrix</h2>");
@@ -267,6 +313,7 @@ mod tests {
             policies: vec![],
             blast: vec![],
             namespace_scores: vec![],
+            audit: None,
         };
         let h = render(&r);
         assert!(h.contains("<title>a &lt;b&gt;</title>"));

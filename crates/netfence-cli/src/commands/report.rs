@@ -6,7 +6,7 @@ use anyhow::{Context, Result};
 use netfence_engine::connectivity::{compute, Node};
 use netfence_engine::eval::{Direction, Evaluator};
 use netfence_engine::reach::{namespace_scores, Graph};
-use netfence_report::html::{self, Blast, Link, Report, Workload};
+use netfence_report::html::{self, AuditSummary, Blast, Link, Report, Workload};
 
 use crate::cli::ReportArgs;
 use crate::input;
@@ -75,6 +75,35 @@ pub fn run(args: &ReportArgs) -> Result<i32> {
     if c.baseline_policy.is_some() {
         policies.push(("BaselineAdminNetworkPolicy".into(), 1));
     }
+    let ctx = netfence_audit::AuditCtx::new(c, profile, netfence_audit::AuditConfig::default());
+    let result = netfence_audit::run(&ctx, &netfence_audit::Selection::default());
+    let sc = netfence_audit::score::score(&ctx);
+    let audit = AuditSummary {
+        score: sc.score,
+        maturity: sc.maturity,
+        namespaces: sc
+            .namespaces
+            .iter()
+            .map(|n| (n.namespace.clone(), n.score, n.maturity))
+            .collect(),
+        findings: result
+            .diagnostics
+            .iter()
+            .map(|d| {
+                (
+                    d.severity.to_string(),
+                    d.code.to_string(),
+                    d.message.clone(),
+                    d.origin
+                        .as_ref()
+                        .filter(|o| !o.file.is_empty())
+                        .map(|o| o.to_string())
+                        .unwrap_or_default(),
+                    d.help.clone(),
+                )
+            })
+            .collect(),
+    };
     let report = Report {
         title: args.title.clone(),
         workloads,
@@ -86,6 +115,7 @@ pub fn run(args: &ReportArgs) -> Result<i32> {
         policies,
         blast,
         namespace_scores: namespace_scores(c, &graph).into_iter().collect(),
+        audit: Some(audit),
     };
     std::fs::write(&args.out, html::render(&report))
         .with_context(|| format!("cannot write `{}`", args.out.display()))?;
