@@ -6,6 +6,7 @@ use netfence_engine::connectivity::{compute, Connectivity};
 use netfence_engine::eval::Evaluator;
 use netfence_engine::exposure::{self, Exposure};
 use netfence_engine::Profile;
+use netfence_model::cluster::CLUSTER_DNS_LABEL;
 use netfence_model::{Cluster, Endpoint, Labels, NamedPort, Origin, Protocol};
 
 use crate::diagnostic::{Diagnostic, Subject};
@@ -86,7 +87,7 @@ impl<'a> AuditCtx<'a> {
                 .cluster
                 .endpoints
                 .iter()
-                .filter(|e| e.labels.get("k8s-app").map(String::as_str) == Some("kube-dns"))
+                .filter(|e| e.is_cluster_dns())
                 .cloned()
                 .collect();
             if !found.is_empty() {
@@ -97,7 +98,10 @@ impl<'a> AuditCtx<'a> {
                 name: "coredns".into(),
                 kind: "Deployment".into(),
                 pods: Vec::new(),
-                labels: Labels::from([("k8s-app".to_string(), "kube-dns".to_string())]),
+                labels: Labels::from([(
+                    CLUSTER_DNS_LABEL.0.to_string(),
+                    CLUSTER_DNS_LABEL.1.to_string(),
+                )]),
                 annotations: Labels::new(),
                 service_account: "coredns".into(),
                 named_ports: vec![

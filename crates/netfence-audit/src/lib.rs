@@ -7,6 +7,7 @@
 #![deny(clippy::disallowed_methods, reason = "audit crates do no I/O")]
 #![warn(missing_docs)]
 
+pub mod cni;
 pub mod context;
 pub mod diagnostic;
 pub mod registry;

@@ -43,7 +43,7 @@ use netfence_engine::Direction;
 use netfence_model::Protocol;
 
 use crate::context::AuditCtx;
-use crate::rules::reaches_dns;
+use crate::rules::{namespace_default_deny, reaches_dns};
 
 /// One pattern's result in a namespace.
 #[derive(Debug, Clone, PartialEq)]
@@ -108,19 +108,7 @@ pub fn score(ctx: &AuditCtx<'_>) -> Score {
     let mut namespaces = Vec::new();
     for (ns, ids) in by_ns {
         let n = ids.len() as f64;
-        let default_deny = |dir: Direction| {
-            let wide: Vec<_> = c
-                .network_policies
-                .iter()
-                .filter(|p| p.namespace == ns && p.pod_selector.is_empty())
-                .filter_map(|p| rules_of(p, dir))
-                .collect();
-            !wide.is_empty()
-                && !wide
-                    .iter()
-                    .flat_map(|r| r.iter())
-                    .any(|r| r.peers.is_none() && r.ports.is_none())
-        };
+        let default_deny = |dir: Direction| namespace_default_deny(c, ns, dir);
         let dns_ok = ids
             .iter()
             .filter(|&&i| {

@@ -50,10 +50,7 @@ pub fn causes(
         Direction::Ingress => side,
         Direction::Egress => far.unwrap_or(side),
     };
-    if dir == Direction::Egress
-        && port == 53
-        && far.is_some_and(|f| f.labels.get("k8s-app").map(String::as_str) == Some("kube-dns"))
-    {
+    if dir == Direction::Egress && port == 53 && far.is_some_and(|f| f.is_cluster_dns()) {
         out.push(Cause {
             cause:
                 "DNS is blocked: a default deny for egress without a DNS allowance (seed pitfall 1)"
@@ -124,22 +121,4 @@ pub fn causes(
         }
     }
     out
-}
-
-/// Whether the inventory shows a CNI that does not enforce NetworkPolicy (flannel alone).
-pub fn cni_not_enforcing(cluster: &Cluster) -> Option<String> {
-    let has = |needle: &str| {
-        cluster.endpoints.iter().find(|e| {
-            e.name.contains(needle)
-                || e.labels.get("app").is_some_and(|v| v.contains(needle))
-                || e.labels.get("k8s-app").is_some_and(|v| v.contains(needle))
-        })
-    };
-    let enforcing = ["calico-node", "cilium", "antrea-agent", "weave-net"]
-        .iter()
-        .any(|c| has(c).is_some());
-    match (has("flannel"), enforcing) {
-        (Some(f), false) => Some(f.display_name()),
-        _ => None,
-    }
 }

@@ -80,7 +80,7 @@ fn dns_access(
     let dns: BTreeSet<String> = c
         .endpoints
         .iter()
-        .filter(|e| e.labels.get("k8s-app").map(String::as_str) == Some("kube-dns"))
+        .filter(|e| e.is_cluster_dns())
         .map(|e| e.display_name())
         .collect();
     let mut out: BTreeMap<String, (bool, bool)> = c

@@ -338,8 +338,6 @@ impl<'a> Evaluator<'a> {
         let mut undecided = ConnSet::all();
         let mut allowed = ConnSet::none();
         let mut passed = ConnSet::none();
-        let mut anp_captured = false;
-        let mut admin_matched = false;
         for anp in &self.anps {
             if undecided.is_empty() {
                 break;
@@ -351,12 +349,10 @@ impl<'a> Evaluator<'a> {
                 if !rule.peers.iter().any(|p| self.admin_peer_matches(p, peer)) {
                     continue;
                 }
-                admin_matched = true;
                 let c = self.admin_rule_conn(rule, owner).intersect(&undecided);
                 if c.is_empty() {
                     continue;
                 }
-                anp_captured = true;
                 match rule.action {
                     AdminAction::Allow => allowed.add(&c),
                     AdminAction::Deny => {}
@@ -376,7 +372,6 @@ impl<'a> Evaluator<'a> {
                         if !rule.peers.iter().any(|p| self.admin_peer_matches(p, peer)) {
                             continue;
                         }
-                        admin_matched = true;
                         let c = self.admin_rule_conn(rule, owner).intersect(&remaining);
                         if rule.action == AdminAction::Allow {
                             allowed.add(&c);
@@ -390,8 +385,6 @@ impl<'a> Evaluator<'a> {
         DirectionDetail {
             allowed,
             np_isolated,
-            anp_captured,
-            admin_matched,
         }
     }
 
@@ -553,10 +546,6 @@ pub struct DirectionDetail {
     pub allowed: ConnSet,
     /// Whether a NetworkPolicy selects the endpoint in this direction.
     pub np_isolated: bool,
-    /// Whether an ANP rule matched part of the traffic.
-    pub anp_captured: bool,
-    /// Whether the peer matched an ANP or BANP rule that was consulted (whatever its ports).
-    pub admin_matched: bool,
 }
 
 fn dir_key(dir: Direction) -> &'static str {

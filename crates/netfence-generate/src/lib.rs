@@ -13,7 +13,7 @@ use std::fmt::Write as _;
 
 use netfence_audit::{AuditConfig, AuditCtx, Selection};
 use netfence_engine::Profile;
-use netfence_model::cluster::NAMESPACE_NAME_LABEL;
+use netfence_model::cluster::{CLUSTER_DNS_LABEL, NAMESPACE_NAME_LABEL};
 use netfence_model::{
     Cluster, LabelSelector, NetworkPolicy, NpPeer, NpPort, NpRule, Origin, PortRef, Protocol,
 };
@@ -63,7 +63,7 @@ fn dns(ns: &str, dns_namespace: &str) -> (NetworkPolicy, String) {
             NAMESPACE_NAME_LABEL,
             dns_namespace,
         )])),
-        pods: Some(LabelSelector::from_labels([("k8s-app", "kube-dns")])),
+        pods: Some(LabelSelector::from_labels([CLUSTER_DNS_LABEL])),
     };
     let ports = [Protocol::Udp, Protocol::Tcp]
         .map(|protocol| NpPort {
@@ -102,7 +102,7 @@ pub fn generate(
     let dns_ns = cluster
         .endpoints
         .iter()
-        .find(|e| e.labels.get("k8s-app").map(String::as_str) == Some("kube-dns"))
+        .find(|e| e.is_cluster_dns())
         .map_or("kube-system".to_string(), |e| e.namespace.clone());
     let mut out = Vec::new();
     let mut with = cluster.clone();

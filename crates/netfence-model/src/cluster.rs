@@ -98,6 +98,12 @@ impl Endpoint {
         format!("{}/{}", self.namespace, self.name)
     }
 
+    /// Whether this is a cluster DNS pod (`k8s-app=kube-dns`, the label CoreDNS and kube-dns
+    /// deployments carry).
+    pub fn is_cluster_dns(&self) -> bool {
+        self.labels.get(CLUSTER_DNS_LABEL.0).map(String::as_str) == Some(CLUSTER_DNS_LABEL.1)
+    }
+
     /// Resolves a named port on this endpoint for `protocol`.
     pub fn resolve_named_port(&self, name: &str, protocol: Protocol) -> Option<u16> {
         self.named_ports
@@ -241,6 +247,9 @@ impl AuditPolicy {
         AuditLevel::None
     }
 }
+
+/// The label of cluster DNS pods.
+pub const CLUSTER_DNS_LABEL: (&str, &str) = ("k8s-app", "kube-dns");
 
 /// The label every namespace carries with its own name.
 pub const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";

@@ -4,9 +4,9 @@ use netfence_engine::eval::rules_of;
 use netfence_engine::Direction;
 use netfence_model::{NpPeer, NpRule};
 
-use super::{finding, rule_origin};
+use super::{on_policy, rule_origin};
 use crate::context::AuditCtx;
-use crate::diagnostic::{Diagnostic, Severity, Subject};
+use crate::diagnostic::{Diagnostic, Severity};
 use crate::registry::RuleMeta;
 
 pub(crate) static RULE: RuleMeta = RuleMeta {
@@ -87,12 +87,7 @@ fn check(ctx: &AuditCtx<'_>, out: &mut Vec<Diagnostic>) {
                 } else {
                     "egress"
                 };
-                out.push(finding(
-                    &RULE,
-                    Subject::NetworkPolicy(i),
-                    format!("NetworkPolicy {}", np.qualified_name()),
-                    Some(origin),
-                    format!("{key}[{ri}] of {} admits {what}", np.qualified_name()),
+                out.push(on_policy(&RULE, i, np, origin, format!("{key}[{ri}] of {} admits {what}", np.qualified_name()),
                     "list the peers (podSelector/namespaceSelector) and ports this workload really needs".into(),
                 ));
             }

@@ -3,9 +3,9 @@
 use netfence_engine::eval::rules_of;
 use netfence_engine::Direction;
 
-use super::finding;
+use super::{on_policy, policy_subjects};
 use crate::context::AuditCtx;
-use crate::diagnostic::{Diagnostic, Severity, Subject};
+use crate::diagnostic::{Diagnostic, Severity};
 use crate::registry::RuleMeta;
 
 pub(crate) static RULE: RuleMeta = RuleMeta {
@@ -75,11 +75,7 @@ fn check(ctx: &AuditCtx<'_>, out: &mut Vec<Diagnostic>) {
             }
             let mut winners: Vec<String> = Vec::new();
             let mut workloads: Vec<String> = Vec::new();
-            for ep in c
-                .endpoints
-                .iter()
-                .filter(|e| e.namespace == p.namespace && p.pod_selector.matches(&e.labels))
-            {
+            for ep in policy_subjects(ctx, p) {
                 let others: Vec<String> = ctx
                     .ev
                     .selecting_policies(ep, dir)
@@ -102,12 +98,7 @@ fn check(ctx: &AuditCtx<'_>, out: &mut Vec<Diagnostic>) {
             } else {
                 "egress"
             };
-            out.push(finding(
-                &RULE,
-                Subject::NetworkPolicy(i),
-                format!("NetworkPolicy {}", p.qualified_name()),
-                Some(p.origin.clone()),
-                format!(
+            out.push(on_policy(&RULE, i, p, p.origin.clone(), format!(
                     "{} reads as a deny, but {} allow {key} to {}: NetworkPolicies add up, so the deny does not hold",
                     p.qualified_name(),
                     winners.join(", "),

@@ -1,9 +1,8 @@
 //! NP002 `dns-udp-only`.
 
-use netfence_engine::Direction;
 use netfence_model::Protocol;
 
-use super::{on_workload, reaches_dns};
+use super::{dns_clients, on_workload, reaches_dns};
 use crate::context::AuditCtx;
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::registry::RuleMeta;
@@ -46,12 +45,7 @@ egress:
 "#;
 
 fn check(ctx: &AuditCtx<'_>, out: &mut Vec<Diagnostic>) {
-    for (id, ep) in ctx.cluster.endpoints.iter().enumerate() {
-        if ep.labels.get("k8s-app").map(String::as_str) == Some("kube-dns")
-            || !ctx.ev.is_isolated(ep, Direction::Egress)
-        {
-            continue;
-        }
+    for (id, ep) in dns_clients(ctx) {
         let (udp, tcp) = (
             reaches_dns(ctx, ep, Protocol::Udp),
             reaches_dns(ctx, ep, Protocol::Tcp),

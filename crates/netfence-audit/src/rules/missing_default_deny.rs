@@ -1,9 +1,8 @@
 //! NP101 `missing-default-deny`.
 
-use netfence_engine::eval::rules_of;
 use netfence_engine::Direction;
 
-use super::finding;
+use super::{finding, namespace_default_deny};
 use crate::context::AuditCtx;
 use crate::diagnostic::{Diagnostic, Severity, Subject};
 use crate::registry::RuleMeta;
@@ -68,20 +67,7 @@ fn check(ctx: &AuditCtx<'_>, out: &mut Vec<Diagnostic>) {
         }
         let mut missing = Vec::new();
         for dir in [Direction::Ingress, Direction::Egress] {
-            let namespace_wide: Vec<_> = ctx
-                .cluster
-                .network_policies
-                .iter()
-                .filter(|p| p.namespace == ns && p.pod_selector.is_empty())
-                .filter_map(|p| rules_of(p, dir))
-                .collect();
-            // Isolating, and no rule of those namespace-wide policies opens everything.
-            let denies = !namespace_wide.is_empty()
-                && !namespace_wide
-                    .iter()
-                    .flat_map(|rules| rules.iter())
-                    .any(|r| r.peers.is_none() && r.ports.is_none());
-            if !denies {
+            if !namespace_default_deny(ctx.cluster, ns, dir) {
                 missing.push(dir);
             }
         }

@@ -62,6 +62,36 @@ pub(crate) fn on_workload(
     )
 }
 
+/// A finding about NetworkPolicy `i`, at `origin` (the policy's place, or one of its rules').
+pub(crate) fn on_policy(
+    rule: &RuleMeta,
+    i: usize,
+    np: &netfence_model::NetworkPolicy,
+    origin: Origin,
+    message: String,
+    help: String,
+) -> Diagnostic {
+    finding(
+        rule,
+        Subject::NetworkPolicy(i),
+        format!("NetworkPolicy {}", np.qualified_name()),
+        Some(origin),
+        message,
+        help,
+    )
+}
+
+/// The workloads of the inventory that policy `np` selects.
+pub(crate) fn policy_subjects<'c>(
+    ctx: &'c AuditCtx<'_>,
+    np: &'c netfence_model::NetworkPolicy,
+) -> impl Iterator<Item = &'c Endpoint> + 'c {
+    ctx.cluster
+        .endpoints
+        .iter()
+        .filter(move |e| e.namespace == np.namespace && np.pod_selector.matches(&e.labels))
+}
+
 /// Where a policy's rule is written: the policy's place, at the rule's own line when known.
 pub(crate) fn rule_origin(
     np: &netfence_model::NetworkPolicy,
@@ -72,6 +102,41 @@ pub(crate) fn rule_origin(
         origin.line = rule.line;
     }
     origin
+}
+
+/// The workloads the DNS rules check: those whose egress a policy isolates (cluster DNS pods
+/// themselves excepted).
+pub(crate) fn dns_clients<'c>(
+    ctx: &'c AuditCtx<'_>,
+) -> impl Iterator<Item = (usize, &'c Endpoint)> + 'c {
+    ctx.cluster
+        .endpoints
+        .iter()
+        .enumerate()
+        .filter(move |(_, ep)| {
+            !ep.is_cluster_dns() && ctx.ev.is_isolated(ep, netfence_engine::Direction::Egress)
+        })
+}
+
+/// Whether namespace `ns` has a default deny in `dir`: some policy selecting every pod of it
+/// (`podSelector: {}`) isolates that direction, and no rule of those namespace-wide policies
+/// admits every peer on every port. Decided from what the policies do, never from their names.
+pub(crate) fn namespace_default_deny(
+    cluster: &netfence_model::Cluster,
+    ns: &str,
+    dir: netfence_engine::Direction,
+) -> bool {
+    let wide: Vec<_> = cluster
+        .network_policies
+        .iter()
+        .filter(|p| p.namespace == ns && p.pod_selector.is_empty())
+        .filter_map(|p| netfence_engine::eval::rules_of(p, dir))
+        .collect();
+    !wide.is_empty()
+        && !wide
+            .iter()
+            .flat_map(|r| r.iter())
+            .any(|r| r.peers.is_none() && r.ports.is_none())
 }
 
 /// Whether `ep` reaches some cluster DNS pod on `protocol` 53, through both sides' policies.

@@ -36,35 +36,11 @@ with `netfence audit` after every change of network plugin.
 - https://docs.tigera.io/calico/latest/getting-started/kubernetes/flannel/install-for-flannel
 "#;
 
-/// CNIs recognised from workload names and labels, and whether they enforce NetworkPolicy.
-const CNIS: [(&str, bool); 5] = [
-    ("calico-node", true),
-    ("cilium", true),
-    ("antrea-agent", true),
-    ("weave-net", true),
-    ("flannel", false),
-];
-
-/// The CNIs the inventory runs, with the workload that shows it.
-pub(crate) fn detect(ctx: &AuditCtx<'_>) -> Vec<(&'static str, bool, String, usize)> {
-    let mut found = Vec::new();
-    for (cni, enforces) in CNIS {
-        if let Some((id, ep)) = ctx.cluster.endpoints.iter().enumerate().find(|(_, e)| {
-            e.name.contains(cni)
-                || e.labels.get("k8s-app").is_some_and(|v| v.contains(cni))
-                || e.labels.get("app").is_some_and(|v| v.contains(cni))
-        }) {
-            found.push((cni, enforces, ep.display_name(), id));
-        }
-    }
-    found
-}
-
 fn check(ctx: &AuditCtx<'_>, out: &mut Vec<Diagnostic>) {
     if ctx.cluster.network_policies.is_empty() {
         return;
     }
-    let found = detect(ctx);
+    let found = crate::cni::detect(ctx.cluster);
     let n = ctx.cluster.network_policies.len();
     if found.is_empty() {
         let mut d = finding(
@@ -79,14 +55,20 @@ fn check(ctx: &AuditCtx<'_>, out: &mut Vec<Diagnostic>) {
         out.push(d);
         return;
     }
-    if found.iter().all(|(_, enforces, _, _)| !enforces) {
+    if found.iter().all(|d| !d.enforces) {
         let evidence: Vec<String> = found
             .iter()
-            .map(|(c, _, w, _)| format!("{c} ({w})"))
+            .map(|d| {
+                format!(
+                    "{} ({})",
+                    d.cni,
+                    ctx.cluster.endpoints[d.workload].display_name()
+                )
+            })
             .collect();
         let origin = found
             .first()
-            .map(|(_, _, _, id)| ctx.cluster.endpoints[*id].origin.clone());
+            .map(|d| ctx.cluster.endpoints[d.workload].origin.clone());
         out.push(finding(
             &RULE,
             Subject::Cluster,

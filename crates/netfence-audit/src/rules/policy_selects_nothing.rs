@@ -1,8 +1,8 @@
 //! NP201 `policy-selects-nothing`.
 
-use super::finding;
+use super::{on_policy, policy_subjects};
 use crate::context::AuditCtx;
-use crate::diagnostic::{Diagnostic, Severity, Subject};
+use crate::diagnostic::{Diagnostic, Severity};
 use crate::registry::RuleMeta;
 
 pub(crate) static RULE: RuleMeta = RuleMeta {
@@ -41,19 +41,15 @@ fn check(ctx: &AuditCtx<'_>, out: &mut Vec<Diagnostic>) {
         if np.pod_selector.is_empty() {
             continue;
         }
-        let any = ctx
-            .cluster
-            .endpoints
-            .iter()
-            .any(|e| e.namespace == np.namespace && np.pod_selector.matches(&e.labels));
+        let any = policy_subjects(ctx, np).next().is_some();
         if any {
             continue;
         }
-        out.push(finding(
+        out.push(on_policy(
             &RULE,
-            Subject::NetworkPolicy(i),
-            format!("NetworkPolicy {}", np.qualified_name()),
-            Some(np.origin.clone()),
+            i,
+            np,
+            np.origin.clone(),
             format!(
                 "{} selects no workload in namespace {} (podSelector {})",
                 np.qualified_name(),

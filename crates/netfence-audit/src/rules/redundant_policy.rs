@@ -5,9 +5,9 @@ use netfence_engine::eval::{rules_of, Peer};
 use netfence_engine::exposure::representative_peers;
 use netfence_engine::Direction;
 
-use super::finding;
+use super::{on_policy, policy_subjects};
 use crate::context::AuditCtx;
-use crate::diagnostic::{Diagnostic, Severity, Subject};
+use crate::diagnostic::{Diagnostic, Severity};
 use crate::registry::RuleMeta;
 
 pub(crate) static RULE: RuleMeta = RuleMeta {
@@ -55,11 +55,7 @@ fn check(ctx: &AuditCtx<'_>, out: &mut Vec<Diagnostic>) {
     let (src_ranges, dst_ranges) = external_ranges(c);
     let reps = representative_peers(c);
     for (i, p) in c.network_policies.iter().enumerate() {
-        let subjects: Vec<_> = c
-            .endpoints
-            .iter()
-            .filter(|e| e.namespace == p.namespace && p.pod_selector.matches(&e.labels))
-            .collect();
+        let subjects: Vec<_> = policy_subjects(ctx, p).collect();
         // A namespace-wide policy also governs every pod created later: what the other policies
         // cover today says nothing about those, so it is never called redundant.
         if subjects.is_empty() || p.pod_selector.is_empty() {
@@ -101,12 +97,7 @@ fn check(ctx: &AuditCtx<'_>, out: &mut Vec<Diagnostic>) {
         if changes {
             continue;
         }
-        out.push(finding(
-            &RULE,
-            Subject::NetworkPolicy(i),
-            format!("NetworkPolicy {}", p.qualified_name()),
-            Some(p.origin.clone()),
-            format!("removing {} changes no connection: other policies already allow everything it allows", p.qualified_name()),
+        out.push(on_policy(&RULE, i, p, p.origin.clone(), format!("removing {} changes no connection: other policies already allow everything it allows", p.qualified_name()),
             "delete it (check with `netfence diff OLD NEW --fail-on-change`)".into(),
         ));
     }

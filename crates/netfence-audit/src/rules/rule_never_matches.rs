@@ -4,9 +4,9 @@ use netfence_engine::eval::{rules_of, Peer};
 use netfence_engine::Direction;
 use netfence_model::{NpPeer, PortRef};
 
-use super::{finding, rule_origin};
+use super::{on_policy, policy_subjects, rule_origin};
 use crate::context::AuditCtx;
-use crate::diagnostic::{Diagnostic, Severity, Subject};
+use crate::diagnostic::{Diagnostic, Severity};
 use crate::registry::RuleMeta;
 
 pub(crate) static RULE: RuleMeta = RuleMeta {
@@ -44,17 +44,20 @@ Use the name the container declares (`ports[].name`), with its protocol, or the 
 fn check(ctx: &AuditCtx<'_>, out: &mut Vec<Diagnostic>) {
     let c = ctx.cluster;
     for (i, np) in c.network_policies.iter().enumerate() {
-        let subjects: Vec<_> = c
-            .endpoints
-            .iter()
-            .filter(|e| e.namespace == np.namespace && np.pod_selector.matches(&e.labels))
-            .collect();
+        let subjects: Vec<_> = policy_subjects(ctx, np).collect();
         if subjects.is_empty() {
             continue; // NP201
         }
         for dir in [Direction::Ingress, Direction::Egress] {
             for (ri, rule) in rules_of(np, dir).into_iter().flatten().enumerate() {
                 let Some(ports) = &rule.ports else { continue };
+                // Only named ports can fail to resolve: skip the receivers' scan otherwise.
+                if !ports
+                    .iter()
+                    .any(|p| matches!(p.port, Some(PortRef::Name(_))))
+                {
+                    continue;
+                }
                 let receivers: Vec<_> = match dir {
                     Direction::Ingress => subjects.clone(),
                     Direction::Egress => c
@@ -92,12 +95,7 @@ fn check(ctx: &AuditCtx<'_>, out: &mut Vec<Diagnostic>) {
                     "egress"
                 };
                 let origin = rule_origin(np, rule);
-                out.push(finding(
-                    &RULE,
-                    Subject::NetworkPolicy(i),
-                    format!("NetworkPolicy {}", np.qualified_name()),
-                    Some(origin),
-                    format!(
+                out.push(on_policy(&RULE, i, np, origin, format!(
                         "{key}[{ri}] of {}: named port {} is declared by no pod that receives this traffic{}",
                         np.qualified_name(),
                         dead.join(", "),

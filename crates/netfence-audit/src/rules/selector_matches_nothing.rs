@@ -4,9 +4,9 @@ use netfence_engine::eval::rules_of;
 use netfence_engine::Direction;
 use netfence_model::{LabelSelector, NpPeer};
 
-use super::{finding, rule_origin};
+use super::{on_policy, rule_origin};
 use crate::context::AuditCtx;
-use crate::diagnostic::{Diagnostic, Severity, Subject};
+use crate::diagnostic::{Diagnostic, Severity};
 use crate::registry::RuleMeta;
 
 pub(crate) static RULE: RuleMeta = RuleMeta {
@@ -117,11 +117,11 @@ fn check(ctx: &AuditCtx<'_>, out: &mut Vec<Diagnostic>) {
                     } else {
                         continue;
                     };
-                    out.push(finding(
+                    out.push(on_policy(
                         &RULE,
-                        Subject::NetworkPolicy(i),
-                        format!("NetworkPolicy {}", np.qualified_name()),
-                        Some(origin),
+                        i,
+                        np,
+                        origin,
                         format!(
                             "{key}[{ri}] of {}: {what}, so the peer allows nothing",
                             np.qualified_name()

@@ -98,7 +98,7 @@ pub fn run(args: &QueryArgs) -> Result<i32> {
                 detail: &s.detail,
             }).collect::<Vec<_>>(),
             "likely_causes": causes.iter().map(|k| serde_json::json!({"cause": k.cause, "fix": k.fix})).collect::<Vec<_>>(),
-            "cni_not_enforcing": if allowed { None } else { troubleshoot::cni_not_enforcing(c) },
+            "cni_not_enforcing": if allowed { None } else { netfence_audit::cni::not_enforcing(c) },
             "fixes": fixes.iter().map(|f| serde_json::json!({
                 "summary": f.summary,
                 "yaml": f.yaml,
@@ -140,7 +140,7 @@ pub fn run(args: &QueryArgs) -> Result<i32> {
             }
         }
         if !allowed {
-            if let Some(cni) = troubleshoot::cni_not_enforcing(c) {
+            if let Some(cni) = netfence_audit::cni::not_enforcing(c) {
                 println!("note: the cluster runs {cni}, which does not enforce NetworkPolicy: this flow is not blocked there (seed pitfall 3)");
             }
         }
