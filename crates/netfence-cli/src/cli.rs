@@ -19,8 +19,8 @@ pub struct Inputs {
     /// Files or directories of manifests (.yaml, .yml, .json), or `-` for standard input.
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
-    /// CNI profile: generic (default) or calico.
-    #[arg(long, default_value = "generic")]
+    /// CNI profile: auto (default: detected from the input), generic, calico or cilium.
+    #[arg(long, default_value = "auto")]
     pub cni: String,
     /// List skipped objects on standard error.
     #[arg(long, short)]
@@ -100,8 +100,8 @@ pub struct TestArgs {
     /// Output format: text or junit.
     #[arg(long, short = 'o', default_value = "text")]
     pub format: String,
-    /// CNI profile: generic (default) or calico.
-    #[arg(long, default_value = "generic")]
+    /// CNI profile: auto (default: detected from the input), generic, calico or cilium.
+    #[arg(long, default_value = "auto")]
     pub cni: String,
     /// Print the spec's JSON schema and exit.
     #[arg(long)]
@@ -125,8 +125,8 @@ pub struct DiffArgs {
     /// Manifests loaded on both sides (the inventory the policies apply to). Repeatable.
     #[arg(long = "with")]
     pub with: Vec<PathBuf>,
-    /// CNI profile: generic (default) or calico.
-    #[arg(long, default_value = "generic")]
+    /// CNI profile: auto (default: detected from the input), generic, calico or cilium.
+    #[arg(long, default_value = "auto")]
     pub cni: String,
 }
 
@@ -193,6 +193,41 @@ pub struct QueryArgs {
     /// Output format: txt or json.
     #[arg(long, default_value = "txt")]
     pub format: String,
+    /// The application-layer request the flow carries (for L7 rules).
+    #[command(flatten)]
+    pub l7: L7Args,
+}
+
+/// An application-layer request: HTTP, Kafka or DNS.
+#[derive(Debug, Args, Clone, Default)]
+pub struct L7Args {
+    /// HTTP method of the request (`GET`).
+    #[arg(long)]
+    pub http_method: Option<String>,
+    /// HTTP request target, query string included (`/api/v1/users?id=1`).
+    #[arg(long)]
+    pub http_path: Option<String>,
+    /// HTTP `Host` (`:authority`).
+    #[arg(long)]
+    pub http_host: Option<String>,
+    /// HTTP header `Name: value` (repeatable).
+    #[arg(long)]
+    pub http_header: Vec<String>,
+    /// Kafka role of the request: produce or consume (a Produce or Fetch request).
+    #[arg(long)]
+    pub kafka_role: Option<String>,
+    /// Kafka API key of the request (`produce`, `fetch`, `metadata`, ...).
+    #[arg(long)]
+    pub kafka_api_key: Option<String>,
+    /// Kafka topic the request names (repeatable, or comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub kafka_topic: Vec<String>,
+    /// Kafka client id.
+    #[arg(long)]
+    pub kafka_client_id: Option<String>,
+    /// DNS name queried (for DNS rules on port 53).
+    #[arg(long)]
+    pub dns_name: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

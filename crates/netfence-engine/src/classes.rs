@@ -22,6 +22,9 @@ struct Key<'a> {
     labels: &'a Labels,
     named_ports: Vec<&'a NamedPort>,
     ips: Vec<std::net::IpAddr>,
+    /// Cilium identities carry the service account.
+    service_account: Option<&'a str>,
+    host_network: bool,
 }
 
 impl Classes {
@@ -31,6 +34,7 @@ impl Classes {
         let mut members: Vec<Vec<EndpointId>> = Vec::new();
         let mut class_of = Vec::with_capacity(cluster.endpoints.len());
         let mut by_namespace: HashMap<String, Vec<usize>> = HashMap::new();
+        let by_identity = !cluster.cilium_policies.is_empty();
         for (id, ep) in cluster.endpoints.iter().enumerate() {
             let mut named_ports: Vec<&NamedPort> = ep.named_ports.iter().collect();
             named_ports.sort();
@@ -41,6 +45,8 @@ impl Classes {
                 labels: &ep.labels,
                 named_ports,
                 ips,
+                service_account: by_identity.then_some(ep.service_account.as_str()),
+                host_network: ep.host_network,
             };
             let next = members.len();
             let class = *index.entry(key).or_insert(next);

@@ -86,6 +86,22 @@ pub fn external_ranges(cluster: &Cluster) -> (Vec<IpRange>, Vec<IpRange>) {
             }
         }
     }
+    for p in &cluster.cilium_policies {
+        for r in &p.rules {
+            for (rules, out) in [
+                (r.ingress.iter().chain(&r.ingress_deny), &mut ingress_sets),
+                (r.egress.iter().chain(&r.egress_deny), &mut egress_sets),
+            ] {
+                for pr in rules {
+                    for peer in pr.peers.iter().flatten() {
+                        if let netfence_model::CiliumPeer::Cidr(set) = peer {
+                            out.push(set.clone());
+                        }
+                    }
+                }
+            }
+        }
+    }
     // External ranges are IPv4, as netpol-analyzer reports them; IPv6 CIDRs are reported as
     // not modelled by the loader.
     let universe = |_: &[IpSet]| IpSet::all_v4();
@@ -111,7 +127,7 @@ pub fn compute_with_ranges(
 ) -> Connectivity {
     let ev = Evaluator::new(cluster, profile);
     let classes = Classes::new(cluster);
-    let (class_edges, to_ext, from_ext) = if ev.has_admin_policies() {
+    let (class_edges, to_ext, from_ext) = if ev.has_admin_policies() || ev.uses_cilium() {
         let (t, f) = general_external_edges(&ev, &classes, &src_ranges, &dst_ranges);
         (general_class_edges(&ev, &classes), t, f)
     } else {

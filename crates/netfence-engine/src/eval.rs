@@ -3,14 +3,16 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::net::IpAddr;
 
 use netfence_model::cluster::NAMESPACE_NAME_LABEL;
 use netfence_model::{
     AdminAction, AdminPeer, AdminPolicy, AdminPort, AdminRule, AdminSubject, Cluster, ConnSet,
-    Endpoint, IpRange, LabelSelector, NetworkPolicy, NpPeer, NpPort, NpRule, Origin, PortRef,
-    PortSet, Protocol,
+    Endpoint, Entity, IpRange, IpSet, L7Request, LabelSelector, NetworkPolicy, NpPeer, NpPort,
+    NpRule, Origin, PortRef, PortSet, Protocol,
 };
 
+use crate::cilium::{CiliumOptions, Outcome};
 use crate::profile::Profile;
 
 /// A traffic direction, seen from the endpoint whose policies apply.
@@ -71,11 +73,20 @@ pub enum Peer<'a> {
     Ip(&'a IpRange),
     /// A representative peer (exposure analysis).
     Rep(&'a RepPeer),
+    /// A Cilium reserved entity (`host`, `remote-node`, `kube-apiserver`, `world`, ...).
+    Entity(Entity),
+    /// A cluster-external destination known by its DNS name (and address, when known).
+    Fqdn {
+        /// The name the client resolved.
+        name: &'a str,
+        /// The address it connected to, when known.
+        ip: Option<IpAddr>,
+    },
 }
 
 /// Who receives the traffic, for resolving named ports.
 #[derive(Debug, Clone, Copy)]
-enum PortOwner<'a> {
+pub(crate) enum PortOwner<'a> {
     Endpoint(&'a Endpoint),
     /// An external address: named ports never match.
     External,
@@ -87,7 +98,7 @@ impl<'a> From<Peer<'a>> for PortOwner<'a> {
     fn from(p: Peer<'a>) -> Self {
         match p {
             Peer::Endpoint(e) => PortOwner::Endpoint(e),
-            Peer::Ip(_) => PortOwner::External,
+            Peer::Ip(_) | Peer::Entity(_) | Peer::Fqdn { .. } => PortOwner::External,
             Peer::Rep(_) => PortOwner::Unknown,
         }
     }
@@ -110,6 +121,8 @@ pub enum LayerVerdict {
     Pass,
     /// No rule of this layer applied.
     NoMatch,
+    /// The connection is allowed, the request is refused by an L7 proxy (HTTP 403).
+    L7Deny,
 }
 
 /// One layer's say about a flow in one direction.
@@ -135,6 +148,8 @@ pub struct Evaluator<'a> {
     pub cluster: &'a Cluster,
     /// The CNI profile.
     pub profile: Profile,
+    /// Cilium agent settings (used by the cilium profile).
+    pub cilium: CiliumOptions,
     anps: Vec<&'a AdminPolicy>,
     np_by_ns: HashMap<&'a str, Vec<&'a NetworkPolicy>>,
 }
@@ -151,14 +166,27 @@ impl<'a> Evaluator<'a> {
         Self {
             cluster,
             profile,
+            cilium: CiliumOptions::default(),
             anps,
             np_by_ns,
         }
     }
 
-    /// Whether any admin policy (ANP or BANP) exists.
+    /// The same evaluator with these Cilium agent settings.
+    pub fn with_cilium(mut self, options: CiliumOptions) -> Self {
+        self.cilium = options;
+        self
+    }
+
+    /// Whether the profile evaluates through the Cilium rule repository.
+    pub fn uses_cilium(&self) -> bool {
+        self.profile == Profile::Cilium
+    }
+
+    /// Whether any admin policy (ANP or BANP) exists and the profile enforces it.
     pub fn has_admin_policies(&self) -> bool {
-        !self.anps.is_empty() || self.cluster.baseline_policy.is_some()
+        self.profile.enforces_admin_policies()
+            && (!self.anps.is_empty() || self.cluster.baseline_policy.is_some())
     }
 
     /// The NetworkPolicies that select `ep` in `dir` (and so isolate it).
@@ -209,12 +237,18 @@ impl<'a> Evaluator<'a> {
                 };
                 ns_ok && pods.as_ref().is_none_or(|s| full_match(s, &rep.pods))
             }
-            (NpPeer::Pods { .. }, Peer::Ip(_)) => false,
+            (NpPeer::Pods { .. }, _) => false,
             (NpPeer::IpBlock { set, .. }, Peer::Ip(r)) => set.contains_range(r),
             (NpPeer::IpBlock { set, .. }, Peer::Endpoint(ep)) => {
                 self.profile.ipblock_matches_pod_ips() && ep.ips.iter().any(|ip| set.contains(*ip))
             }
-            (NpPeer::IpBlock { .. }, Peer::Rep(_)) => false,
+            (NpPeer::IpBlock { set, .. }, Peer::Fqdn { ip: Some(ip), .. }) => set.contains(ip),
+            // An external address not known: only a block covering every address matches.
+            (NpPeer::IpBlock { set, .. }, Peer::Fqdn { ip: None, .. })
+            | (NpPeer::IpBlock { set, .. }, Peer::Entity(Entity::World)) => {
+                IpSet::all_v4().is_subset(set)
+            }
+            (NpPeer::IpBlock { .. }, Peer::Rep(_) | Peer::Entity(_)) => false,
         }
     }
 
@@ -282,6 +316,7 @@ impl<'a> Evaluator<'a> {
                 full_match(namespaces, &rep.namespace_selector()) && full_match(pods, &rep.pods)
             }
             (AdminPeer::Networks(set), Peer::Ip(r)) => set.contains_range(r),
+            (AdminPeer::Networks(set), Peer::Fqdn { ip: Some(ip), .. }) => set.contains(ip),
             // `networks` covers cluster addresses too: a pod whose IP is known matches.
             (AdminPeer::Networks(set), Peer::Endpoint(ep)) => {
                 ep.ips.iter().any(|ip| set.contains(*ip))
@@ -334,6 +369,12 @@ impl<'a> Evaluator<'a> {
         peer: Peer<'_>,
         dir: Direction,
     ) -> DirectionDetail {
+        if self.uses_cilium() {
+            return DirectionDetail {
+                allowed: self.cilium_allowed(ep, peer, dir),
+                np_isolated: self.is_isolated(ep, dir),
+            };
+        }
         let owner = port_owner(ep, peer, dir);
         let mut undecided = ConnSet::all();
         let mut allowed = ConnSet::none();
@@ -405,9 +446,74 @@ impl<'a> Evaluator<'a> {
         egress.intersect(&ingress)
     }
 
+    /// One flow end to end: egress at the source, then ingress at the destination (external
+    /// ends have no policy of their own), each with its layers' say.
+    pub fn flow(
+        &self,
+        src: Peer<'a>,
+        dst: Peer<'a>,
+        protocol: Protocol,
+        port: u16,
+        request: Option<&L7Request>,
+    ) -> FlowVerdict {
+        let mut out = FlowVerdict {
+            outcome: Outcome::Allow,
+            steps: Vec::new(),
+        };
+        for (subject, far, dir) in [
+            (src, dst, Direction::Egress),
+            (dst, src, Direction::Ingress),
+        ] {
+            let Peer::Endpoint(ep) = subject else {
+                continue;
+            };
+            let (o, steps) = self.explain_request(ep, far, dir, protocol, port, request);
+            out.steps.extend(steps.into_iter().map(|s| (dir, s)));
+            match o {
+                Outcome::Deny => {
+                    out.outcome = Outcome::Deny;
+                    return out;
+                }
+                Outcome::L7Deny => out.outcome = Outcome::L7Deny,
+                Outcome::Allow => {}
+            }
+        }
+        out
+    }
+
     /// Every layer's say about one (protocol, port) from `peer` in `dir` at `ep`, in the order
     /// the data path applies them, ending with the decisive one.
     pub fn explain(
+        &self,
+        ep: &'a Endpoint,
+        peer: Peer<'_>,
+        dir: Direction,
+        protocol: Protocol,
+        port: u16,
+    ) -> (bool, Vec<LayerStep>) {
+        let (outcome, steps) = self.explain_request(ep, peer, dir, protocol, port, None);
+        (outcome == Outcome::Allow, steps)
+    }
+
+    /// [`Self::explain`] for a flow that may carry an application-layer request: L7 rules
+    /// can refuse the request on an allowed connection.
+    pub fn explain_request(
+        &self,
+        ep: &'a Endpoint,
+        peer: Peer<'_>,
+        dir: Direction,
+        protocol: Protocol,
+        port: u16,
+        request: Option<&L7Request>,
+    ) -> (Outcome, Vec<LayerStep>) {
+        if self.uses_cilium() {
+            return self.cilium_explain(ep, peer, dir, protocol, port, request);
+        }
+        let (ok, steps) = self.explain_l4(ep, peer, dir, protocol, port);
+        (if ok { Outcome::Allow } else { Outcome::Deny }, steps)
+    }
+
+    fn explain_l4(
         &self,
         ep: &'a Endpoint,
         peer: Peer<'_>,
@@ -539,6 +645,26 @@ impl<'a> Evaluator<'a> {
     }
 }
 
+/// One flow's verdict with every step of both directions.
+#[derive(Debug, Clone)]
+pub struct FlowVerdict {
+    /// The final outcome.
+    pub outcome: Outcome,
+    /// Each direction's steps, egress first.
+    pub steps: Vec<(Direction, LayerStep)>,
+}
+
+impl FlowVerdict {
+    /// The step that decided a denial (the last deny or L7 deny).
+    pub fn decisive(&self) -> Option<&(Direction, LayerStep)> {
+        self.steps
+            .iter()
+            .rev()
+            .find(|(_, s)| matches!(s.verdict, LayerVerdict::Deny | LayerVerdict::L7Deny))
+            .or(self.steps.last())
+    }
+}
+
 /// The result of one direction's layered evaluation.
 #[derive(Debug, Clone)]
 pub struct DirectionDetail {
@@ -572,7 +698,7 @@ fn admin_rules(p: &AdminPolicy, dir: Direction) -> &[AdminRule] {
 
 /// Named ports resolve on the pod that receives the traffic: `ep` itself for ingress, the
 /// peer for egress.
-fn port_owner<'b>(ep: &'b Endpoint, peer: Peer<'b>, dir: Direction) -> PortOwner<'b> {
+pub(crate) fn port_owner<'b>(ep: &'b Endpoint, peer: Peer<'b>, dir: Direction) -> PortOwner<'b> {
     match dir {
         Direction::Ingress => PortOwner::Endpoint(ep),
         Direction::Egress => PortOwner::from(peer),
@@ -601,6 +727,11 @@ fn np_rule_ports(ports: &Option<Vec<NpPort>>, owner: PortOwner<'_>) -> ConnSet {
         c.add(&ConnSet::single(p.protocol, set));
     }
     c
+}
+
+/// The connections rule `ports` allow towards `owner`.
+pub(crate) fn np_rule_ports_owner(ports: &Option<Vec<NpPort>>, owner: PortOwner<'_>) -> ConnSet {
+    np_rule_ports(ports, owner)
 }
 
 /// The connections rule `ports` allow towards an endpoint (for the fast engine).

@@ -11,6 +11,10 @@ pub enum Profile {
     Generic,
     /// Calico: ipBlock is translated to `nets`, which match pod IPs too.
     Calico,
+    /// Cilium: NetworkPolicies, CiliumNetworkPolicies and CiliumClusterwideNetworkPolicies in
+    /// one repository (deny wins, L7 through Envoy, `toFQDNs`); ipBlock never matches pods;
+    /// AdminNetworkPolicy is not implemented.
+    Cilium,
 }
 
 impl Profile {
@@ -19,11 +23,22 @@ impl Profile {
         matches!(self, Profile::Calico)
     }
 
+    /// Whether AdminNetworkPolicy and BaselineAdminNetworkPolicy are enforced.
+    pub fn enforces_admin_policies(self) -> bool {
+        !matches!(self, Profile::Cilium)
+    }
+
+    /// Whether Cilium's own policies are enforced.
+    pub fn enforces_cilium_policies(self) -> bool {
+        matches!(self, Profile::Cilium)
+    }
+
     /// Parses a profile name.
     pub fn parse(s: &str) -> Option<Profile> {
         match s {
             "generic" => Some(Profile::Generic),
             "calico" => Some(Profile::Calico),
+            "cilium" => Some(Profile::Cilium),
             _ => None,
         }
     }
@@ -34,6 +49,7 @@ impl fmt::Display for Profile {
         f.write_str(match self {
             Profile::Generic => "generic",
             Profile::Calico => "calico",
+            Profile::Cilium => "cilium",
         })
     }
 }

@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use crate::err::LoadError;
 use crate::source::Document;
-use crate::{admin, selector, workload, Loaded};
+use crate::{admin, cilium, selector, workload, Loaded};
 
 #[derive(Default)]
 pub(crate) struct Builder {
@@ -316,6 +316,24 @@ impl Builder {
                 }
             }
             "Route" => self.route(&value, &ns, &name),
+            "CiliumNetworkPolicy" | "CiliumClusterwideNetworkPolicy"
+                if api.starts_with("cilium.io") =>
+            {
+                let namespace = (kind == "CiliumNetworkPolicy").then_some(ns.as_str());
+                let mut warnings = Vec::new();
+                match cilium::policy(&value, &name, namespace, ctx.origin(), &mut warnings) {
+                    Ok(p) => {
+                        if let Some(ns) = &p.namespace {
+                            self.referenced_namespaces.push(ns.clone());
+                        }
+                        self.cluster.cilium_policies.push(p)
+                    }
+                    Err((field, msg)) => self.errors.push(ctx.err(Some(field), msg, None)),
+                }
+                for (field, msg) in warnings {
+                    self.warnings.push(ctx.err(Some(field), msg, None));
+                }
+            }
             "Policy" if api.starts_with("audit.k8s.io") => {
                 match audit_policy(&value, &name, ctx.origin()) {
                     Ok(p) => self.cluster.audit_policies.push(p),
@@ -587,6 +605,7 @@ impl Builder {
         self.cluster.admin_policies.extend(c.admin_policies);
         self.cluster.ingress_backends.extend(c.ingress_backends);
         self.cluster.audit_policies.extend(c.audit_policies);
+        self.cluster.cilium_policies.extend(c.cilium_policies);
         if let Some(b) = c.baseline_policy {
             if self.cluster.baseline_policy.is_some() {
                 self.errors.push(LoadError {

@@ -12,6 +12,7 @@
 #![warn(missing_docs)]
 
 mod admin;
+mod cilium;
 mod convert;
 mod err;
 mod selector;

@@ -174,7 +174,18 @@ pub(crate) fn documents(
             Err(e) => {
                 let at = e.location().map(|l| line + l.line() as usize - 1);
                 let msg = e.to_string();
-                let first = msg.lines().next().unwrap_or("invalid YAML").to_string();
+                let mut first = msg.lines().next().unwrap_or("invalid YAML").to_string();
+                if let (Some(key), Some(loc)) = (duplicate_key(&msg), e.location()) {
+                    let (rel, col) = (loc.line() as usize, loc.column() as usize);
+                    first = match first_duplicate_line(&text, rel, col, &key) {
+                        Some(prev) => format!(
+                            "duplicate key `{key}` at line {} was already set at line {}",
+                            line + rel - 1,
+                            line + prev - 1
+                        ),
+                        None => format!("duplicate key `{key}` at line {}", line + rel - 1),
+                    };
+                }
                 errors.push(LoadError {
                     file: src.name.clone(),
                     document: i + 1,
@@ -191,6 +202,51 @@ pub(crate) fn documents(
         }
     }
     out
+}
+
+/// The key a "duplicate mapping key" parse error names.
+fn duplicate_key(msg: &str) -> Option<String> {
+    let rest = msg.split("duplicate mapping key: ").nth(1)?;
+    Some(rest.split(',').next()?.trim().to_string())
+}
+
+/// The 1-based line, within `text`, where `key` was first set in the mapping whose duplicate
+/// is at (`line`, `column`): the nearest earlier line at the same indentation, without leaving
+/// the mapping.
+fn first_duplicate_line(text: &str, line: usize, column: usize, key: &str) -> Option<usize> {
+    let lines: Vec<&str> = text.lines().collect();
+    let indent = column.saturating_sub(1);
+    for i in (0..line.saturating_sub(1)).rev() {
+        let l = lines.get(i)?;
+        let t = l.trim_start();
+        if t.is_empty() || t.starts_with('#') {
+            continue;
+        }
+        let ind = l.len() - t.len();
+        // A `- key:` list item starts its mapping two columns further in.
+        let (ind, t) = match t.strip_prefix("- ") {
+            Some(rest) => (
+                ind + 2 + (rest.len() - rest.trim_start().len()),
+                rest.trim_start(),
+            ),
+            None => (ind, t),
+        };
+        if ind < indent {
+            return None;
+        }
+        if ind == indent {
+            let k = t
+                .split(':')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .trim_matches(['"', '\'']);
+            if k == key {
+                return Some(i + 1);
+            }
+        }
+    }
+    None
 }
 
 #[cfg(test)]
@@ -231,5 +287,22 @@ mod tests {
         assert!(docs.is_empty());
         assert_eq!(errors.len(), 1, "{errors:?}");
         assert!(errors[0].message.contains("invalid YAML"));
+        assert!(
+            errors[0]
+                .message
+                .contains("`ingress` at line 3 was already set at line 2"),
+            "{errors:?}"
+        );
+    }
+
+    #[test]
+    fn duplicate_keys_in_lists_point_at_the_first_one() {
+        let text = "spec:\n  ingress:\n  - fromEndpoints: []\n  egress: []\n  ingress:\n  - {}\n";
+        assert_eq!(first_duplicate_line(text, 5, 3, "ingress"), Some(2));
+        assert_eq!(first_duplicate_line(text, 4, 3, "ingress"), Some(2));
+        assert_eq!(
+            first_duplicate_line("a:\n  x: 1\nb:\n  x: 2\n", 4, 3, "x"),
+            None
+        );
     }
 }

@@ -175,6 +175,8 @@ pub struct Cluster {
     pub ingress_backends: Vec<IngressBackend>,
     /// API server audit policies (audit.k8s.io).
     pub audit_policies: Vec<AuditPolicy>,
+    /// CiliumNetworkPolicies and CiliumClusterwideNetworkPolicies.
+    pub cilium_policies: Vec<crate::cilium::CiliumPolicy>,
 }
 
 /// An audit level, ordered from least to most recorded.

@@ -7,18 +7,25 @@
 #![deny(clippy::disallowed_methods, reason = "model crates do no I/O")]
 #![warn(missing_docs)]
 
+pub mod cilium;
 pub mod cluster;
 pub mod conn;
 pub mod ip;
+pub mod l7;
 pub mod labels;
 pub mod policy;
 
+pub use cilium::{
+    CiliumPeer, CiliumPeerRule, CiliumPolicy, CiliumPort, CiliumPortRule, CiliumRule,
+    CiliumSubject, Entity,
+};
 pub use cluster::{
     AuditLevel, AuditPolicy, AuditResources, AuditRule, Cluster, Endpoint, EndpointId, NamedPort,
     Namespace, Origin, Service,
 };
 pub use conn::{ConnSet, PortSet, Protocol};
 pub use ip::{IpRange, IpSet};
+pub use l7::{FqdnPattern, HttpRule, KafkaRule, L7Request, L7Rules};
 pub use labels::{LabelSelector, Labels, Operator, Requirement};
 pub use policy::{
     AdminAction, AdminPeer, AdminPolicy, AdminPort, AdminRule, AdminSubject, NetworkPolicy, NpPeer,

@@ -8,7 +8,7 @@ use crate::cli::AuditArgs;
 use crate::input;
 
 pub fn run(args: &AuditArgs) -> Result<i32> {
-    let profile = super::profile(&args.inputs.cni)?;
+    let choice = super::profile(&args.inputs.cni)?;
     let fail_on = args
         .fail_on
         .as_deref()
@@ -27,6 +27,7 @@ pub fn run(args: &AuditArgs) -> Result<i32> {
         }
     }
     let loaded = input::load(&args.inputs)?;
+    let profile = choice.resolve(&loaded.cluster);
     let config = AuditConfig {
         system_namespaces: args.system_namespaces.clone(),
         ..AuditConfig::default()

@@ -140,11 +140,12 @@ pub fn run(args: &ConnectivityArgs) -> Result<i32> {
             args.format
         )
     })?;
-    let profile = super::profile(&args.inputs.cni)?;
+    let choice = super::profile(&args.inputs.cni)?;
     if !args.focus_workload_peer.is_empty() && args.focus_workload.is_empty() {
         bail!("--focus-workload-peer needs --focus-workload");
     }
     let loaded = input::load(&args.inputs)?;
+    let profile = choice.resolve(&loaded.cluster);
     let c = &loaded.cluster;
     let focus = Focus {
         workloads: &args.focus_workload,

@@ -28,7 +28,7 @@ fn read(paths: Vec<std::path::PathBuf>) -> Result<Vec<netfence_load::Source>> {
 }
 
 pub fn run(args: &DiffArgs) -> Result<i32> {
-    let profile = super::profile(&args.cni)?;
+    let choice = super::profile(&args.cni)?;
     let shared = read(args.with.clone())?;
     let (old, new) = match &args.git {
         Some(spec) => {
@@ -53,6 +53,7 @@ pub fn run(args: &DiffArgs) -> Result<i32> {
             _ => bail!("diff takes OLD and NEW, or --git BASE[..HEAD] [PATH...]"),
         },
     };
+    let profile = choice.resolve(&new);
     let d = diff(&old, &new, profile);
     let out = match args.format.as_str() {
         "txt" => render::txt(&d),

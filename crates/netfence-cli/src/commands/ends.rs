@@ -5,12 +5,16 @@ use std::net::IpAddr;
 
 use anyhow::{anyhow, bail, Result};
 use netfence_engine::Peer;
-use netfence_model::{Cluster, IpRange};
+use netfence_model::{Cluster, Entity, IpRange};
 
 /// A workload, or an external range.
 pub(crate) enum End {
     Endpoint(usize),
     Ip(IpRange),
+    /// A Cilium reserved entity (`world`, `kube-apiserver`, `host`, ...).
+    Entity(Entity),
+    /// An external destination by DNS name (`fqdn:api.stripe.com`).
+    Fqdn(String),
 }
 
 impl End {
@@ -18,6 +22,8 @@ impl End {
         match self {
             End::Endpoint(i) => Peer::Endpoint(&c.endpoints[*i]),
             End::Ip(r) => Peer::Ip(r),
+            End::Entity(e) => Peer::Entity(*e),
+            End::Fqdn(name) => Peer::Fqdn { name, ip: None },
         }
     }
 
@@ -25,6 +31,8 @@ impl End {
         match self {
             End::Endpoint(i) => c.endpoints[*i].display_name(),
             End::Ip(r) => format!("{r}[External]"),
+            End::Entity(e) => format!("{e}[Entity]"),
+            End::Fqdn(name) => format!("{name}[FQDN]"),
         }
     }
 }
@@ -39,9 +47,19 @@ pub(crate) fn named(c: &Cluster, s: &str, ranges: &[IpRange]) -> Result<Vec<End>
             .ok_or_else(|| anyhow!("no external range holds `{s}`"))?;
         return Ok(vec![End::Ip(r)]);
     }
+    if let Some(name) = s.strip_prefix("fqdn:") {
+        let pat = netfence_model::FqdnPattern::new(name, true);
+        if let Some(e) = netfence_model::l7::fqdn_pattern_error(&pat.pattern, true) {
+            bail!("`{s}`: {e}");
+        }
+        return Ok(vec![End::Fqdn(pat.pattern)]);
+    }
     let found = c.find_endpoint(s);
     if found.is_empty() {
-        bail!("no workload or pod `{s}` in the input (use namespace/name)");
+        if let Some(e) = Entity::parse(s.strip_prefix("entity:").unwrap_or(s)) {
+            return Ok(vec![End::Entity(e)]);
+        }
+        bail!("no workload or pod `{s}` in the input (use namespace/name, an IP address, fqdn:NAME or an entity such as world or kube-apiserver)");
     }
     Ok(found.into_iter().map(End::Endpoint).collect())
 }

@@ -20,8 +20,9 @@ pub fn run(cmd: &GenerateCommand) -> Result<i32> {
 }
 
 fn run_target(t: &GenerateTarget, kind: Kind) -> Result<i32> {
-    let profile = super::profile(&t.inputs.cni)?;
+    let choice = super::profile(&t.inputs.cni)?;
     let loaded = input::load(&t.inputs)?;
+    let profile = choice.resolve(&loaded.cluster);
     let c = &loaded.cluster;
     let mut namespaces: Vec<String> = if t.all_namespaces {
         c.namespaces

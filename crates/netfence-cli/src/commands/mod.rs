@@ -12,6 +12,7 @@ mod test;
 
 use anyhow::{anyhow, Result};
 use netfence_engine::Profile;
+use netfence_model::Cluster;
 
 use crate::cli::{Cli, Command};
 
@@ -30,7 +31,51 @@ pub fn run(cli: Cli) -> Result<i32> {
     }
 }
 
-pub(crate) fn profile(name: &str) -> Result<Profile> {
-    Profile::parse(name)
-        .ok_or_else(|| anyhow!("unknown CNI profile `{name}` (expected generic or calico)"))
+/// The profile named on the command line, or `auto`.
+pub(crate) enum Choice {
+    Fixed(Profile),
+    Auto,
+}
+
+impl Choice {
+    /// The profile for `cluster`: `auto` picks Cilium when Cilium policies or the Cilium agent
+    /// are in the input, Calico when calico-node is, generic otherwise. Says on standard error
+    /// which loaded policies the profile does not enforce.
+    pub(crate) fn resolve(&self, cluster: &Cluster) -> Profile {
+        let profile = match self {
+            Choice::Fixed(p) => *p,
+            Choice::Auto => {
+                let seen = netfence_audit::cni::detect(cluster);
+                if !cluster.cilium_policies.is_empty() || seen.iter().any(|d| d.cni == "cilium") {
+                    Profile::Cilium
+                } else if seen.iter().any(|d| d.cni == "calico-node") {
+                    Profile::Calico
+                } else {
+                    Profile::Generic
+                }
+            }
+        };
+        if !cluster.cilium_policies.is_empty() && !profile.enforces_cilium_policies() {
+            eprintln!(
+                "warning: {} Cilium policies are not enforced under --cni {profile}: they are left out of the verdicts",
+                cluster.cilium_policies.len()
+            );
+        }
+        let admin = cluster.admin_policies.len() + usize::from(cluster.baseline_policy.is_some());
+        if admin > 0 && !profile.enforces_admin_policies() {
+            eprintln!(
+                "warning: {admin} AdminNetworkPolicy/BaselineAdminNetworkPolicy objects are not enforced under --cni {profile}: they are left out of the verdicts"
+            );
+        }
+        profile
+    }
+}
+
+pub(crate) fn profile(name: &str) -> Result<Choice> {
+    if name == "auto" || name.is_empty() {
+        return Ok(Choice::Auto);
+    }
+    Profile::parse(name).map(Choice::Fixed).ok_or_else(|| {
+        anyhow!("unknown CNI profile `{name}` (expected auto, generic, calico or cilium)")
+    })
 }

@@ -2,17 +2,18 @@
 
 use std::net::IpAddr;
 
-use anyhow::{anyhow, Result};
+use anyhow::{anyhow, bail, Result};
 use netfence_audit::troubleshoot;
+use netfence_engine::cilium::Outcome;
 use netfence_engine::connectivity::external_ranges;
 use netfence_engine::eval::{Evaluator, LayerStep, LayerVerdict};
 use netfence_engine::fix::{self, FarEnd};
 use netfence_engine::Direction;
-use netfence_model::Protocol;
+use netfence_model::{L7Request, Protocol};
 use serde::Serialize;
 
 use super::ends::{self, End};
-use crate::cli::QueryArgs;
+use crate::cli::{L7Args, QueryArgs};
 use crate::input;
 
 #[derive(Serialize)]
@@ -32,11 +33,64 @@ fn verdict_str(v: LayerVerdict) -> &'static str {
         LayerVerdict::Deny => "deny",
         LayerVerdict::Pass => "pass",
         LayerVerdict::NoMatch => "no-match",
+        LayerVerdict::L7Deny => "l7-deny",
     }
 }
 
+/// The request the flags describe, if any.
+pub(crate) fn request(a: &L7Args) -> Result<Option<L7Request>> {
+    let http = a.http_method.is_some() || a.http_path.is_some() || a.http_host.is_some();
+    let kafka = a.kafka_role.is_some() || a.kafka_api_key.is_some() || !a.kafka_topic.is_empty();
+    let dns = a.dns_name.is_some();
+    if usize::from(http) + usize::from(kafka) + usize::from(dns) > 1 {
+        bail!("a flow carries one kind of request: give HTTP, Kafka or DNS flags, not several");
+    }
+    if http {
+        let headers = a
+            .http_header
+            .iter()
+            .map(|h| match h.split_once(':') {
+                Some((k, v)) => Ok((k.trim().to_string(), v.trim().to_string())),
+                None => Err(anyhow!("--http-header `{h}`: expected `Name: value`")),
+            })
+            .collect::<Result<Vec<_>>>()?;
+        return Ok(Some(L7Request::Http {
+            method: a
+                .http_method
+                .clone()
+                .unwrap_or_else(|| "GET".into())
+                .to_ascii_uppercase(),
+            path: a.http_path.clone().unwrap_or_else(|| "/".into()),
+            host: a.http_host.clone(),
+            headers,
+        }));
+    }
+    if kafka {
+        let api_key = match (&a.kafka_api_key, a.kafka_role.as_deref()) {
+            (Some(k), None) => {
+                let k = k.to_ascii_lowercase();
+                if !netfence_model::l7::is_kafka_api_key(&k) {
+                    bail!("--kafka-api-key `{k}` is not a Kafka API key");
+                }
+                k
+            }
+            (None, Some("produce")) | (None, None) => "produce".into(),
+            (None, Some("consume")) => "fetch".into(),
+            (None, Some(r)) => bail!("--kafka-role `{r}`: expected produce or consume"),
+            (Some(_), Some(_)) => bail!("give --kafka-role or --kafka-api-key, not both"),
+        };
+        return Ok(Some(L7Request::Kafka {
+            api_key,
+            api_version: None,
+            client_id: a.kafka_client_id.clone(),
+            topics: a.kafka_topic.clone(),
+        }));
+    }
+    Ok(a.dns_name.clone().map(|name| L7Request::Dns { name }))
+}
+
 pub fn run(args: &QueryArgs) -> Result<i32> {
-    let profile = super::profile(&args.inputs.cni)?;
+    let choice = super::profile(&args.inputs.cni)?;
     let protocol = Protocol::parse(&args.protocol).ok_or_else(|| {
         anyhow!(
             "unknown protocol `{}` (expected TCP, UDP or SCTP)",
@@ -44,10 +98,17 @@ pub fn run(args: &QueryArgs) -> Result<i32> {
         )
     })?;
     let loaded = input::load(&args.inputs)?;
+    let profile = choice.resolve(&loaded.cluster);
     let c = &loaded.cluster;
     let (src_ranges, dst_ranges) = external_ranges(c);
     let src = ends::one(c, &args.from, &src_ranges)?;
     let dst = ends::one(c, &args.to, &dst_ranges)?;
+    let req = request(&args.l7)?;
+    if req.is_some() && !profile.enforces_cilium_policies() {
+        eprintln!(
+            "note: --cni {profile} enforces no L7 rules: the request is only checked at L3/L4"
+        );
+    }
     let ev = Evaluator::new(c, profile);
     // Egress at the source, then ingress at the destination: each side an endpoint has
     // explains itself, and a denying side gets its smallest fix.
@@ -55,6 +116,7 @@ pub fn run(args: &QueryArgs) -> Result<i32> {
     let mut fixes = Vec::new();
     let mut causes = Vec::new();
     let mut allowed = true;
+    let mut l7_denied = false;
     let sides = [
         (&src, &dst, &args.to, Direction::Egress, "egress"),
         (&dst, &src, &args.from, Direction::Ingress, "ingress"),
@@ -62,13 +124,18 @@ pub fn run(args: &QueryArgs) -> Result<i32> {
     for (subject, far, far_text, dir, label) in sides {
         let End::Endpoint(i) = subject else { continue };
         let ep = &c.endpoints[*i];
-        let (ok, s) = ev.explain(ep, far.peer(c), dir, protocol, args.port);
+        let (outcome, s) =
+            ev.explain_request(ep, far.peer(c), dir, protocol, args.port, req.as_ref());
         steps.extend(s.into_iter().map(|x| (label, x)));
-        if !ok {
+        if outcome == Outcome::L7Deny {
+            l7_denied = true;
+        }
+        if outcome == Outcome::Deny {
             allowed = false;
             let far = match far {
                 End::Endpoint(j) => FarEnd::Endpoint(&c.endpoints[*j]),
                 End::Ip(r) => FarEnd::Ip(r, far_text.parse::<IpAddr>().unwrap_or(r.first())),
+                End::Entity(_) | End::Fqdn(_) => continue,
             };
             fixes.extend(fix::propose(c, profile, ep, far, dir, protocol, args.port));
             let far_ep = match far {
@@ -80,6 +147,11 @@ pub fn run(args: &QueryArgs) -> Result<i32> {
             ));
         }
     }
+    let verdict = match (allowed, l7_denied) {
+        (false, _) => "deny",
+        (true, true) => "l7-deny",
+        (true, false) => "allow",
+    };
     let name = |e: &End| e.name(c);
     if args.format == "json" {
         let v = serde_json::json!({
@@ -87,7 +159,10 @@ pub fn run(args: &QueryArgs) -> Result<i32> {
             "to": name(&dst),
             "protocol": protocol.as_str(),
             "port": args.port,
-            "allowed": allowed,
+            "request": req.as_ref().map(ToString::to_string),
+            "verdict": verdict,
+            "allowed": allowed && !l7_denied,
+            "connection_allowed": allowed,
             "layers": steps.iter().map(|(d, s)| StepJson {
                 direction: d,
                 layer: s.layer,
@@ -108,12 +183,17 @@ pub fn run(args: &QueryArgs) -> Result<i32> {
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         println!(
-            "{} => {} : {} {} is {}",
+            "{} => {} : {} {}{} is {}",
             name(&src),
             name(&dst),
             protocol,
             args.port,
-            if allowed { "ALLOWED" } else { "DENIED" }
+            req.as_ref().map(|r| format!(" [{r}]")).unwrap_or_default(),
+            match verdict {
+                "deny" => "DENIED",
+                "l7-deny" => "DENIED at L7 (connection allowed, request refused)",
+                _ => "ALLOWED",
+            }
         );
         for (d, s) in &steps {
             let at = s
@@ -164,5 +244,5 @@ pub fn run(args: &QueryArgs) -> Result<i32> {
             }
         }
     }
-    Ok(if allowed { 0 } else { 1 })
+    Ok(if verdict == "allow" { 0 } else { 1 })
 }

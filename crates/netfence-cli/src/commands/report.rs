@@ -12,8 +12,9 @@ use crate::cli::ReportArgs;
 use crate::input;
 
 pub fn run(args: &ReportArgs) -> Result<i32> {
-    let profile = super::profile(&args.inputs.cni)?;
+    let choice = super::profile(&args.inputs.cni)?;
     let loaded = input::load(&args.inputs)?;
+    let profile = choice.resolve(&loaded.cluster);
     let c = &loaded.cluster;
     let map = compute(c, profile);
     let graph = Graph::new(c, &map);

@@ -36,12 +36,13 @@ pub fn run(args: &TestArgs) -> Result<i32> {
     let text = std::fs::read_to_string(spec_path)
         .with_context(|| format!("cannot read `{}`", spec_path.display()))?;
     let spec = spec::parse(&spec_path.display().to_string(), &text).map_err(|e| anyhow!(e))?;
-    let profile = super::profile(&args.cni)?;
+    let choice = super::profile(&args.cni)?;
     let loaded = input::load(&Inputs {
         paths: args.paths.clone(),
         cni: args.cni.clone(),
         verbose: false,
     })?;
+    let profile = choice.resolve(&loaded.cluster);
     let c = &loaded.cluster;
     let (src_ranges, dst_ranges) = external_ranges(c);
     let ev = Evaluator::new(c, profile);

@@ -1,0 +1,734 @@
+//! The Cilium layer: Kubernetes NetworkPolicies, CiliumNetworkPolicies and
+//! CiliumClusterwideNetworkPolicies in one rule repository, per direction: any matching deny
+//! wins, allows are unioned, default deny once a rule with a non-empty section selects the
+//! endpoint (unless `enableDefaultDeny` says otherwise), and L7 rules on the ports they name.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use netfence_model::cilium::{
+    NAMESPACE_LABELS_PREFIX, POD_NAMESPACE_LABEL, RESERVED_PREFIX, SERVICE_ACCOUNT_LABEL,
+};
+use netfence_model::{
+    CiliumPeer, CiliumPeerRule, CiliumPolicy, CiliumPortRule, CiliumRule, CiliumSubject, ConnSet,
+    Endpoint, Entity, HttpRule, L7Request, L7Rules, Labels, NetworkPolicy, Origin, PortRef,
+    PortSet, Protocol,
+};
+
+use crate::eval::{port_owner, rules_of, Direction, Evaluator, LayerStep, LayerVerdict, Peer};
+
+/// `--policy-enforcement` of the Cilium agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PolicyMode {
+    /// Enforce on endpoints some rule selects.
+    #[default]
+    Default,
+    /// Every endpoint is in default deny.
+    Always,
+    /// No enforcement.
+    Never,
+}
+
+/// Cilium agent settings that change verdicts (semantics §5.3); defaults are the current
+/// agent's.
+#[derive(Debug, Clone)]
+pub struct CiliumOptions {
+    /// `ingress: [{}]` allows every peer (current agents); `false` reads it as matching none
+    /// (the legacy idiom).
+    pub empty_rule_allows_all: bool,
+    /// A leading `**.` matches several labels (current agents).
+    pub fqdn_multilabel: bool,
+    /// The policy enforcement mode.
+    pub mode: PolicyMode,
+    /// `--allow-localhost=policy`: the local host is subject to policy like any peer.
+    pub allow_localhost_policy: bool,
+    /// Names each external address was resolved from (the DNS proxy's cache).
+    pub dns_cache: BTreeMap<IpAddr, Vec<String>>,
+}
+
+impl Default for CiliumOptions {
+    fn default() -> Self {
+        Self {
+            empty_rule_allows_all: true,
+            fqdn_multilabel: true,
+            mode: PolicyMode::Default,
+            allow_localhost_policy: false,
+            dns_cache: BTreeMap::new(),
+        }
+    }
+}
+
+/// Where a rule of the repository comes from.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum RuleSource<'a> {
+    /// A Kubernetes NetworkPolicy rule.
+    Np { np: &'a NetworkPolicy, index: usize },
+    /// A Cilium rule.
+    Cilium {
+        policy: &'a CiliumPolicy,
+        rule: &'a CiliumRule,
+        section: &'static str,
+        index: usize,
+        line: Option<usize>,
+    },
+}
+
+impl RuleSource<'_> {
+    fn layer(&self) -> &'static str {
+        match self {
+            RuleSource::Np { .. } => "NetworkPolicy",
+            RuleSource::Cilium { policy, .. } => policy.kind(),
+        }
+    }
+    fn policy(&self) -> String {
+        match self {
+            RuleSource::Np { np, .. } => np.qualified_name(),
+            RuleSource::Cilium { policy, .. } => policy.qualified_name(),
+        }
+    }
+    fn rule(&self, dir: Direction) -> String {
+        match self {
+            RuleSource::Np { index, .. } => format!("{}[{index}]", dir_key(dir)),
+            RuleSource::Cilium {
+                rule,
+                section,
+                index,
+                ..
+            } => format!("{}.{section}[{index}]", rule.path),
+        }
+    }
+    fn origin(&self) -> Origin {
+        match self {
+            RuleSource::Np { np, index } => {
+                let mut o = np.origin.clone();
+                if let Some(line) = np
+                    .ingress
+                    .iter()
+                    .chain(np.egress.iter())
+                    .flatten()
+                    .nth(*index)
+                    .and_then(|r| r.line)
+                {
+                    o.line = Some(line);
+                }
+                o
+            }
+            RuleSource::Cilium { policy, line, .. } => {
+                let mut o = policy.origin.clone();
+                if line.is_some() {
+                    o.line = *line;
+                }
+                o
+            }
+        }
+    }
+}
+
+fn dir_key(dir: Direction) -> &'static str {
+    match dir {
+        Direction::Ingress => "ingress",
+        Direction::Egress => "egress",
+    }
+}
+
+/// One rule of the repository matching the peer: what it allows or denies, and its L7 rules.
+#[derive(Debug, Clone)]
+pub(crate) struct Entry<'a> {
+    pub source: RuleSource<'a>,
+    pub deny: bool,
+    pub conn: ConnSet,
+    pub l7: Option<&'a L7Rules>,
+}
+
+/// The Cilium view of one endpoint in one direction against one peer.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct CiliumDirection<'a> {
+    /// Whether some rule with a non-empty section selects the endpoint.
+    pub enforced: bool,
+    /// Whether that puts it in default deny.
+    pub default_deny: bool,
+    /// The rules (`policy` names) that select the endpoint.
+    pub selecting: Vec<String>,
+    /// The entries that match the peer.
+    pub entries: Vec<Entry<'a>>,
+}
+
+/// What one direction decides for one (protocol, port) and request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Allowed (the request too, when there is one).
+    Allow,
+    /// Dropped at L3/L4.
+    Deny,
+    /// Connection allowed, request refused by the L7 proxy (HTTP 403, DNS REFUSED, Kafka error).
+    L7Deny,
+}
+
+/// The identity labels Cilium derives for a pod.
+pub fn identity_labels(ev: &Evaluator<'_>, ep: &Endpoint) -> Labels {
+    let mut l = ep.labels.clone();
+    l.insert(POD_NAMESPACE_LABEL.into(), ep.namespace.clone());
+    l.insert(SERVICE_ACCOUNT_LABEL.into(), ep.service_account.clone());
+    for (k, v) in ev.cluster.namespace_labels(&ep.namespace) {
+        l.insert(format!("{NAMESPACE_LABELS_PREFIX}{k}"), v.clone());
+    }
+    l
+}
+
+fn reserved_labels(e: Entity) -> Labels {
+    Labels::from([(format!("{RESERVED_PREFIX}{}", e.as_str()), String::new())])
+}
+
+/// The entity a peer is, when it is not a Cilium-managed pod.
+fn peer_entity(peer: Peer<'_>) -> Option<Entity> {
+    match peer {
+        Peer::Endpoint(e) if e.host_network => Some(Entity::Host),
+        Peer::Endpoint(_) | Peer::Rep(_) => None,
+        Peer::Ip(_) | Peer::Fqdn { .. } => Some(Entity::World),
+        Peer::Entity(e) => Some(e),
+    }
+}
+
+fn peer_ip_in(peer: Peer<'_>, set: &netfence_model::IpSet) -> bool {
+    match peer {
+        Peer::Ip(r) => set.contains_range(r),
+        Peer::Fqdn { ip: Some(ip), .. } => set.contains(ip),
+        _ => false,
+    }
+}
+
+impl<'a> Evaluator<'a> {
+    fn cilium_subject_selects(&self, rule: &CiliumRule, ep: &Endpoint, ids: &Labels) -> bool {
+        match &rule.subject {
+            CiliumSubject::Endpoints(s) => !ep.host_network && s.matches(ids),
+            // Host policies apply to nodes, which are not endpoints of the inventory.
+            CiliumSubject::Nodes(_) => false,
+        }
+    }
+
+    /// Whether `ep`'s egress rules let the DNS proxy learn `name` (a `dns` L7 rule matching
+    /// it on port 53): without one, `toFQDNs` matches nothing.
+    pub fn fqdn_learned(&self, ep: &Endpoint, name: &str) -> bool {
+        let ids = identity_labels(self, ep);
+        self.cluster
+            .cilium_policies
+            .iter()
+            .flat_map(|p| &p.rules)
+            .filter(|r| self.cilium_subject_selects(r, ep, &ids))
+            .flat_map(|r| &r.egress)
+            .flat_map(|pr| pr.ports.iter().flatten())
+            .any(|port_rule| {
+                let on_53 = port_rule.ports.is_empty()
+                    || port_rule.ports.iter().any(|p| match &p.port {
+                        None => true,
+                        Some(PortRef::Number(n)) => *n <= 53 && 53 <= p.end_port.unwrap_or(*n),
+                        Some(PortRef::Name(_)) => true,
+                    });
+                on_53
+                    && matches!(&port_rule.l7, Some(L7Rules::Dns(pats))
+                        if pats.iter().any(|p| p.matches(name, self.cilium.fqdn_multilabel)))
+            })
+    }
+
+    fn fqdn_names<'p>(&'p self, peer: Peer<'p>) -> Vec<&'p str> {
+        match peer {
+            Peer::Fqdn { name, ip } => {
+                let mut v = vec![name];
+                if let Some(names) = ip.and_then(|ip| self.cilium.dns_cache.get(&ip)) {
+                    v.extend(names.iter().map(String::as_str));
+                }
+                v
+            }
+            Peer::Ip(r) if r.first() == r.last() => self
+                .cilium
+                .dns_cache
+                .get(&r.first())
+                .map(|n| n.iter().map(String::as_str).collect())
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn cilium_peer_matches(
+        &self,
+        ep: &Endpoint,
+        elem: &CiliumPeer,
+        peer: Peer<'_>,
+        peer_ids: Option<&Labels>,
+        requires: &[&netfence_model::LabelSelector],
+        dir: Direction,
+    ) -> bool {
+        match elem {
+            CiliumPeer::Endpoints(sel) => match (peer_ids, peer_entity(peer)) {
+                (Some(ids), _) => sel.matches(ids) && requires.iter().all(|r| r.matches(ids)),
+                (None, Some(e)) => {
+                    sel.keys().any(|k| k.starts_with(RESERVED_PREFIX))
+                        && sel.matches(&reserved_labels(e))
+                }
+                (None, None) => false,
+            },
+            CiliumPeer::Entity(e) => match (peer_ids, peer_entity(peer)) {
+                (Some(_), _) => matches!(e, Entity::Cluster | Entity::All),
+                (None, Some(p)) => e.covers(p),
+                (None, None) => false,
+            },
+            CiliumPeer::Cidr(set) => peer_ip_in(peer, set),
+            CiliumPeer::Fqdn(pat) => {
+                dir == Direction::Egress
+                    && self.fqdn_names(peer).iter().any(|n| {
+                        pat.matches(n, self.cilium.fqdn_multilabel) && self.fqdn_learned(ep, n)
+                    })
+            }
+            // Backends of selector-less services are Endpoints objects, not modelled.
+            CiliumPeer::Service { .. } => false,
+            CiliumPeer::Nodes(sel) => {
+                sel.is_empty()
+                    && matches!(peer_entity(peer), Some(Entity::Host | Entity::RemoteNode))
+            }
+        }
+    }
+
+    fn cilium_rule_matches_peer(
+        &self,
+        ep: &Endpoint,
+        rule: &CiliumPeerRule,
+        peer: Peer<'_>,
+        peer_ids: Option<&Labels>,
+        requires: &[&netfence_model::LabelSelector],
+        dir: Direction,
+    ) -> bool {
+        match &rule.peers {
+            None => self.cilium.empty_rule_allows_all || rule.ports.is_some(),
+            Some(elems) => elems
+                .iter()
+                .any(|e| self.cilium_peer_matches(ep, e, peer, peer_ids, requires, dir)),
+        }
+    }
+
+    /// Every rule of the repository about `ep` in `dir`, and those matching `peer`.
+    pub(crate) fn cilium_direction(
+        &self,
+        ep: &'a Endpoint,
+        peer: Peer<'_>,
+        dir: Direction,
+    ) -> CiliumDirection<'a> {
+        let mut out = CiliumDirection::default();
+        if self.cilium.mode == PolicyMode::Never {
+            return out;
+        }
+        let owner = port_owner(ep, peer, dir);
+        let ids = identity_labels(self, ep);
+        let peer_ids = match peer {
+            Peer::Endpoint(p) if !p.host_network => Some(identity_labels(self, p)),
+            _ => None,
+        };
+        // Kubernetes NetworkPolicies, translated: default deny for their direction.
+        for np in self.selecting_policies(ep, dir) {
+            out.enforced = true;
+            out.default_deny = true;
+            out.selecting.push(np.qualified_name());
+            for (index, rule) in rules_of(np, dir).into_iter().flatten().enumerate() {
+                let peer_ok = match &rule.peers {
+                    None => true,
+                    Some(elems) => elems.iter().any(|e| self.np_peer_matches(np, e, peer)),
+                };
+                if peer_ok {
+                    out.entries.push(Entry {
+                        source: RuleSource::Np { np, index },
+                        deny: false,
+                        conn: crate::eval::np_rule_ports_owner(&rule.ports, owner),
+                        l7: None,
+                    });
+                }
+            }
+        }
+        let rules: Vec<(&'a CiliumPolicy, &'a CiliumRule)> = self
+            .cluster
+            .cilium_policies
+            .iter()
+            .flat_map(|p| p.rules.iter().map(move |r| (p, r)))
+            .filter(|(_, r)| self.cilium_subject_selects(r, ep, &ids))
+            .collect();
+        let sections = |r: &'a CiliumRule| -> [(&'static str, &'a Vec<CiliumPeerRule>, bool); 2] {
+            match dir {
+                Direction::Ingress => [
+                    ("ingress", &r.ingress, false),
+                    ("ingressDeny", &r.ingress_deny, true),
+                ],
+                Direction::Egress => [
+                    ("egress", &r.egress, false),
+                    ("egressDeny", &r.egress_deny, true),
+                ],
+            }
+        };
+        let requires: Vec<&netfence_model::LabelSelector> = rules
+            .iter()
+            .flat_map(|(_, r)| sections(r)[0].1.iter().flat_map(|pr| pr.requires.iter()))
+            .collect();
+        for (policy, rule) in rules {
+            let secs = sections(rule);
+            if secs.iter().all(|(_, list, _)| list.is_empty()) {
+                continue;
+            }
+            out.enforced = true;
+            out.selecting.push(policy.qualified_name());
+            let dd = match dir {
+                Direction::Ingress => rule.default_deny_ingress,
+                Direction::Egress => rule.default_deny_egress,
+            };
+            if dd.unwrap_or(true) {
+                out.default_deny = true;
+            }
+            for (section, list, deny) in secs {
+                for (index, pr) in list.iter().enumerate() {
+                    if !self.cilium_rule_matches_peer(
+                        ep,
+                        pr,
+                        peer,
+                        peer_ids.as_ref(),
+                        &requires,
+                        dir,
+                    ) {
+                        continue;
+                    }
+                    let source = RuleSource::Cilium {
+                        policy,
+                        rule,
+                        section,
+                        index,
+                        line: pr.line,
+                    };
+                    match &pr.ports {
+                        None => out.entries.push(Entry {
+                            source,
+                            deny,
+                            conn: ConnSet::all(),
+                            l7: None,
+                        }),
+                        Some(port_rules) => {
+                            for port_rule in port_rules {
+                                out.entries.push(Entry {
+                                    source,
+                                    deny,
+                                    conn: cilium_ports(port_rule, owner_endpoint(owner)),
+                                    l7: port_rule.l7.as_ref(),
+                                });
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if self.cilium.mode == PolicyMode::Always {
+            out.enforced = true;
+            out.default_deny = true;
+        }
+        out
+    }
+
+    fn localhost_exempt(&self, peer: Peer<'_>, dir: Direction) -> bool {
+        dir == Direction::Ingress
+            && !self.cilium.allow_localhost_policy
+            && matches!(peer, Peer::Entity(Entity::Host))
+    }
+
+    /// What the Cilium layer allows at L3/L4 for `ep` with `peer` in `dir`.
+    pub(crate) fn cilium_allowed(
+        &self,
+        ep: &'a Endpoint,
+        peer: Peer<'_>,
+        dir: Direction,
+    ) -> ConnSet {
+        if self.localhost_exempt(peer, dir) {
+            return ConnSet::all();
+        }
+        let d = self.cilium_direction(ep, peer, dir);
+        let mut denied = ConnSet::none();
+        let mut allowed = ConnSet::none();
+        for e in &d.entries {
+            if e.deny {
+                denied.add(&e.conn);
+            } else {
+                allowed.add(&e.conn);
+            }
+        }
+        if !d.enforced || !d.default_deny {
+            allowed = ConnSet::all();
+        }
+        allowed.subtract(&denied)
+    }
+
+    /// The L7 constraints on what `ep` allows with `peer` in `dir`: for each set of ports where
+    /// every matching allow carries L7 rules, those rules.
+    pub fn cilium_l7(
+        &self,
+        ep: &'a Endpoint,
+        peer: Peer<'_>,
+        dir: Direction,
+    ) -> Vec<(ConnSet, L7Rules)> {
+        let d = self.cilium_direction(ep, peer, dir);
+        let mut l4_only = ConnSet::none();
+        let mut denied = ConnSet::none();
+        for e in &d.entries {
+            if e.deny {
+                denied.add(&e.conn);
+            } else if e.l7.is_none() {
+                l4_only.add(&e.conn);
+            }
+        }
+        let mut out: Vec<(ConnSet, L7Rules)> = Vec::new();
+        for e in d.entries.iter().filter(|e| !e.deny) {
+            let Some(l7) = e.l7 else { continue };
+            let conn = e.conn.subtract(&l4_only).subtract(&denied);
+            if conn.is_empty() {
+                continue;
+            }
+            match out
+                .iter_mut()
+                .find(|(c, r)| *c == conn && r.kind() == l7.kind())
+            {
+                Some((_, r)) => merge_l7(r, l7),
+                None => out.push((conn, l7.clone())),
+            }
+        }
+        out
+    }
+
+    /// The Cilium layer's say about one (protocol, port) and optional request, with the
+    /// deciding rule.
+    pub fn cilium_explain(
+        &self,
+        ep: &'a Endpoint,
+        peer: Peer<'_>,
+        dir: Direction,
+        protocol: Protocol,
+        port: u16,
+        request: Option<&L7Request>,
+    ) -> (Outcome, Vec<LayerStep>) {
+        let mut steps = Vec::new();
+        if self.localhost_exempt(peer, dir) {
+            steps.push(LayerStep {
+                layer: "Cilium",
+                verdict: LayerVerdict::Allow,
+                policy: None,
+                rule: None,
+                origin: None,
+                detail: "traffic from the local host is always allowed (allow-localhost=auto)"
+                    .into(),
+            });
+            return (Outcome::Allow, steps);
+        }
+        let d = self.cilium_direction(ep, peer, dir);
+        let hits: Vec<&Entry<'_>> = d
+            .entries
+            .iter()
+            .filter(|e| e.conn.contains(protocol, port))
+            .collect();
+        let step = |e: &Entry<'_>, verdict: LayerVerdict, detail: String| LayerStep {
+            layer: e.source.layer(),
+            verdict,
+            policy: Some(e.source.policy()),
+            rule: Some(e.source.rule(dir)),
+            origin: Some(e.source.origin()),
+            detail,
+        };
+        if let Some(e) = hits.iter().find(|e| e.deny) {
+            steps.push(step(
+                e,
+                LayerVerdict::Deny,
+                format!("{} deny rule matches: deny beats every allow", dir),
+            ));
+            return (Outcome::Deny, steps);
+        }
+        let allows: Vec<&&Entry<'_>> = hits.iter().filter(|e| !e.deny).collect();
+        if let Some(e) = allows.iter().find(|e| e.l7.is_none()) {
+            steps.push(step(
+                e,
+                LayerVerdict::Allow,
+                format!("{} rule allows this peer and port", dir),
+            ));
+            return (Outcome::Allow, steps);
+        }
+        if let Some(first) = allows.first() {
+            // Every matching allow carries L7 rules: the proxy decides each request.
+            steps.push(step(
+                first,
+                LayerVerdict::Allow,
+                format!(
+                    "{} rule allows the port; requests go through the L7 proxy",
+                    dir
+                ),
+            ));
+            let Some(req) = request else {
+                let rules: Vec<String> = allows
+                    .iter()
+                    .filter_map(|e| e.l7.map(ToString::to_string))
+                    .collect();
+                steps.push(LayerStep {
+                    layer: "Cilium L7",
+                    verdict: LayerVerdict::Allow,
+                    policy: None,
+                    rule: None,
+                    origin: None,
+                    detail: format!(
+                        "connection allowed; only requests matching {} pass",
+                        rules.join(" or ")
+                    ),
+                });
+                return (Outcome::Allow, steps);
+            };
+            for e in &allows {
+                if let Some(l7) = e.l7 {
+                    if l7_matches(l7, req, self.cilium.fqdn_multilabel) {
+                        steps.push(step(e, LayerVerdict::Allow, format!("{req} matches {l7}")));
+                        return (Outcome::Allow, steps);
+                    }
+                }
+            }
+            let rules: Vec<String> = allows
+                .iter()
+                .filter_map(|e| e.l7.map(ToString::to_string))
+                .collect();
+            steps.push(LayerStep {
+                layer: "Cilium L7",
+                verdict: LayerVerdict::L7Deny,
+                policy: Some(first.source.policy()),
+                rule: Some(first.source.rule(dir)),
+                origin: Some(first.source.origin()),
+                detail: format!(
+                    "connection allowed, request denied ({}): {req} matches none of {}",
+                    l7_refusal(allows.iter().find_map(|e| e.l7)),
+                    rules.join(", ")
+                ),
+            });
+            return (Outcome::L7Deny, steps);
+        }
+        if d.enforced && d.default_deny {
+            steps.push(LayerStep {
+                layer: "Cilium",
+                verdict: LayerVerdict::Deny,
+                policy: d.selecting.first().cloned(),
+                rule: None,
+                origin: None,
+                detail: format!(
+                    "default deny for {} (selected by {}); no rule allows this peer and port",
+                    dir,
+                    d.selecting.join(", ")
+                ),
+            });
+            return (Outcome::Deny, steps);
+        }
+        steps.push(LayerStep {
+            layer: "default",
+            verdict: LayerVerdict::Allow,
+            policy: None,
+            rule: None,
+            origin: None,
+            detail: if d.enforced {
+                format!(
+                    "enableDefaultDeny.{} is false on every rule selecting it: allowed",
+                    dir_key(dir)
+                )
+            } else {
+                format!("no policy selects this pod for {}: allowed by default", dir)
+            },
+        });
+        (Outcome::Allow, steps)
+    }
+}
+
+fn l7_refusal(l7: Option<&L7Rules>) -> &'static str {
+    match l7 {
+        Some(L7Rules::Dns(_)) => "DNS REFUSED",
+        Some(L7Rules::Kafka(_)) => "Kafka error response",
+        _ => "HTTP 403",
+    }
+}
+
+fn merge_l7(into: &mut L7Rules, from: &L7Rules) {
+    match (into, from) {
+        (L7Rules::Http(a), L7Rules::Http(b)) => a.extend(b.iter().cloned()),
+        (L7Rules::Kafka(a), L7Rules::Kafka(b)) => a.extend(b.iter().cloned()),
+        (L7Rules::Dns(a), L7Rules::Dns(b)) => a.extend(b.iter().cloned()),
+        _ => {}
+    }
+}
+
+/// The receiving endpoint for named ports (`None`: external or unknown).
+fn owner_endpoint<'b>(owner: crate::eval::PortOwner<'b>) -> Option<&'b Endpoint> {
+    match owner {
+        crate::eval::PortOwner::Endpoint(e) => Some(e),
+        _ => None,
+    }
+}
+
+/// The connections one `toPorts` element covers.
+fn cilium_ports(rule: &CiliumPortRule, owner: Option<&Endpoint>) -> ConnSet {
+    if rule.ports.is_empty() {
+        return ConnSet::all();
+    }
+    let mut c = ConnSet::none();
+    for p in &rule.ports {
+        let protocols: Vec<Protocol> = match p.protocol {
+            Some(pr) => vec![pr],
+            None => vec![Protocol::Tcp, Protocol::Udp, Protocol::Sctp],
+        };
+        for pr in protocols {
+            let set = match &p.port {
+                None => PortSet::all(),
+                Some(PortRef::Number(n)) => PortSet::range(*n, p.end_port.unwrap_or(*n)),
+                Some(PortRef::Name(name)) => {
+                    match owner.and_then(|o| o.resolve_named_port(name, pr)) {
+                        Some(n) => PortSet::range(n, n),
+                        None => PortSet::empty(),
+                    }
+                }
+            };
+            c.add(&ConnSet::single(pr, set));
+        }
+    }
+    c
+}
+
+fn regex_full(re: &str, value: &str) -> bool {
+    regex::Regex::new(&format!("^(?:{re})$")).is_ok_and(|r| r.is_match(value))
+}
+
+fn http_matches(rule: &HttpRule, req: &L7Request) -> bool {
+    let L7Request::Http {
+        method,
+        path,
+        host,
+        headers,
+    } = req
+    else {
+        return false;
+    };
+    rule.method.as_ref().is_none_or(|m| regex_full(m, method))
+        && rule.path.as_ref().is_none_or(|p| regex_full(p, path))
+        && rule
+            .host
+            .as_ref()
+            .is_none_or(|h| host.as_ref().is_some_and(|v| regex_full(h, v)))
+        && rule.headers.iter().all(|h| {
+            let (name, value) = match h.split_once(' ') {
+                Some((n, v)) => (n.trim_end_matches(':'), Some(v.trim())),
+                None => (h.trim_end_matches(':'), None),
+            };
+            headers
+                .iter()
+                .any(|(k, v)| k.eq_ignore_ascii_case(name) && value.is_none_or(|want| v == want))
+        })
+}
+
+/// Whether `req` passes L7 rules `l7` (a request of another protocol never does).
+pub fn l7_matches(l7: &L7Rules, req: &L7Request, multilabel: bool) -> bool {
+    match l7 {
+        L7Rules::Http(rules) => rules.iter().any(|r| http_matches(r, req)),
+        L7Rules::Kafka(rules) => rules.iter().any(|r| r.matches(req)),
+        L7Rules::Dns(pats) => match req {
+            L7Request::Dns { name } => pats.iter().any(|p| p.matches(name, multilabel)),
+            _ => false,
+        },
+    }
+}
