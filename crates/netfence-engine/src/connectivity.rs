@@ -10,7 +10,9 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use netfence_model::{AdminPeer, Cluster, ConnSet, EndpointId, IpRange, IpSet, NpPeer, NpRule};
+use netfence_model::{
+    AdminPeer, Cluster, ConnSet, EndpointId, IpRange, IpSet, L7Rules, NpPeer, NpRule,
+};
 
 use crate::classes::Classes;
 use crate::compiled::Compiled;
@@ -26,6 +28,9 @@ pub enum Node {
     External(IpRange),
     /// The ingress controller serving Ingress and Route objects.
     IngressController,
+    /// A cluster-external destination known by DNS name or pattern (Cilium `toFQDNs`): an
+    /// index into [`Connectivity::fqdns`].
+    Fqdn(u32),
 }
 
 /// An allowed connection set between two nodes.
@@ -37,6 +42,8 @@ pub struct Edge {
     pub dst: Node,
     /// What is allowed (shared between the edges of one class pair).
     pub conn: Arc<ConnSet>,
+    /// L7 rules the connection's requests must match, per set of ports (Cilium).
+    pub l7: Option<Arc<Vec<(ConnSet, L7Rules)>>>,
 }
 
 /// The connectivity map.
@@ -48,6 +55,31 @@ pub struct Connectivity {
     pub src_ranges: Vec<IpRange>,
     /// External destination ranges (cut at every egress CIDR).
     pub dst_ranges: Vec<IpRange>,
+    /// DNS names and patterns of `toFQDNs` rules (Cilium), for [`Node::Fqdn`].
+    pub fqdns: Vec<String>,
+}
+
+/// Every `toFQDNs` name or pattern of the cluster's Cilium policies, sorted.
+pub fn fqdn_destinations(cluster: &Cluster) -> Vec<String> {
+    let mut v: Vec<String> = cluster
+        .cilium_policies
+        .iter()
+        .flat_map(|p| &p.rules)
+        .flat_map(|r| &r.egress)
+        .flat_map(|pr| pr.peers.iter().flatten())
+        .filter_map(|p| match p {
+            netfence_model::CiliumPeer::Fqdn(f) => Some(f.pattern.clone()),
+            _ => None,
+        })
+        .collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+/// A name standing for every name a pattern matches (`*.example.com` → `x.example.com`).
+fn representative_name(pattern: &str) -> String {
+    pattern.replace("**.", "x.").replace('*', "x")
 }
 
 /// The external ranges for each direction: the IPv4 address space cut at every CIDR policies
@@ -143,7 +175,25 @@ pub fn compute_with_ranges(
             .unwrap_or_default()
     };
     let mut edges = Vec::with_capacity(class_edges.len() + to_ext.len() + from_ext.len());
+    let has_l7 = ev.uses_cilium()
+        && cluster
+            .cilium_policies
+            .iter()
+            .flat_map(|p| &p.rules)
+            .any(|r| {
+                r.ingress
+                    .iter()
+                    .chain(&r.egress)
+                    .flat_map(|pr| pr.ports.iter().flatten())
+                    .any(|pr| pr.l7.is_some())
+            });
+    let rep = |c: u32| &cluster.endpoints[classes.representative(c as usize)];
     for (sc, dc, conn) in class_edges {
+        let l7 = if has_l7 {
+            l7_notes(&ev, Peer::Endpoint(rep(sc)), Peer::Endpoint(rep(dc)), &conn)
+        } else {
+            None
+        };
         for &s in members(sc) {
             for &d in members(dc) {
                 if s != d && !same_workload(cluster, s, d) {
@@ -151,6 +201,7 @@ pub fn compute_with_ranges(
                         src: Node::Endpoint(s),
                         dst: Node::Endpoint(d),
                         conn: conn.clone(),
+                        l7: l7.clone(),
                     });
                 }
             }
@@ -162,6 +213,7 @@ pub fn compute_with_ranges(
                 src: Node::Endpoint(s),
                 dst: Node::External(dst_ranges[r]),
                 conn: conn.clone(),
+                l7: None,
             });
         }
     }
@@ -171,6 +223,7 @@ pub fn compute_with_ranges(
                 src: Node::External(src_ranges[r]),
                 dst: Node::Endpoint(d),
                 conn: conn.clone(),
+                l7: None,
             });
         }
     }
@@ -179,13 +232,69 @@ pub fn compute_with_ranges(
             src: Node::IngressController,
             dst: Node::Endpoint(id),
             conn: Arc::new(conn),
+            l7: None,
         });
+    }
+    let fqdns = if ev.uses_cilium() {
+        fqdn_destinations(cluster)
+    } else {
+        Vec::new()
+    };
+    for (i, pattern) in fqdns.iter().enumerate() {
+        let name = representative_name(pattern);
+        for c in 0..classes.len() as u32 {
+            let conn = ev.pair_allowed(
+                Peer::Endpoint(rep(c)),
+                Peer::Fqdn {
+                    name: &name,
+                    ip: None,
+                },
+            );
+            if conn.is_empty() {
+                continue;
+            }
+            let conn = Arc::new(conn);
+            for &s in members(c) {
+                edges.push(Edge {
+                    src: Node::Endpoint(s),
+                    dst: Node::Fqdn(i as u32),
+                    conn: conn.clone(),
+                    l7: None,
+                });
+            }
+        }
     }
     Connectivity {
         edges,
         src_ranges,
         dst_ranges,
+        fqdns,
     }
+}
+
+/// The L7 constraints on `conn` from `src` to `dst`: the destination's ingress rules and the
+/// source's egress rules.
+fn l7_notes(
+    ev: &Evaluator<'_>,
+    src: Peer<'_>,
+    dst: Peer<'_>,
+    conn: &ConnSet,
+) -> Option<Arc<Vec<(ConnSet, L7Rules)>>> {
+    let mut notes = Vec::new();
+    if let Peer::Endpoint(d) = dst {
+        notes.extend(ev.cilium_l7(d, src, crate::eval::Direction::Ingress));
+    }
+    if let Peer::Endpoint(s) = src {
+        notes.extend(ev.cilium_l7(s, dst, crate::eval::Direction::Egress));
+    }
+    let notes: Vec<(ConnSet, L7Rules)> = notes
+        .into_iter()
+        .filter_map(|(c, r)| {
+            let c = c.intersect(conn);
+            (!c.is_empty()).then_some((c, r))
+        })
+        .collect();
+    (!notes.is_empty()).then(|| Arc::new(notes))
 }
 
 /// Class-to-range and range-to-class connections.

@@ -114,6 +114,7 @@ fn named_map(
         Node::Endpoint(i) => c.endpoints[*i].display_name(),
         Node::External(r) => format!("{r}[External]"),
         Node::IngressController => crate::ingress::CONTROLLER_NAME.to_string(),
+        Node::Fqdn(i) => format!("{}[FQDN]", map.fqdns[*i as usize]),
     };
     map.edges
         .iter()

@@ -274,7 +274,7 @@ fn check(c: &Cluster) -> Result<(), TestCaseError> {
                 match n {
                     Node::Endpoint(i) => Some(End::Pod(&c.endpoints[*i])),
                     Node::External(r) => Some(End::External(r)),
-                    Node::IngressController => None,
+                    Node::IngressController | Node::Fqdn(_) => None,
                 }
             }
             // Every pair of distinct endpoints, and endpoints with every external range.

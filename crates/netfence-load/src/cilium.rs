@@ -346,6 +346,10 @@ fn peer_rule(
             format!("`{other}` is not modelled: this rule is evaluated without it"),
         ));
     }
+    // Requirements grant nothing on their own: a rule with only `fromRequires` selects no peer.
+    if peers.is_none() && !requires.is_empty() {
+        peers = Some(Vec::new());
+    }
     let ports = match list(v, "toPorts", path)? {
         None => None,
         Some(items) => {

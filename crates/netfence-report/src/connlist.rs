@@ -46,6 +46,8 @@ pub struct ConnLine {
     pub dst: Arc<str>,
     /// Connection set, rendered.
     pub conn: Arc<str>,
+    /// L7 rules requests must match (`TCP 8080: HTTP GET /api/.*`), when some apply.
+    pub l7: Option<Arc<str>>,
 }
 
 impl ConnLine {
@@ -59,6 +61,7 @@ impl ConnLine {
             src: src.into(),
             dst: dst.into(),
             conn: conn.into(),
+            l7: None,
         }
     }
 }
@@ -134,7 +137,10 @@ impl ConnReport {
         for l in &self.lines {
             match self.focus_conn {
                 Some(_) => writeln!(w, "{} => {}", l.src, l.dst)?,
-                None => writeln!(w, "{} => {} : {}", l.src, l.dst, l.conn)?,
+                None => match &l.l7 {
+                    None => writeln!(w, "{} => {} : {}", l.src, l.dst, l.conn)?,
+                    Some(l7) => writeln!(w, "{} => {} : {} ({l7})", l.src, l.dst, l.conn)?,
+                },
             }
         }
         let Some(e) = &self.exposure else {
@@ -221,6 +227,8 @@ impl ConnReport {
             dst: &'a str,
             #[serde(skip_serializing_if = "Option::is_none")]
             conn: Option<&'a str>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            l7: Option<&'a str>,
         }
         let rows = |lines: &[ConnLine]| -> serde_json::Value {
             // netpol-analyzer (Go) writes an empty exposure list as `null`, except under
@@ -234,6 +242,7 @@ impl ConnReport {
                     src: &l.src,
                     dst: &l.dst,
                     conn: self.focus_conn.is_none().then_some(&*l.conn),
+                    l7: l.l7.as_deref(),
                 })
                 .collect();
             serde_json::to_value(v).unwrap_or_default()

@@ -20,11 +20,12 @@ struct Names {
     endpoints: Vec<Arc<str>>,
     external: HashMap<IpRange, Arc<str>>,
     controller: Arc<str>,
+    fqdns: Vec<Arc<str>>,
     conns: HashMap<usize, Arc<str>>,
 }
 
 impl Names {
-    fn new(c: &Cluster) -> Self {
+    fn new(c: &Cluster, fqdns: &[String]) -> Self {
         Self {
             endpoints: c
                 .endpoints
@@ -33,6 +34,10 @@ impl Names {
                 .collect(),
             external: HashMap::new(),
             controller: Arc::from(netfence_engine::ingress::CONTROLLER_NAME),
+            fqdns: fqdns
+                .iter()
+                .map(|f| Arc::from(format!("{f}[FQDN]")))
+                .collect(),
             conns: HashMap::new(),
         }
     }
@@ -46,6 +51,7 @@ impl Names {
                 .or_insert_with(|| Arc::from(format!("{r}[External]")))
                 .clone(),
             Node::IngressController => self.controller.clone(),
+            Node::Fqdn(i) => self.fqdns[*i as usize].clone(),
         }
     }
 
@@ -77,7 +83,7 @@ impl Focus<'_> {
     fn is_focus(&self, c: &Cluster, n: &Node) -> bool {
         match n {
             Node::Endpoint(id) => self.workloads.is_empty() || matches_name(c, *id, self.workloads),
-            Node::External(_) => false,
+            Node::External(_) | Node::Fqdn(_) => false,
             Node::IngressController => {
                 self.workloads.is_empty()
                     || self.workloads.iter().any(|w| w == "ingress-controller")
@@ -181,13 +187,20 @@ pub fn run(args: &ConnectivityArgs) -> Result<i32> {
         nodes: c.endpoints.iter().map(|e| e.display_name()).collect(),
         ..Default::default()
     };
-    let mut names = Names::new(c);
+    let mut names = Names::new(c, &map.fqdns);
     for e in &map.edges {
         if focus.keep_pair(c, &e.src, &e.dst) && focus.keep_conn(&e.conn) {
             let line = ConnLine {
                 src: names.node(&e.src),
                 dst: names.node(&e.dst),
                 conn: names.conn(&e.conn, conn_str),
+                l7: e.l7.as_ref().map(|notes| {
+                    let parts: Vec<String> = notes
+                        .iter()
+                        .map(|(conn, rules)| format!("{conn}: {rules}"))
+                        .collect();
+                    Arc::from(parts.join("; "))
+                }),
             };
             report.lines.push(line);
         }
@@ -246,6 +259,7 @@ pub fn run(args: &ConnectivityArgs) -> Result<i32> {
                 src: names.node(&e.src),
                 dst: names.node(&e.dst),
                 conn: names.conn(&e.conn, conn_str),
+                l7: None,
             };
             match (&e.src, &e.dst) {
                 (Node::External(_), _) => sec.ingress.push(line),

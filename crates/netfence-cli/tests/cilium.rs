@@ -1,0 +1,164 @@
+//! End-to-end on the seed's Cilium examples (patterns 3 and 4): L7 and FQDN verdicts of
+//! `query`, L7 constraints in `connectivity`, and the seed's duplicate `ingress:` key.
+
+use assert_cmd::Command;
+
+const EXAMPLE: &str = "examples/seed-cilium";
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out = Command::cargo_bin("netfence")
+        .unwrap()
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+/// `query` on the example with extra flags; returns (exit code, verdict) from the JSON.
+fn verdict(from: &str, to: &str, port: &str, extra: &[&str]) -> (i32, String) {
+    let mut args = vec![
+        "query", EXAMPLE, "--from", from, "--to", to, "--port", port, "--format", "json",
+    ];
+    args.extend_from_slice(extra);
+    let (code, out, err) = run(&args);
+    let v: serde_json::Value =
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out} {err}"));
+    (code, v["verdict"].as_str().unwrap().to_string())
+}
+
+#[test]
+fn http_rules_allow_get_and_refuse_delete_with_403() {
+    let get = ["--http-method", "GET", "--http-path", "/api/v1/users"];
+    assert_eq!(
+        verdict("production/web", "production/api", "8080", &get),
+        (0, "allow".into())
+    );
+    let delete = ["--http-method", "DELETE", "--http-path", "/api/v1/users"];
+    assert_eq!(
+        verdict("production/web", "production/api", "8080", &delete),
+        (1, "l7-deny".into())
+    );
+    // The path regex is anchored and sees the query string.
+    let post = ["--http-method", "POST", "--http-path", "/api/v1/orders?x=1"];
+    assert_eq!(
+        verdict("production/web", "production/api", "8080", &post),
+        (1, "l7-deny".into())
+    );
+    // Another port is refused at L3/L4, not by the proxy.
+    assert_eq!(
+        verdict("production/web", "production/api", "9090", &[]),
+        (1, "deny".into())
+    );
+}
+
+#[test]
+fn kafka_topics_per_client() {
+    let produce = |topic: &str| {
+        verdict(
+            "production/order-service",
+            "production/kafka",
+            "9092",
+            &["--kafka-role", "produce", "--kafka-topic", topic],
+        )
+    };
+    assert_eq!(produce("orders"), (0, "allow".into()));
+    assert_eq!(produce("payments"), (1, "l7-deny".into()));
+    let fetch = ["--kafka-role", "consume", "--kafka-topic", "payments"];
+    assert_eq!(
+        verdict(
+            "production/payment-service",
+            "production/kafka",
+            "9092",
+            &fetch
+        ),
+        // payment-service's own egress policy (allow-external-services) is default deny.
+        (1, "deny".into())
+    );
+}
+
+#[test]
+fn fqdn_egress_follows_ciliums_wildcards() {
+    for (name, expected) in [
+        ("api.stripe.com", "allow"),
+        ("evil.example.com", "deny"),
+        ("s3.amazonaws.com", "allow"),
+        ("a.b.amazonaws.com", "deny"),
+    ] {
+        let to = format!("fqdn:{name}");
+        let (code, v) = verdict("production/api", &to, "443", &[]);
+        assert_eq!(v, expected, "{name}");
+        assert_eq!(code, i32::from(expected != "allow"), "{name}");
+    }
+    // DNS itself: the proxy answers names its rule matches.
+    let dns = ["--protocol", "UDP", "--dns-name", "api.stripe.com"];
+    assert_eq!(
+        verdict("production/api", "kube-system/coredns", "53", &dns),
+        (0, "allow".into())
+    );
+}
+
+#[test]
+fn query_text_names_the_deciding_rule() {
+    let (code, out, _) = run(&[
+        "query",
+        EXAMPLE,
+        "--from",
+        "production/web",
+        "--to",
+        "production/api",
+        "--port",
+        "8080",
+        "--http-method",
+        "DELETE",
+        "--http-path",
+        "/api/v1/users",
+    ]);
+    assert_eq!(code, 1);
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn connectivity_shows_l7_constraints_and_fqdn_destinations() {
+    let (code, out, err) = run(&["connectivity", EXAMPLE]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("production/web[Deployment] => production/api[Deployment] : TCP 8080 (TCP 8080: HTTP GET /api/v1/.*"));
+    assert!(out.contains("production/api[Deployment] => api.stripe.com[FQDN] : TCP 443\n"));
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn the_seeds_duplicate_ingress_key_is_an_error_with_both_lines() {
+    let (code, _, err) = run(&["connectivity", "examples/scenarios/duplicate-key"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("allow-mtls-traffic.yaml:17")
+            && err.contains("duplicate key `ingress` at line 17 was already set at line 9"),
+        "{err}"
+    );
+}
+
+#[test]
+fn cilium_policies_under_another_profile_are_reported_not_enforced() {
+    let (code, _, err) = run(&[
+        "query",
+        EXAMPLE,
+        "--cni",
+        "generic",
+        "--from",
+        "production/web",
+        "--to",
+        "production/api",
+        "--port",
+        "9090",
+    ]);
+    assert_eq!(code, 0);
+    assert!(
+        err.contains("Cilium policies are not enforced under --cni generic"),
+        "{err}"
+    );
+}
