@@ -46,6 +46,9 @@ pub enum Command {
     /// Policies generated from the inventory, checked by the engine before they are printed.
     #[command(subcommand)]
     Generate(GenerateCommand),
+    /// Observed Hubble flows against the manifests: why drops happen, what a change breaks.
+    #[command(subcommand)]
+    Flows(FlowsCommand),
     /// A rule's documentation (`netfence rule NP101`; no code lists the rules).
     Rule {
         /// The rule's code.
@@ -245,6 +248,51 @@ pub enum GenerateCommand {
         #[command(flatten)]
         target: GenerateTarget,
     },
+    /// Least-privilege policies from observed Hubble flows, proved by replaying the flows.
+    FromFlows(FromFlowsArgs),
+}
+
+/// `generate from-flows`.
+#[derive(Debug, Args)]
+pub struct FromFlowsArgs {
+    /// Hubble flow log (`hubble observe -o json`, one record per line).
+    pub flows: PathBuf,
+    /// Manifests of the workloads (optional: workloads are otherwise made from flow labels).
+    pub paths: Vec<PathBuf>,
+    /// Policy dialect: networkpolicy or cilium.
+    #[arg(long, default_value = "cilium")]
+    pub dialect: String,
+    /// Write L7 rules (HTTP method and path, Kafka API key and topic) from observed requests.
+    #[arg(long)]
+    pub l7: bool,
+    /// Write toFQDNs rules for internet egress with known DNS names.
+    #[arg(long)]
+    pub fqdn: bool,
+    /// Output format: yaml (the policies) or json (policies, learned flows, exclusions, proof).
+    #[arg(long, default_value = "yaml")]
+    pub format: String,
+}
+
+/// `netfence flows ...`.
+#[derive(Debug, Subcommand)]
+pub enum FlowsCommand {
+    /// For each policy drop the rule that denied it and the smallest rule that would allow it;
+    /// drift for forwarded flows the manifests deny; non-policy drops apart.
+    Explain(FlowsArgs),
+    /// Observed flows against a proposed policy set: what would now be dropped.
+    Replay(FlowsArgs),
+}
+
+/// A flow log and the manifests to judge it against.
+#[derive(Debug, Args)]
+pub struct FlowsArgs {
+    /// Hubble flow log (`hubble observe -o json`, one record per line).
+    pub flows: PathBuf,
+    #[command(flatten)]
+    pub inputs: Inputs,
+    /// Output format: txt or json.
+    #[arg(long, default_value = "txt")]
+    pub format: String,
 }
 
 #[derive(Debug, Args)]

@@ -17,6 +17,7 @@ pub mod diff;
 pub mod eval;
 pub mod exposure;
 pub mod fix;
+pub mod flows;
 pub mod ingress;
 pub mod profile;
 pub mod reach;

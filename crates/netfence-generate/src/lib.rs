@@ -9,6 +9,8 @@
 )]
 #![warn(missing_docs)]
 
+pub mod from_flows;
+
 use std::fmt::Write as _;
 
 use netfence_audit::{AuditConfig, AuditCtx, Selection};

@@ -15,6 +15,7 @@ mod admin;
 mod cilium;
 mod convert;
 mod err;
+pub mod hubble;
 mod selector;
 mod source;
 pub mod spec;

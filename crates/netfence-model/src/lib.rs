@@ -10,6 +10,7 @@
 pub mod cilium;
 pub mod cluster;
 pub mod conn;
+pub mod flow;
 pub mod ip;
 pub mod l7;
 pub mod labels;

@@ -15,6 +15,7 @@ pub fn run(cmd: &GenerateCommand) -> Result<i32> {
             },
         ),
         GenerateCommand::Dns { target } => (target, Kind::Dns),
+        GenerateCommand::FromFlows(args) => return super::flows::generate(args),
     };
     run_target(target, kind)
 }

@@ -5,6 +5,7 @@ mod blast;
 mod connectivity;
 mod diff;
 mod ends;
+mod flows;
 mod generate;
 mod query;
 mod report;
@@ -27,6 +28,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Report(args) => report::run(&args),
         Command::Audit(args) => audit::run(&args),
         Command::Generate(cmd) => generate::run(&cmd),
+        Command::Flows(cmd) => flows::run(&cmd),
         Command::Rule { code } => audit::rule(code.as_deref()),
     }
 }
