@@ -19,9 +19,10 @@ pub struct Inputs {
     /// Files or directories of manifests (.yaml, .yml, .json), or `-` for standard input.
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
-    /// CNI profile: auto (default: detected from the input), generic, calico or cilium.
-    #[arg(long, default_value = "auto")]
-    pub cni: String,
+    /// CNI profile: generic (default; `flows` commands default to cilium), calico, cilium, or
+    /// auto (detected from the input).
+    #[arg(long)]
+    pub cni: Option<String>,
     /// List skipped objects on standard error.
     #[arg(long, short)]
     pub verbose: bool,
@@ -103,9 +104,10 @@ pub struct TestArgs {
     /// Output format: text or junit.
     #[arg(long, short = 'o', default_value = "text")]
     pub format: String,
-    /// CNI profile: auto (default: detected from the input), generic, calico or cilium.
-    #[arg(long, default_value = "auto")]
-    pub cni: String,
+    /// CNI profile: generic (default; `flows` commands default to cilium), calico, cilium, or
+    /// auto (detected from the input).
+    #[arg(long)]
+    pub cni: Option<String>,
     /// Print the spec's JSON schema and exit.
     #[arg(long)]
     pub print_schema: bool,
@@ -128,9 +130,10 @@ pub struct DiffArgs {
     /// Manifests loaded on both sides (the inventory the policies apply to). Repeatable.
     #[arg(long = "with")]
     pub with: Vec<PathBuf>,
-    /// CNI profile: auto (default: detected from the input), generic, calico or cilium.
-    #[arg(long, default_value = "auto")]
-    pub cni: String,
+    /// CNI profile: generic (default; `flows` commands default to cilium), calico, cilium, or
+    /// auto (detected from the input).
+    #[arg(long)]
+    pub cni: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -22,7 +22,8 @@ fn run(args: &[&str]) -> (i32, String, String) {
 /// `query` on the example with extra flags; returns (exit code, verdict) from the JSON.
 fn verdict(from: &str, to: &str, port: &str, extra: &[&str]) -> (i32, String) {
     let mut args = vec![
-        "query", EXAMPLE, "--from", from, "--to", to, "--port", port, "--format", "json",
+        "query", EXAMPLE, "--cni", "cilium", "--from", from, "--to", to, "--port", port,
+        "--format", "json",
     ];
     args.extend_from_slice(extra);
     let (code, out, err) = run(&args);
@@ -107,6 +108,8 @@ fn query_text_names_the_deciding_rule() {
     let (code, out, _) = run(&[
         "query",
         EXAMPLE,
+        "--cni",
+        "cilium",
         "--from",
         "production/web",
         "--to",
@@ -124,7 +127,7 @@ fn query_text_names_the_deciding_rule() {
 
 #[test]
 fn connectivity_shows_l7_constraints_and_fqdn_destinations() {
-    let (code, out, err) = run(&["connectivity", EXAMPLE]);
+    let (code, out, err) = run(&["connectivity", EXAMPLE, "--cni", "cilium"]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("production/web[Deployment] => production/api[Deployment] : TCP 8080 (TCP 8080: HTTP GET /api/v1/.*"));
     assert!(out.contains("production/api[Deployment] => api.stripe.com[FQDN] : TCP 443\n"));
@@ -160,5 +163,26 @@ fn cilium_policies_under_another_profile_are_reported_not_enforced() {
     assert!(
         err.contains("Cilium policies are not enforced under --cni generic"),
         "{err}"
+    );
+    // Without --cni the contract's default, generic, applies; auto detects Cilium.
+    let (_, _, err) = run(&["connectivity", EXAMPLE]);
+    assert!(err.contains("not enforced under --cni generic"), "{err}");
+    let (code, out, _) = run(&["connectivity", EXAMPLE, "--cni", "auto"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("api.stripe.com[FQDN]"));
+}
+
+#[test]
+fn test_spec_with_l7_facts() {
+    let spec = "examples/tests/seed-cilium.yaml";
+    let (code, out, err) = run(&["test", EXAMPLE, "--cni", "cilium", "--spec", spec]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("5 passed, 0 failed"), "{out}");
+    // Under a profile without L7 the refusals are not enforced: those tests fail, saying why.
+    let (code, out, _) = run(&["test", EXAMPLE, "--spec", spec]);
+    assert_eq!(code, 1);
+    assert!(
+        out.contains("3 passed, 2 failed") && out.contains("enforces no layer-7 rules"),
+        "{out}"
     );
 }

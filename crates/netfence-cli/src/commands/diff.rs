@@ -22,7 +22,7 @@ fn read(paths: Vec<std::path::PathBuf>) -> Result<Vec<netfence_load::Source>> {
     }
     input::sources(&Inputs {
         paths,
-        cni: String::new(),
+        cni: None,
         verbose: false,
     })
 }

@@ -44,13 +44,13 @@ fn read_flows(path: &Path) -> Result<Vec<ObservedFlow>> {
 /// The flows and the inventory they are resolved against (with the CNI the flows imply).
 fn setup(flows_path: &Path, inputs: &Inputs) -> Result<(Vec<ObservedFlow>, Resolved, Profile)> {
     let flows_in = read_flows(flows_path)?;
-    let choice = super::profile(&inputs.cni)?;
-    let loaded = input::load(inputs)?;
-    // Hubble flows come from Cilium: `auto` means cilium here.
-    let profile = match choice {
-        super::Choice::Auto => Profile::Cilium,
-        super::Choice::Fixed(_) => choice.resolve(&loaded.cluster),
+    // Hubble flows come from Cilium: without `--cni`, the cilium profile.
+    let choice = match &inputs.cni {
+        None => super::Choice::Fixed(Profile::Cilium),
+        named => super::profile(named)?,
     };
+    let loaded = input::load(inputs)?;
+    let profile = choice.resolve(&loaded.cluster);
     let resolved = flows::resolve(
         &loaded.cluster,
         &flows_in,
@@ -353,7 +353,7 @@ pub fn generate(a: &FromFlowsArgs) -> Result<i32> {
     } else {
         input::load(&Inputs {
             paths: a.paths.clone(),
-            cni: String::new(),
+            cni: None,
             verbose: false,
         })?
         .cluster

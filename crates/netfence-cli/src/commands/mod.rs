@@ -73,8 +73,12 @@ impl Choice {
     }
 }
 
-pub(crate) fn profile(name: &str) -> Result<Choice> {
-    if name == "auto" || name.is_empty() {
+/// The `--cni` choice; no flag is `generic`, the contract's default.
+pub(crate) fn profile(name: &Option<String>) -> Result<Choice> {
+    let Some(name) = name.as_deref() else {
+        return Ok(Choice::Fixed(Profile::Generic));
+    };
+    if name == "auto" {
         return Ok(Choice::Auto);
     }
     Profile::parse(name).map(Choice::Fixed).ok_or_else(|| {

@@ -60,10 +60,21 @@ pub fn run(args: &TestArgs) -> Result<i32> {
             failures: Vec::new(),
             notes: Vec::new(),
         };
-        if case.http.is_some() || case.kafka.is_some() || case.dns.is_some() {
-            r.notes.push(
-                "application-layer facts do not change this verdict: no loaded policy dialect has layer-7 rules".into(),
-            );
+        let facts = crate::cli::L7Args {
+            http_method: case.http.as_ref().map(|h| h.method.clone()),
+            http_path: case.http.as_ref().map(|h| h.path.clone()),
+            http_host: case.http.as_ref().and_then(|h| h.host.clone()),
+            kafka_role: case.kafka.as_ref().map(|k| k.role.clone()),
+            kafka_topic: case.kafka.iter().map(|k| k.topic.clone()).collect(),
+            dns_name: case.dns.clone(),
+            ..Default::default()
+        };
+        let request =
+            super::query::request(&facts).with_context(|| format!("test `{}`", case.name))?;
+        if request.is_some() && !profile.enforces_cilium_policies() {
+            r.notes.push(format!(
+                "application-layer facts do not change this verdict: --cni {profile} enforces no layer-7 rules"
+            ));
         }
         let name = |e: &End| e.name(c);
         for f in &froms {
@@ -78,7 +89,13 @@ pub fn run(args: &TestArgs) -> Result<i32> {
                 }
                 let (src, dst) = (f.peer(c), t.peer(c));
                 r.pairs += 1;
-                let allowed = ev.pair_allowed(src, dst).contains(protocol, case.port);
+                let allowed = match &request {
+                    None => ev.pair_allowed(src, dst).contains(protocol, case.port),
+                    Some(req) => {
+                        ev.flow(src, dst, protocol, case.port, Some(req)).outcome
+                            == netfence_engine::cilium::Outcome::Allow
+                    }
+                };
                 if allowed != (case.expect == Expect::Allow) {
                     r.failures.push(format!(
                         "{} => {} {} {}: expected {}, got {}",
