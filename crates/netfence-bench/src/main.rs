@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! netfence-gen write DIR [--namespaces N] [--workloads N] [--replicas N] [--seed N]
-//! netfence-gen measure [--namespaces N] [--workloads N] [--replicas N] [--seed N]
+//! netfence-gen measure [--namespaces N] [--workloads N] [--replicas N] [--seed N] [--cni generic|cilium]
 //! ```
 #![allow(
     clippy::disallowed_methods,
@@ -25,6 +25,7 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut p = Params::reference();
     let mut dir = None;
+    let mut profile = netfence_engine::Profile::Generic;
     let mut i = 1;
     while i < args.len() {
         let val = |k: usize| args.get(k + 1).and_then(|v| v.parse::<u64>().ok());
@@ -33,6 +34,15 @@ fn main() {
             "--workloads" => p.workloads_per_namespace = val(i).unwrap_or(50) as usize,
             "--replicas" => p.replicas = val(i).unwrap_or(2) as usize,
             "--seed" => p.seed = val(i).unwrap_or(7),
+            "--cni" => {
+                profile = args
+                    .get(i + 1)
+                    .and_then(|v| netfence_engine::Profile::parse(v))
+                    .unwrap_or_else(|| {
+                        eprintln!("--cni: generic, calico or cilium");
+                        std::process::exit(2)
+                    })
+            }
             other if dir.is_none() && !other.starts_with("--") => {
                 dir = Some(other.to_string());
                 i += 1;
@@ -76,7 +86,7 @@ fn main() {
             assert!(loaded.errors.is_empty(), "{:?}", loaded.errors.first());
             let c = &loaded.cluster;
             let t1 = Instant::now();
-            let map = netfence_engine::connectivity::compute(c, netfence_engine::Profile::Generic);
+            let map = netfence_engine::connectivity::compute(c, profile);
             let t_map = t1.elapsed();
             let classes = netfence_engine::classes::Classes::new(c).len();
             println!(
@@ -89,7 +99,7 @@ fn main() {
                 (c.endpoints.len() * p.replicas).pow(2),
             );
             println!(
-                "load {:.2}s  connectivity {:.2}s  peak RSS {} MiB",
+                "profile {profile}  load {:.2}s  connectivity {:.2}s  peak RSS {} MiB",
                 t_load.as_secs_f64(),
                 t_map.as_secs_f64(),
                 peak_rss_kib().unwrap_or(0) / 1024

@@ -293,3 +293,28 @@ fn generated_policies_replay_clean() {
         assert_eq!(code, 0);
     }
 }
+
+/// L3/L4 records of an HTTP connection (from a second capture) do not stop L7 rules from being
+/// written: the refused DELETE stays refused.
+#[test]
+fn generate_keeps_l7_refusals_when_l4_records_of_the_same_port_are_mixed_in() {
+    let (Some(a), Some(b)) = (sample("enforced-drops"), sample("l7")) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mixed = dir.path().join("mixed.jsonl");
+    let text = std::fs::read_to_string(a).unwrap() + &std::fs::read_to_string(b).unwrap();
+    std::fs::write(&mixed, text).unwrap();
+    let (code, v) = json(&[
+        "generate",
+        "from-flows",
+        mixed.to_str().unwrap(),
+        "--l7",
+        "--fqdn",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{v:#}");
+    assert_eq!(v["proof"]["dropped_denied"], 4);
+    assert!(v["yaml"].as_str().unwrap().contains("method: GET"));
+}

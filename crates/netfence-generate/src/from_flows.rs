@@ -98,10 +98,8 @@ enum RulePeer {
 #[derive(Debug, Default)]
 struct Learned {
     ports: BTreeSet<(Protocol, u16)>,
-    /// Requests per port (only kept when every request of the port is known).
+    /// Requests observed per port.
     requests: BTreeMap<(Protocol, u16), BTreeSet<L7Key>>,
-    /// Ports where some connection carried no request record (L7 rules would break it).
-    l4_only: BTreeSet<(Protocol, u16)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -238,9 +236,7 @@ pub fn from_flows(resolved: &Resolved, flows_in: &[ObservedFlow], opts: Options)
                             .insert(L7Key::Kafka(api_key.clone(), t.clone()));
                     }
                 }
-                _ => {
-                    l.l4_only.insert((protocol, port));
-                }
+                _ => {}
             }
         }
     }
@@ -372,8 +368,9 @@ fn cilium_policy(
                 json!([{"port": port.to_string(), "protocol": proto.as_str()}]),
             );
             let reqs = l.requests.get(&(*proto, *port));
-            if let (true, Some(reqs), false) = (opts.l7, reqs, l.l4_only.contains(&(*proto, *port)))
-            {
+            // A port with observed requests gets L7 rules: its L3/L4 records are the same
+            // connections seen at the packet level, not other traffic.
+            if let (true, Some(reqs)) = (opts.l7, reqs) {
                 let http: Vec<Value> = reqs
                     .iter()
                     .filter_map(|r| match r {
