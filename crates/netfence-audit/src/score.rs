@@ -27,8 +27,8 @@ earns the share of each pattern's weight its workloads meet:
 |---|---|---|
 | 1 default deny, DNS working | 20 | a namespace-wide default deny for ingress (7) and for egress (7), and the share of workloads that resolve names on UDP and TCP 53 (6) |
 | 2 explicit allow-lists | 20 | the share of workloads isolated in both directions by policies none of whose rules admits every peer |
-| 3 L7 rules on HTTP/Kafka ports | 15 | needs the Cilium dialect: not loaded by this version, counted as not met |
-| 4 internet egress by FQDN only | 15 | needs the Cilium or Calico dialect: not loaded by this version, counted as not met |
+| 3 L7 rules on HTTP/Kafka ports | 15 | under `--cni cilium`: the share of workloads serving an HTTP or Kafka port (named `http*`, `grpc*`, `kafka*`, or 80, 8080, 9092) whose every allowed client on that port is limited by L7 rules; other profiles enforce no L7 rules: not met |
+| 4 internet egress by FQDN only | 15 | under `--cni cilium`: the share of workloads that cannot reach an arbitrary internet address (egress to the internet, if any, goes by `toFQDNs`); other profiles: not met |
 | 5 strict mTLS | 15 | needs the Istio dialect: not loaded by this version, counted as not met |
 | 6 audit and observability | 15 | an audit.k8s.io Policy in the input records policy changes (XP301 finds no gap) |
 
@@ -43,6 +43,98 @@ use netfence_engine::Direction;
 use netfence_model::Protocol;
 
 use crate::context::AuditCtx;
+
+/// Whether a port serves HTTP or Kafka, by name or by its usual number.
+fn is_app_port(name: Option<&str>, port: u16) -> bool {
+    name.is_some_and(|n| {
+        ["http", "grpc", "kafka", "web"]
+            .iter()
+            .any(|p| n.starts_with(p))
+    }) || matches!(port, 80 | 8080 | 9092)
+}
+
+/// Pattern 3: the share of `ids` serving an application port whose every allowed client on
+/// it is held to L7 rules.
+fn l7_share(ctx: &AuditCtx<'_>, ids: &[usize]) -> (f64, String) {
+    let c = ctx.cluster;
+    let mut eligible = 0usize;
+    let mut met = 0usize;
+    for &i in ids {
+        let ep = &c.endpoints[i];
+        let ports: Vec<u16> = ep
+            .container_ports
+            .iter()
+            .filter(|(p, proto)| {
+                *proto == Protocol::Tcp
+                    && is_app_port(
+                        ep.named_ports
+                            .iter()
+                            .find(|n| n.port == *p)
+                            .map(|n| n.name.as_str()),
+                        *p,
+                    )
+            })
+            .map(|(p, _)| *p)
+            .collect();
+        if ports.is_empty() {
+            continue;
+        }
+        eligible += 1;
+        let ok = c
+            .endpoints
+            .iter()
+            .filter(|o| !std::ptr::eq(*o, ep))
+            .all(|o| {
+                let peer = netfence_engine::Peer::Endpoint(o);
+                let allowed = ctx
+                    .ev
+                    .pair_allowed(peer, netfence_engine::Peer::Endpoint(ep));
+                let l7 = ctx.ev.cilium_l7(ep, peer, Direction::Ingress);
+                ports.iter().all(|&p| {
+                    !allowed.contains(Protocol::Tcp, p)
+                        || l7.iter().any(|(conn, _)| conn.contains(Protocol::Tcp, p))
+                })
+            });
+        met += usize::from(ok);
+    }
+    if eligible == 0 {
+        return (1.0, "no workload serves an HTTP or Kafka port".into());
+    }
+    let note = if met < eligible {
+        format!(
+            "{} of {eligible} workloads serving HTTP/Kafka accept requests not limited by L7 rules",
+            eligible - met
+        )
+    } else {
+        String::new()
+    };
+    (met as f64 / eligible as f64, note)
+}
+
+/// Pattern 4: the share of `ids` that cannot reach an arbitrary internet address.
+fn fqdn_only_share(ctx: &AuditCtx<'_>, ids: &[usize]) -> (f64, String) {
+    let c = ctx.cluster;
+    // 192.0.2.1 (TEST-NET-1) stands for an address no policy names.
+    let probe = netfence_model::IpSet::from_ip(std::net::IpAddr::from([192, 0, 2, 1])).ranges()[0];
+    let open = ids
+        .iter()
+        .filter(|&&i| {
+            !ctx.ev
+                .pair_allowed(
+                    netfence_engine::Peer::Endpoint(&c.endpoints[i]),
+                    netfence_engine::Peer::Ip(&probe),
+                )
+                .is_empty()
+        })
+        .count();
+    let n = ids.len();
+    let note = if open > 0 {
+        format!("{open} of {n} workloads can reach any internet address (no FQDN-only egress)")
+    } else {
+        String::new()
+    };
+    ((n - open) as f64 / n as f64, note)
+}
 use crate::rules::{namespace_default_deny, reaches_dns};
 
 /// One pattern's result in a namespace.
@@ -176,17 +268,45 @@ pub fn score(ctx: &AuditCtx<'_>) -> Score {
                 },
             },
         ];
-        for (k, dialect) in [(3u8, "Cilium"), (4, "Cilium or Calico"), (5, "Istio")] {
+        if ctx.ev.uses_cilium() {
+            let (p3, p3_note) = l7_share(ctx, &ids);
             patterns.push(PatternScore {
-                pattern: k,
-                name: NAMES[usize::from(k) - 1],
-                points: 0.0,
+                pattern: 3,
+                name: NAMES[2],
+                points: 15.0 * p3,
                 weight: 15.0,
-                note: format!(
-                    "not met: the {dialect} dialect is not loaded by this version of netfence"
-                ),
+                note: p3_note,
+            });
+            let (p4, p4_note) = fqdn_only_share(ctx, &ids);
+            patterns.push(PatternScore {
+                pattern: 4,
+                name: NAMES[3],
+                points: 15.0 * p4,
+                weight: 15.0,
+                note: p4_note,
             });
         }
+        if !ctx.ev.uses_cilium() {
+            for k in [3u8, 4] {
+                patterns.push(PatternScore {
+                    pattern: k,
+                    name: NAMES[usize::from(k) - 1],
+                    points: 0.0,
+                    weight: 15.0,
+                    note: format!(
+                        "not met: --cni {} enforces no L7 or FQDN rules (Cilium policies count under --cni cilium)",
+                        ctx.profile
+                    ),
+                });
+            }
+        }
+        patterns.push(PatternScore {
+            pattern: 5,
+            name: NAMES[4],
+            points: 0.0,
+            weight: 15.0,
+            note: "not met: the Istio dialect is not loaded by this version of netfence".into(),
+        });
         patterns.push(match &audit_gaps {
             None => PatternScore {
                 pattern: 6,

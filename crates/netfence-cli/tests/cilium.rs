@@ -186,3 +186,29 @@ fn test_spec_with_l7_facts() {
         "{out}"
     );
 }
+
+#[test]
+fn score_counts_l7_and_fqdn_patterns_under_cilium() {
+    let (_, out, _) = run(&["audit", EXAMPLE, "--cni", "cilium"]);
+    // web, api and kafka serve HTTP/Kafka; only web's clients are unconstrained at L7
+    // (nothing selects web), so 2 of 3 meet pattern 3.
+    assert!(
+        out.contains("pattern 3 L7 rules on HTTP/Kafka ports: 10/15"),
+        "{out}"
+    );
+    // api and payment-service reach the internet only through toFQDNs: 2 of 5.
+    assert!(
+        out.contains("pattern 4 internet egress only by FQDN: 6/15"),
+        "{out}"
+    );
+    // kafka-policy isolates kafka for ingress under Cilium: no NP103 for its ingress.
+    assert!(
+        out.contains("no policy isolates production/kafka[StatefulSet] for egress\n"),
+        "{out}"
+    );
+    let (_, out, _) = run(&["audit", EXAMPLE]);
+    assert!(
+        out.contains("pattern 3 L7 rules on HTTP/Kafka ports: 0/15"),
+        "{out}"
+    );
+}

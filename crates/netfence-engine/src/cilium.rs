@@ -147,10 +147,61 @@ pub(crate) struct CiliumDirection<'a> {
     pub enforced: bool,
     /// Whether that puts it in default deny.
     pub default_deny: bool,
-    /// The rules (`policy` names) that select the endpoint.
-    pub selecting: Vec<String>,
+    /// The policies whose rules select the endpoint.
+    pub selecting: Vec<Selecting<'a>>,
     /// The entries that match the peer.
     pub entries: Vec<Entry<'a>>,
+}
+
+/// A policy that selects an endpoint.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Selecting<'a> {
+    Np(&'a NetworkPolicy),
+    Cilium(&'a CiliumPolicy),
+}
+
+impl Selecting<'_> {
+    fn name(&self) -> String {
+        match self {
+            Selecting::Np(p) => p.qualified_name(),
+            Selecting::Cilium(p) => p.qualified_name(),
+        }
+    }
+}
+
+fn names(v: &[Selecting<'_>]) -> Vec<String> {
+    let mut out: Vec<String> = v.iter().map(Selecting::name).collect();
+    out.dedup();
+    out
+}
+
+/// Per endpoint, what the Cilium layer needs of it as a subject: its identity labels and the
+/// Cilium rules that select it (computed once per evaluator).
+#[derive(Debug, Clone)]
+pub(crate) struct SubjectCache<'a> {
+    pub ids: Labels,
+    pub rules: Vec<(&'a CiliumPolicy, &'a CiliumRule)>,
+}
+
+/// The subject caches of every endpoint of `ev`'s cluster, by address.
+pub(crate) fn subject_caches<'a>(
+    ev: &Evaluator<'a>,
+) -> std::collections::HashMap<usize, SubjectCache<'a>> {
+    ev.cluster
+        .endpoints
+        .iter()
+        .map(|ep| {
+            let ids = identity_labels(ev, ep);
+            let rules = ev
+                .cluster
+                .cilium_policies
+                .iter()
+                .flat_map(|p| p.rules.iter().map(move |r| (p, r)))
+                .filter(|(_, r)| ev.cilium_subject_selects(r, ep, &ids))
+                .collect();
+            (ep as *const Endpoint as usize, SubjectCache { ids, rules })
+        })
+        .collect()
 }
 
 /// What one direction decides for one (protocol, port) and request.
@@ -198,7 +249,12 @@ fn peer_ip_in(peer: Peer<'_>, set: &netfence_model::IpSet) -> bool {
 }
 
 impl<'a> Evaluator<'a> {
-    fn cilium_subject_selects(&self, rule: &CiliumRule, ep: &Endpoint, ids: &Labels) -> bool {
+    pub(crate) fn cilium_subject_selects(
+        &self,
+        rule: &CiliumRule,
+        ep: &Endpoint,
+        ids: &Labels,
+    ) -> bool {
         match &rule.subject {
             CiliumSubject::Endpoints(s) => !ep.host_network && s.matches(ids),
             // Host policies apply to nodes, which are not endpoints of the inventory.
@@ -317,16 +373,24 @@ impl<'a> Evaluator<'a> {
             return out;
         }
         let owner = port_owner(ep, peer, dir);
-        let ids = identity_labels(self, ep);
-        let peer_ids = match peer {
-            Peer::Endpoint(p) if !p.host_network => Some(identity_labels(self, p)),
+        let cache = |e: &Endpoint| self.cilium_subjects.get(&(e as *const Endpoint as usize));
+        let own = cache(ep);
+        let ids: std::borrow::Cow<'_, Labels> = match own {
+            Some(c) => std::borrow::Cow::Borrowed(&c.ids),
+            None => std::borrow::Cow::Owned(identity_labels(self, ep)),
+        };
+        let peer_ids: Option<std::borrow::Cow<'_, Labels>> = match peer {
+            Peer::Endpoint(p) if !p.host_network => Some(match cache(p) {
+                Some(c) => std::borrow::Cow::Borrowed(&c.ids),
+                None => std::borrow::Cow::Owned(identity_labels(self, p)),
+            }),
             _ => None,
         };
         // Kubernetes NetworkPolicies, translated: default deny for their direction.
         for np in self.selecting_policies(ep, dir) {
             out.enforced = true;
             out.default_deny = true;
-            out.selecting.push(np.qualified_name());
+            out.selecting.push(Selecting::Np(np));
             for (index, rule) in rules_of(np, dir).into_iter().flatten().enumerate() {
                 let peer_ok = match &rule.peers {
                     None => true,
@@ -342,13 +406,20 @@ impl<'a> Evaluator<'a> {
                 }
             }
         }
-        let rules: Vec<(&'a CiliumPolicy, &'a CiliumRule)> = self
-            .cluster
-            .cilium_policies
-            .iter()
-            .flat_map(|p| p.rules.iter().map(move |r| (p, r)))
-            .filter(|(_, r)| self.cilium_subject_selects(r, ep, &ids))
-            .collect();
+        let computed;
+        let rules: &[(&'a CiliumPolicy, &'a CiliumRule)] = match own {
+            Some(c) => &c.rules,
+            None => {
+                computed = self
+                    .cluster
+                    .cilium_policies
+                    .iter()
+                    .flat_map(|p| p.rules.iter().map(move |r| (p, r)))
+                    .filter(|(_, r)| self.cilium_subject_selects(r, ep, &ids))
+                    .collect::<Vec<_>>();
+                &computed
+            }
+        };
         let sections = |r: &'a CiliumRule| -> [(&'static str, &'a Vec<CiliumPeerRule>, bool); 2] {
             match dir {
                 Direction::Ingress => [
@@ -371,7 +442,7 @@ impl<'a> Evaluator<'a> {
                 continue;
             }
             out.enforced = true;
-            out.selecting.push(policy.qualified_name());
+            out.selecting.push(Selecting::Cilium(policy));
             let dd = match dir {
                 Direction::Ingress => rule.default_deny_ingress,
                 Direction::Egress => rule.default_deny_egress,
@@ -385,7 +456,7 @@ impl<'a> Evaluator<'a> {
                         ep,
                         pr,
                         peer,
-                        peer_ids.as_ref(),
+                        peer_ids.as_deref(),
                         &requires,
                         dir,
                     ) {
@@ -607,13 +678,13 @@ impl<'a> Evaluator<'a> {
             steps.push(LayerStep {
                 layer: "Cilium",
                 verdict: LayerVerdict::Deny,
-                policy: d.selecting.first().cloned(),
+                policy: d.selecting.first().map(Selecting::name),
                 rule: None,
                 origin: None,
                 detail: format!(
                     "default deny for {} (selected by {}); no rule allows this peer and port",
                     dir,
-                    d.selecting.join(", ")
+                    names(&d.selecting).join(", ")
                 ),
             });
             return (Outcome::Deny, steps);

@@ -150,6 +150,7 @@ pub struct Evaluator<'a> {
     pub profile: Profile,
     /// Cilium agent settings (used by the cilium profile).
     pub cilium: CiliumOptions,
+    pub(crate) cilium_subjects: HashMap<usize, crate::cilium::SubjectCache<'a>>,
     anps: Vec<&'a AdminPolicy>,
     np_by_ns: HashMap<&'a str, Vec<&'a NetworkPolicy>>,
 }
@@ -163,13 +164,18 @@ impl<'a> Evaluator<'a> {
         for np in &cluster.network_policies {
             np_by_ns.entry(np.namespace.as_str()).or_default().push(np);
         }
-        Self {
+        let mut ev = Self {
             cluster,
             profile,
             cilium: CiliumOptions::default(),
+            cilium_subjects: HashMap::new(),
             anps,
             np_by_ns,
+        };
+        if ev.uses_cilium() {
+            ev.cilium_subjects = crate::cilium::subject_caches(&ev);
         }
+        ev
     }
 
     /// The same evaluator with these Cilium agent settings.
@@ -211,9 +217,14 @@ impl<'a> Evaluator<'a> {
             .any(|p| !admin_rules(p, dir).is_empty() && self.subject_selects(&p.subject, ep))
     }
 
-    /// Whether some NetworkPolicy isolates `ep` in `dir`.
-    pub fn is_isolated(&self, ep: &Endpoint, dir: Direction) -> bool {
+    /// Whether some policy isolates `ep` in `dir`: a NetworkPolicy, or under the cilium
+    /// profile a Cilium rule that puts it in default deny.
+    pub fn is_isolated(&self, ep: &'a Endpoint, dir: Direction) -> bool {
         !self.selecting_policies(ep, dir).is_empty()
+            || (self.uses_cilium() && {
+                let d = self.cilium_direction(ep, Peer::Entity(Entity::None), dir);
+                d.enforced && d.default_deny
+            })
     }
 
     fn ns_labels(&self, ep: &Endpoint) -> &netfence_model::Labels {
