@@ -159,7 +159,10 @@ pub fn compute_with_ranges(
 ) -> Connectivity {
     let ev = Evaluator::new(cluster, profile);
     let classes = Classes::new(cluster);
-    let (class_edges, to_ext, from_ext) = if ev.has_admin_policies() || ev.uses_cilium() {
+    // Without Cilium policies the Cilium repository is NetworkPolicy alone, which decides as
+    // upstream (a property test checks it): the compiled path serves it.
+    let cilium_rules = ev.uses_cilium() && !cluster.cilium_policies.is_empty();
+    let (class_edges, to_ext, from_ext) = if ev.has_admin_policies() || cilium_rules {
         let (t, f) = general_external_edges(&ev, &classes, &src_ranges, &dst_ranges);
         (general_class_edges(&ev, &classes), t, f)
     } else {

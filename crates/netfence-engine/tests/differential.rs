@@ -265,6 +265,39 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, .. ProptestConfig::default() })]
+
+    /// Without Cilium policies, Cilium's rule repository (NetworkPolicies translated, evaluated
+    /// per pair) decides every pair as upstream NetworkPolicy does: the connectivity map may
+    /// take the compiled path under the cilium profile too.
+    #[test]
+    fn cilium_repository_equals_networkpolicy_without_cilium_policies(spec in arb_spec()) {
+        let mut spec = spec;
+        spec.admin.clear();
+        spec.baseline = None;
+        let c = build(&spec);
+        let generic = netfence_engine::eval::Evaluator::new(&c, Profile::Generic);
+        let cilium = netfence_engine::eval::Evaluator::new(&c, Profile::Cilium);
+        let (src_ranges, dst_ranges) = netfence_engine::connectivity::external_ranges(&c);
+        for a in &c.endpoints {
+            let mut peers: Vec<(netfence_engine::Peer<'_>, netfence_engine::Peer<'_>)> = Vec::new();
+            for b in &c.endpoints {
+                peers.push((netfence_engine::Peer::Endpoint(a), netfence_engine::Peer::Endpoint(b)));
+            }
+            for r in &src_ranges {
+                peers.push((netfence_engine::Peer::Ip(r), netfence_engine::Peer::Endpoint(a)));
+            }
+            for r in &dst_ranges {
+                peers.push((netfence_engine::Peer::Endpoint(a), netfence_engine::Peer::Ip(r)));
+            }
+            for (s, d) in peers {
+                prop_assert_eq!(cilium.pair_allowed(s, d), generic.pair_allowed(s, d));
+            }
+        }
+    }
+}
+
 fn check(c: &Cluster) -> Result<(), TestCaseError> {
     let c = c.clone();
     {
