@@ -134,6 +134,19 @@ pub fn external_ranges(cluster: &Cluster) -> (Vec<IpRange>, Vec<IpRange>) {
             }
         }
     }
+    for p in &cluster.calico_policies {
+        for (rules, out) in [
+            (&p.ingress, &mut ingress_sets),
+            (&p.egress, &mut egress_sets),
+        ] {
+            for r in rules {
+                for e in [&r.source, &r.destination] {
+                    out.extend(e.nets.iter().cloned());
+                    out.extend(e.not_nets.iter().cloned());
+                }
+            }
+        }
+    }
     // External ranges are IPv4, as netpol-analyzer reports them; IPv6 CIDRs are reported as
     // not modelled by the loader.
     let universe = |_: &[IpSet]| IpSet::all_v4();
@@ -162,7 +175,11 @@ pub fn compute_with_ranges(
     // Without Cilium policies the Cilium repository is NetworkPolicy alone, which decides as
     // upstream (a property test checks it): the compiled path serves it.
     let cilium_rules = ev.uses_cilium() && !cluster.cilium_policies.is_empty();
-    let (class_edges, to_ext, from_ext) = if ev.has_admin_policies() || cilium_rules {
+    let calico_rules = ev.uses_calico()
+        && (!cluster.calico_policies.is_empty()
+            || cluster.endpoints.iter().any(|e| e.host_network));
+    let (class_edges, to_ext, from_ext) = if ev.has_admin_policies() || cilium_rules || calico_rules
+    {
         let (t, f) = general_external_edges(&ev, &classes, &src_ranges, &dst_ranges);
         (general_class_edges(&ev, &classes), t, f)
     } else {

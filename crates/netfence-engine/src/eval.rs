@@ -151,6 +151,7 @@ pub struct Evaluator<'a> {
     /// Cilium agent settings (used by the cilium profile).
     pub cilium: CiliumOptions,
     pub(crate) cilium_subjects: HashMap<usize, crate::cilium::SubjectCache<'a>>,
+    pub(crate) calico_plan: Vec<crate::calico::TierPlan<'a>>,
     anps: Vec<&'a AdminPolicy>,
     np_by_ns: HashMap<&'a str, Vec<&'a NetworkPolicy>>,
 }
@@ -169,11 +170,15 @@ impl<'a> Evaluator<'a> {
             profile,
             cilium: CiliumOptions::default(),
             cilium_subjects: HashMap::new(),
+            calico_plan: Vec::new(),
             anps,
             np_by_ns,
         };
         if ev.uses_cilium() {
             ev.cilium_subjects = crate::cilium::subject_caches(&ev);
+        }
+        if ev.uses_calico() {
+            ev.calico_plan = crate::calico::plan(cluster);
         }
         ev
     }
@@ -182,6 +187,11 @@ impl<'a> Evaluator<'a> {
     pub fn with_cilium(mut self, options: CiliumOptions) -> Self {
         self.cilium = options;
         self
+    }
+
+    /// Whether the profile evaluates through Calico's tiers.
+    pub fn uses_calico(&self) -> bool {
+        self.profile == Profile::Calico
     }
 
     /// Whether the profile evaluates through the Cilium rule repository.
@@ -227,7 +237,7 @@ impl<'a> Evaluator<'a> {
             })
     }
 
-    fn ns_labels(&self, ep: &Endpoint) -> &netfence_model::Labels {
+    pub(crate) fn ns_labels(&self, ep: &Endpoint) -> &netfence_model::Labels {
         self.cluster.namespace_labels(&ep.namespace)
     }
 
@@ -263,7 +273,12 @@ impl<'a> Evaluator<'a> {
         }
     }
 
-    fn np_rule_matches_peer(&self, np: &NetworkPolicy, rule: &NpRule, peer: Peer<'_>) -> bool {
+    pub(crate) fn np_rule_matches_peer(
+        &self,
+        np: &NetworkPolicy,
+        rule: &NpRule,
+        peer: Peer<'_>,
+    ) -> bool {
         match &rule.peers {
             None => true,
             Some(elems) => elems.iter().any(|e| self.np_peer_matches(np, e, peer)),
@@ -305,7 +320,7 @@ impl<'a> Evaluator<'a> {
         (isolated, allowed)
     }
 
-    fn subject_selects(&self, subject: &AdminSubject, ep: &Endpoint) -> bool {
+    pub(crate) fn subject_selects(&self, subject: &AdminSubject, ep: &Endpoint) -> bool {
         match subject {
             AdminSubject::Namespaces(ns) => ns.matches(self.ns_labels(ep)),
             AdminSubject::Pods { namespaces, pods } => {
@@ -314,7 +329,7 @@ impl<'a> Evaluator<'a> {
         }
     }
 
-    fn admin_peer_matches(&self, elem: &AdminPeer, peer: Peer<'_>) -> bool {
+    pub(crate) fn admin_peer_matches(&self, elem: &AdminPeer, peer: Peer<'_>) -> bool {
         match (elem, peer) {
             (AdminPeer::Namespaces(ns), Peer::Endpoint(ep)) => ns.matches(self.ns_labels(ep)),
             (AdminPeer::Pods { namespaces, pods }, Peer::Endpoint(ep)) => {
@@ -336,7 +351,7 @@ impl<'a> Evaluator<'a> {
         }
     }
 
-    fn admin_rule_conn(&self, rule: &AdminRule, owner: PortOwner<'_>) -> ConnSet {
+    pub(crate) fn admin_rule_conn(&self, rule: &AdminRule, owner: PortOwner<'_>) -> ConnSet {
         let Some(ports) = &rule.ports else {
             return ConnSet::all();
         };
@@ -383,6 +398,12 @@ impl<'a> Evaluator<'a> {
         if self.uses_cilium() {
             return DirectionDetail {
                 allowed: self.cilium_allowed(ep, peer, dir),
+                np_isolated: self.is_isolated(ep, dir),
+            };
+        }
+        if self.uses_calico() {
+            return DirectionDetail {
+                allowed: self.calico_allowed(ep, peer, dir),
                 np_isolated: self.is_isolated(ep, dir),
             };
         }
@@ -519,6 +540,10 @@ impl<'a> Evaluator<'a> {
     ) -> (Outcome, Vec<LayerStep>) {
         if self.uses_cilium() {
             return self.cilium_explain(ep, peer, dir, protocol, port, request);
+        }
+        if self.uses_calico() {
+            let (ok, steps) = self.calico_explain(ep, peer, dir, protocol, port, request);
+            return (if ok { Outcome::Allow } else { Outcome::Deny }, steps);
         }
         let (ok, steps) = self.explain_l4(ep, peer, dir, protocol, port);
         (if ok { Outcome::Allow } else { Outcome::Deny }, steps)
@@ -700,7 +725,7 @@ pub fn rules_of(np: &NetworkPolicy, dir: Direction) -> Option<&Vec<NpRule>> {
     }
 }
 
-fn admin_rules(p: &AdminPolicy, dir: Direction) -> &[AdminRule] {
+pub(crate) fn admin_rules(p: &AdminPolicy, dir: Direction) -> &[AdminRule] {
     match dir {
         Direction::Ingress => &p.ingress,
         Direction::Egress => &p.egress,

@@ -9,6 +9,7 @@
 #![deny(clippy::disallowed_methods, reason = "engine crates do no I/O")]
 #![warn(missing_docs)]
 
+pub mod calico;
 pub mod cilium;
 pub mod classes;
 mod compiled;

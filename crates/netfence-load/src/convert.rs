@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use crate::err::LoadError;
 use crate::source::Document;
-use crate::{admin, cilium, selector, workload, Loaded};
+use crate::{admin, calico, cilium, selector, workload, Loaded};
 
 #[derive(Default)]
 pub(crate) struct Builder {
@@ -316,6 +316,45 @@ impl Builder {
                 }
             }
             "Route" => self.route(&value, &ns, &name),
+            "NetworkPolicy"
+            | "GlobalNetworkPolicy"
+            | "StagedNetworkPolicy"
+            | "StagedGlobalNetworkPolicy"
+                if api.starts_with("projectcalico.org")
+                    || api.starts_with("crd.projectcalico.org") =>
+            {
+                let namespaced = !kind.contains("Global");
+                let namespace = namespaced.then_some(ns.as_str());
+                let mut warnings = Vec::new();
+                match calico::policy(
+                    &value,
+                    &name,
+                    namespace,
+                    kind.starts_with("Staged"),
+                    ctx.origin(),
+                    &mut warnings,
+                ) {
+                    Ok(p) => {
+                        if let Some(ns) = &p.namespace {
+                            self.referenced_namespaces.push(ns.clone());
+                        }
+                        self.cluster.calico_policies.push(p)
+                    }
+                    Err((field, msg)) => self.errors.push(ctx.err(Some(field), msg, None)),
+                }
+                for (field, msg) in warnings {
+                    self.warnings.push(ctx.err(Some(field), msg, None));
+                }
+            }
+            "Tier"
+                if api.starts_with("projectcalico.org")
+                    || api.starts_with("crd.projectcalico.org") =>
+            {
+                match calico::tier(&value, &name, ctx.origin()) {
+                    Ok(t) => self.cluster.calico_tiers.push(t),
+                    Err((field, msg)) => self.errors.push(ctx.err(Some(field), msg, None)),
+                }
+            }
             "CiliumNetworkPolicy" | "CiliumClusterwideNetworkPolicy"
                 if api.starts_with("cilium.io") =>
             {
@@ -606,6 +645,8 @@ impl Builder {
         self.cluster.ingress_backends.extend(c.ingress_backends);
         self.cluster.audit_policies.extend(c.audit_policies);
         self.cluster.cilium_policies.extend(c.cilium_policies);
+        self.cluster.calico_policies.extend(c.calico_policies);
+        self.cluster.calico_tiers.extend(c.calico_tiers);
         if let Some(b) = c.baseline_policy {
             if self.cluster.baseline_policy.is_some() {
                 self.errors.push(LoadError {

@@ -12,6 +12,7 @@
 #![warn(missing_docs)]
 
 mod admin;
+mod calico;
 mod cilium;
 mod convert;
 mod err;

@@ -177,6 +177,10 @@ pub struct Cluster {
     pub audit_policies: Vec<AuditPolicy>,
     /// CiliumNetworkPolicies and CiliumClusterwideNetworkPolicies.
     pub cilium_policies: Vec<crate::cilium::CiliumPolicy>,
+    /// Calico NetworkPolicies, GlobalNetworkPolicies and staged policies.
+    pub calico_policies: Vec<crate::calico::CalicoPolicy>,
+    /// Calico Tiers declared in the input.
+    pub calico_tiers: Vec<crate::calico::Tier>,
 }
 
 /// An audit level, ordered from least to most recorded.

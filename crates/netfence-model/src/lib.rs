@@ -7,6 +7,7 @@
 #![deny(clippy::disallowed_methods, reason = "model crates do no I/O")]
 #![warn(missing_docs)]
 
+pub mod calico;
 pub mod cilium;
 pub mod cluster;
 pub mod conn;

@@ -1,0 +1,602 @@
+//! The Calico layer: tiers in order, policies in order inside a tier, first terminal rule
+//! (Allow, Deny, Pass) decides, an implicit deny at the end of a tier that has a policy for the
+//! endpoint, then the namespace profile (allow). Kubernetes NetworkPolicies sit in tier
+//! `default` at order 1000, AdminNetworkPolicies in `kube-admin`, the BaselineAdminNetworkPolicy
+//! in `kube-baseline`.
+
+use std::net::IpAddr;
+
+use netfence_model::calico::{
+    Action, CalicoPolicy, EntityRule, Port, Rule, Selector, CALICO_NAMESPACE_LABEL,
+    CALICO_NAME_LABEL, CALICO_ORCHESTRATOR_LABEL, CALICO_SERVICE_ACCOUNT_LABEL,
+};
+use netfence_model::{
+    AdminAction, AdminPolicy, Cluster, ConnSet, Endpoint, L7Request, Labels, NetworkPolicy,
+    PortSet, Protocol,
+};
+
+use crate::eval::{
+    admin_rules, port_owner, rules_of, Direction, Evaluator, LayerStep, LayerVerdict, Peer,
+    PortOwner,
+};
+
+/// A member of a tier.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Member<'a> {
+    Calico(&'a CalicoPolicy),
+    Np(&'a NetworkPolicy),
+    Anp(&'a AdminPolicy),
+    Banp(&'a AdminPolicy),
+}
+
+impl Member<'_> {
+    fn layer(&self) -> &'static str {
+        match self {
+            Member::Calico(p) => p.kind(),
+            Member::Np(_) => "NetworkPolicy",
+            Member::Anp(_) => "AdminNetworkPolicy",
+            Member::Banp(_) => "BaselineAdminNetworkPolicy",
+        }
+    }
+    fn name(&self) -> String {
+        match self {
+            Member::Calico(p) => p.qualified_name(),
+            Member::Np(p) => p.qualified_name(),
+            Member::Anp(p) | Member::Banp(p) => p.name.clone(),
+        }
+    }
+    fn origin(&self) -> netfence_model::Origin {
+        match self {
+            Member::Calico(p) => p.origin.clone(),
+            Member::Np(p) => p.origin.clone(),
+            Member::Anp(p) | Member::Banp(p) => p.origin.clone(),
+        }
+    }
+}
+
+/// A tier with its members sorted.
+#[derive(Debug, Clone)]
+pub(crate) struct TierPlan<'a> {
+    pub name: String,
+    pub default_pass: bool,
+    pub members: Vec<Member<'a>>,
+}
+
+/// Calico's sort key: order ascending, missing order last, then name.
+fn key(order: Option<f64>, name: &str) -> (bool, f64, String) {
+    (order.is_none(), order.unwrap_or(0.0), name.to_string())
+}
+
+/// The tiers of `cluster`, in evaluation order, with their members.
+pub(crate) fn plan(cluster: &Cluster) -> Vec<TierPlan<'_>> {
+    let mut tiers: Vec<(Option<f64>, String, bool)> = cluster
+        .calico_tiers
+        .iter()
+        .map(|t| (t.order, t.name.clone(), t.default_pass))
+        .collect();
+    for (name, order, pass) in [
+        ("kube-admin", 1_000.0, true),
+        ("default", 1_000_000.0, false),
+        ("kube-baseline", 10_000_000.0, true),
+    ] {
+        if !tiers.iter().any(|t| t.1 == name) {
+            tiers.push((Some(order), name.to_string(), pass));
+        }
+    }
+    for p in &cluster.calico_policies {
+        if !tiers.iter().any(|t| t.1 == p.tier) {
+            // A tier the input does not declare: Calico would refuse the policy; keep it last.
+            tiers.push((None, p.tier.clone(), false));
+        }
+    }
+    tiers.sort_by(|a, b| {
+        key(a.0, &a.1)
+            .partial_cmp(&key(b.0, &b.1))
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
+    tiers
+        .into_iter()
+        .map(|(_, name, default_pass)| {
+            let mut members: Vec<((bool, f64, String), Member<'_>)> = Vec::new();
+            for p in cluster
+                .calico_policies
+                .iter()
+                .filter(|p| p.tier == name && !p.staged)
+            {
+                members.push((key(p.order, &p.qualified_name()), Member::Calico(p)));
+            }
+            if name == "default" {
+                for np in &cluster.network_policies {
+                    members.push((
+                        key(Some(1000.0), &format!("knp.default.{}", np.name)),
+                        Member::Np(np),
+                    ));
+                }
+            }
+            if name == "kube-admin" {
+                for a in &cluster.admin_policies {
+                    members.push((key(a.priority.map(f64::from), &a.name), Member::Anp(a)));
+                }
+            }
+            if name == "kube-baseline" {
+                if let Some(b) = &cluster.baseline_policy {
+                    members.push((key(Some(1000.0), &b.name), Member::Banp(b)));
+                }
+            }
+            members.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap_or(std::cmp::Ordering::Equal));
+            TierPlan {
+                name,
+                default_pass,
+                members: members.into_iter().map(|(_, m)| m).collect(),
+            }
+        })
+        .collect()
+}
+
+/// The labels Calico's selectors see on a pod.
+pub fn calico_labels(ep: &Endpoint) -> Labels {
+    let mut l = ep.labels.clone();
+    l.insert(CALICO_NAMESPACE_LABEL.into(), ep.namespace.clone());
+    l.insert(CALICO_ORCHESTRATOR_LABEL.into(), "k8s".into());
+    l.insert(
+        CALICO_SERVICE_ACCOUNT_LABEL.into(),
+        ep.service_account.clone(),
+    );
+    l
+}
+
+/// One rule's say about a peer.
+struct Hit {
+    action: Action,
+    conn: ConnSet,
+    rule: String,
+    detail: Option<String>,
+}
+
+fn port_set(ports: &[Port], protocol: Protocol, owner: PortOwner<'_>) -> PortSet {
+    let mut s = PortSet::empty();
+    for p in ports {
+        s = s.union(&match p {
+            Port::Number(n) => PortSet::range(*n, *n),
+            Port::Range(lo, hi) => PortSet::range(*lo, *hi),
+            Port::Named(name) => match owner {
+                PortOwner::Endpoint(e) => e
+                    .resolve_named_port(name, protocol)
+                    .map_or_else(PortSet::empty, |n| PortSet::range(n, n)),
+                PortOwner::External => PortSet::empty(),
+                PortOwner::Unknown => PortSet::named(name),
+            },
+        });
+    }
+    s
+}
+
+/// Who an entity rule is matched against.
+#[derive(Clone, Copy)]
+enum Who<'p> {
+    Pod(&'p Endpoint),
+    /// An address outside the pod network (or a host-network pod's node address).
+    Address(Option<AddressRef<'p>>),
+}
+
+#[derive(Clone, Copy)]
+enum AddressRef<'p> {
+    Range(&'p netfence_model::IpRange),
+    Ip(IpAddr),
+}
+
+impl<'a> Evaluator<'a> {
+    fn who<'p>(&self, peer: Peer<'p>) -> Option<Who<'p>> {
+        match peer {
+            Peer::Endpoint(e) if e.host_network => Some(Who::Address(
+                e.host_ip.or(e.ips.first().copied()).map(AddressRef::Ip),
+            )),
+            Peer::Endpoint(e) => Some(Who::Pod(e)),
+            Peer::Ip(r) => Some(Who::Address(Some(AddressRef::Range(r)))),
+            Peer::Fqdn { ip, .. } => Some(Who::Address(ip.map(AddressRef::Ip))),
+            Peer::Entity(_) => Some(Who::Address(None)),
+            Peer::Rep(_) => None,
+        }
+    }
+
+    fn ns_labels_calico(&self, ns: &str) -> Labels {
+        let mut l = self.cluster.namespace_labels(ns).clone();
+        l.insert(CALICO_NAME_LABEL.into(), ns.to_string());
+        l
+    }
+
+    /// Whether a Calico policy applies to `ep` in `dir`.
+    fn calico_applies(&self, p: &CalicoPolicy, ep: &Endpoint, dir: Direction) -> bool {
+        let types = match dir {
+            Direction::Ingress => p.applies_ingress,
+            Direction::Egress => p.applies_egress,
+        };
+        if !types || ep.host_network {
+            return false;
+        }
+        let ns_ok = match (&p.namespace, &p.namespace_selector) {
+            (Some(ns), _) => *ns == ep.namespace,
+            (None, Some(sel)) => {
+                !sel.is_global() && sel.matches(&self.ns_labels_calico(&ep.namespace))
+            }
+            (None, None) => true,
+        };
+        ns_ok
+            && p.selector.matches(&calico_labels(ep))
+            && p.service_account_selector.as_ref().is_none_or(|s| {
+                s.matches(&Labels::from([(
+                    CALICO_NAME_LABEL.to_string(),
+                    ep.service_account.clone(),
+                )]))
+            })
+    }
+
+    fn member_applies(&self, m: Member<'_>, ep: &Endpoint, dir: Direction) -> bool {
+        match m {
+            Member::Calico(p) => self.calico_applies(p, ep, dir),
+            Member::Np(np) => {
+                !ep.host_network
+                    && np.namespace == ep.namespace
+                    && rules_of(np, dir).is_some()
+                    && np.pod_selector.matches(&ep.labels)
+            }
+            Member::Anp(a) | Member::Banp(a) => {
+                !ep.host_network && self.subject_selects(&a.subject, ep)
+            }
+        }
+    }
+
+    /// Whether entity rule `e` of policy `p` matches `who`.
+    fn entity_matches(&self, p: &CalicoPolicy, e: &EntityRule, who: Who<'_>) -> bool {
+        if !e.domains.is_empty() {
+            // Calico Enterprise DNS policy: not enforced by Calico OSS.
+            return false;
+        }
+        let scoped = e.selector.is_some()
+            || e.not_selector.is_some()
+            || e.service_accounts.is_some()
+            || e.namespace_selector.is_some();
+        match who {
+            Who::Pod(x) => {
+                let ips_ok = |set: &netfence_model::IpSet| x.ips.iter().any(|ip| set.contains(*ip));
+                if e.nets.as_ref().is_some_and(|n| !ips_ok(n)) {
+                    return false;
+                }
+                if e.not_nets.as_ref().is_some_and(ips_ok) {
+                    return false;
+                }
+                if scoped {
+                    let ns_ok = match (&e.namespace_selector, &p.namespace) {
+                        (Some(sel), _) => {
+                            !sel.is_global() && sel.matches(&self.ns_labels_calico(&x.namespace))
+                        }
+                        (None, Some(ns)) => *ns == x.namespace,
+                        (None, None) => true,
+                    };
+                    if !ns_ok {
+                        return false;
+                    }
+                }
+                let labels = calico_labels(x);
+                if e.selector.as_ref().is_some_and(|s| !s.matches(&labels)) {
+                    return false;
+                }
+                if e.not_selector.as_ref().is_some_and(|s| s.matches(&labels)) {
+                    return false;
+                }
+                if let Some(sa) = &e.service_accounts {
+                    let sa_labels =
+                        Labels::from([(CALICO_NAME_LABEL.to_string(), x.service_account.clone())]);
+                    if !(sa.names.is_empty() || sa.names.contains(&x.service_account))
+                        || sa.selector.as_ref().is_some_and(|s| !s.matches(&sa_labels))
+                    {
+                        return false;
+                    }
+                }
+                if let Some((name, ns)) = &e.services {
+                    let ns = ns.as_deref().or(p.namespace.as_deref()).unwrap_or_default();
+                    let backs = self.cluster.services.iter().any(|s| {
+                        s.name == *name
+                            && s.namespace == ns
+                            && x.namespace == ns
+                            && s.selector.as_ref().is_some_and(|sel| {
+                                !sel.is_empty()
+                                    && sel.iter().all(|(k, v)| x.labels.get(k) == Some(v))
+                            })
+                    });
+                    if !backs {
+                        return false;
+                    }
+                }
+                true
+            }
+            Who::Address(addr) => {
+                // Selectors, service accounts, namespaces and services only know endpoints.
+                if e.selector.is_some()
+                    || e.service_accounts.is_some()
+                    || e.namespace_selector.is_some()
+                    || e.services.is_some()
+                {
+                    return false;
+                }
+                // In a namespaced policy `notSelector` still carries the own-namespace scope.
+                if e.not_selector.is_some() && p.namespace.is_some() {
+                    return false;
+                }
+                let inside = |set: &netfence_model::IpSet| match addr {
+                    Some(AddressRef::Range(r)) => set.contains_range(r),
+                    Some(AddressRef::Ip(ip)) => set.contains(ip),
+                    None => false,
+                };
+                if e.nets.as_ref().is_some_and(|n| !inside(n)) {
+                    return false;
+                }
+                let overlaps = |set: &netfence_model::IpSet| match addr {
+                    Some(AddressRef::Range(r)) => !set.intersect(&r.to_set()).is_empty(),
+                    Some(AddressRef::Ip(ip)) => set.contains(ip),
+                    None => false,
+                };
+                !e.not_nets.as_ref().is_some_and(overlaps)
+            }
+        }
+    }
+
+    /// The connections rule `r` of policy `p` covers for `peer` seen from `ep` in `dir`.
+    fn calico_rule_conn(
+        &self,
+        p: &CalicoPolicy,
+        r: &Rule,
+        ep: &'a Endpoint,
+        peer: Peer<'_>,
+        dir: Direction,
+    ) -> ConnSet {
+        let Some(peer_who) = self.who(peer) else {
+            return ConnSet::none();
+        };
+        let (src, dst) = match dir {
+            Direction::Ingress => (peer_who, Who::Pod(ep)),
+            Direction::Egress => (Who::Pod(ep), peer_who),
+        };
+        if r.other_protocol.is_some()
+            || !self.entity_matches(p, &r.source, src)
+            || !self.entity_matches(p, &r.destination, dst)
+        {
+            return ConnSet::none();
+        }
+        let owner = port_owner(ep, peer, dir);
+        let protocols: Vec<Protocol> = match r.protocol {
+            Some(pr) => vec![pr],
+            None => Protocol::ALL.to_vec(),
+        };
+        let mut c = ConnSet::none();
+        for pr in protocols {
+            if r.not_protocol == Some(pr) {
+                continue;
+            }
+            let mut ports = match &r.destination.ports {
+                None => PortSet::all(),
+                Some(ps) => port_set(ps, pr, owner),
+            };
+            if let Some(np) = &r.destination.not_ports {
+                ports = ports.subtract(&port_set(np, pr, owner));
+            }
+            c.add(&ConnSet::single(pr, ports));
+        }
+        c
+    }
+
+    fn hits(&self, m: Member<'a>, ep: &'a Endpoint, peer: Peer<'_>, dir: Direction) -> Vec<Hit> {
+        let owner = port_owner(ep, peer, dir);
+        match m {
+            Member::Calico(p) => {
+                let rules = match dir {
+                    Direction::Ingress => &p.ingress,
+                    Direction::Egress => &p.egress,
+                };
+                rules
+                    .iter()
+                    .enumerate()
+                    .map(|(i, r)| Hit {
+                        action: r.action,
+                        conn: self.calico_rule_conn(p, r, ep, peer, dir),
+                        rule: format!("{}[{i}]", dir_key(dir)),
+                        detail: r.http.as_ref().map(|_| {
+                            "its `http` match needs application layer policy (Istio + Dikastes); without it Calico checks only L3/L4".to_string()
+                        }),
+                    })
+                    .collect()
+            }
+            Member::Np(np) => rules_of(np, dir)
+                .into_iter()
+                .flatten()
+                .enumerate()
+                .map(|(i, rule)| Hit {
+                    action: Action::Allow,
+                    conn: if self.np_rule_matches_peer(np, rule, peer) {
+                        crate::eval::np_rule_ports_owner(&rule.ports, owner)
+                    } else {
+                        ConnSet::none()
+                    },
+                    rule: format!("{}[{i}]", dir_key(dir)),
+                    detail: None,
+                })
+                .collect(),
+            Member::Anp(a) | Member::Banp(a) => admin_rules(a, dir)
+                .iter()
+                .map(|rule| Hit {
+                    action: match rule.action {
+                        AdminAction::Allow => Action::Allow,
+                        AdminAction::Deny => Action::Deny,
+                        AdminAction::Pass => Action::Pass,
+                    },
+                    conn: if rule.peers.iter().any(|x| self.admin_peer_matches(x, peer)) {
+                        self.admin_rule_conn(rule, owner)
+                    } else {
+                        ConnSet::none()
+                    },
+                    rule: rule.name.clone(),
+                    detail: None,
+                })
+                .collect(),
+        }
+    }
+
+    /// What the Calico pipeline allows for `ep` with `peer` in `dir`.
+    pub(crate) fn calico_allowed(
+        &self,
+        ep: &'a Endpoint,
+        peer: Peer<'_>,
+        dir: Direction,
+    ) -> ConnSet {
+        let mut undecided = ConnSet::all();
+        let mut allowed = ConnSet::none();
+        for tier in &self.calico_plan {
+            if undecided.is_empty() {
+                break;
+            }
+            let members: Vec<Member<'a>> = tier
+                .members
+                .iter()
+                .copied()
+                .filter(|m| self.member_applies(*m, ep, dir))
+                .collect();
+            if members.is_empty() {
+                continue;
+            }
+            let mut passed = ConnSet::none();
+            for m in members {
+                for h in self.hits(m, ep, peer, dir) {
+                    let c = h.conn.intersect(&undecided);
+                    if c.is_empty() {
+                        continue;
+                    }
+                    match h.action {
+                        Action::Allow => {
+                            allowed.add(&c);
+                            undecided = undecided.subtract(&c);
+                        }
+                        Action::Deny => undecided = undecided.subtract(&c),
+                        Action::Pass => {
+                            passed.add(&c);
+                            undecided = undecided.subtract(&c);
+                        }
+                        Action::Log => {}
+                    }
+                }
+            }
+            undecided = if tier.default_pass {
+                undecided.union(&passed)
+            } else {
+                passed
+            };
+        }
+        allowed.union(&undecided)
+    }
+
+    /// The Calico pipeline's say about one (protocol, port): every tier that has a policy for
+    /// the endpoint, with the deciding rule.
+    pub(crate) fn calico_explain(
+        &self,
+        ep: &'a Endpoint,
+        peer: Peer<'_>,
+        dir: Direction,
+        protocol: Protocol,
+        port: u16,
+        request: Option<&L7Request>,
+    ) -> (bool, Vec<LayerStep>) {
+        let _ = request;
+        let mut steps = Vec::new();
+        'tiers: for tier in &self.calico_plan {
+            let members: Vec<Member<'a>> = tier
+                .members
+                .iter()
+                .copied()
+                .filter(|m| self.member_applies(*m, ep, dir))
+                .collect();
+            if members.is_empty() {
+                continue;
+            }
+            for m in &members {
+                for h in self.hits(*m, ep, peer, dir) {
+                    if !h.conn.contains(protocol, port) {
+                        continue;
+                    }
+                    let verdict = match h.action {
+                        Action::Allow => LayerVerdict::Allow,
+                        Action::Deny => LayerVerdict::Deny,
+                        Action::Pass => LayerVerdict::Pass,
+                        Action::Log => continue,
+                    };
+                    let mut detail =
+                        format!("tier `{}`: {} rule {} matches", tier.name, h.action, h.rule);
+                    if let Some(d) = &h.detail {
+                        detail.push_str("; ");
+                        detail.push_str(d);
+                    }
+                    steps.push(LayerStep {
+                        layer: m.layer(),
+                        verdict,
+                        policy: Some(m.name()),
+                        rule: Some(h.rule.clone()),
+                        origin: Some(m.origin()),
+                        detail,
+                    });
+                    match verdict {
+                        LayerVerdict::Pass => continue 'tiers,
+                        v => return (v == LayerVerdict::Allow, steps),
+                    }
+                }
+            }
+            if tier.default_pass {
+                steps.push(LayerStep {
+                    layer: "Calico tier",
+                    verdict: LayerVerdict::Pass,
+                    policy: None,
+                    rule: None,
+                    origin: None,
+                    detail: format!(
+                        "no rule of tier `{}` matches; its defaultAction is Pass",
+                        tier.name
+                    ),
+                });
+                continue;
+            }
+            let names: Vec<String> = members.iter().map(Member::name).collect();
+            steps.push(LayerStep {
+                layer: "Calico tier",
+                verdict: LayerVerdict::Deny,
+                policy: members.first().map(Member::name),
+                rule: None,
+                origin: members.first().map(Member::origin),
+                detail: format!(
+                    "end of tier `{}`: {} select this pod for {} and no rule matches, so the tier denies",
+                    tier.name,
+                    names.join(", "),
+                    dir
+                ),
+            });
+            return (false, steps);
+        }
+        steps.push(LayerStep {
+            layer: "default",
+            verdict: LayerVerdict::Allow,
+            policy: None,
+            rule: None,
+            origin: None,
+            detail: format!("no tier decides for {dir}: the namespace profile allows it"),
+        });
+        (true, steps)
+    }
+}
+
+fn dir_key(dir: Direction) -> &'static str {
+    match dir {
+        Direction::Ingress => "ingress",
+        Direction::Egress => "egress",
+    }
+}
+
+/// Whether a selector is `all()`.
+pub fn is_all(s: &Selector) -> bool {
+    matches!(s, Selector::All)
+}

@@ -1,0 +1,275 @@
+//! Test vectors CA1–CA22 of `docs/semantics.md` §3.10 (Calico), written from the specification:
+//! pods `a/web{app=web}` (port 8080), `a/cli{app=cli}` (service account `cli-sa`),
+//! `b/cli{app=cli}` (IP 10.244.3.3); namespace `b{team=y}`; external 1.1.1.1.
+
+use netfence_engine::eval::{Evaluator, Peer};
+use netfence_engine::Profile;
+use netfence_model::{Cluster, IpSet, Protocol};
+
+const PODS: &str = r#"
+apiVersion: v1
+kind: Namespace
+metadata: {name: a}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: b, labels: {team: 'y'}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web, namespace: a, labels: {app: web}}
+spec: {containers: [{name: c, image: x, ports: [{name: http, containerPort: 8080}]}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: cli, namespace: a, labels: {app: cli}}
+spec: {serviceAccountName: cli-sa, containers: [{name: c, image: x}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: cli, namespace: b, labels: {app: cli}}
+spec: {containers: [{name: c, image: x}]}
+status: {podIP: 10.244.3.3}
+"#;
+
+fn load(policies: &str) -> netfence_load::Loaded {
+    netfence_load::load(&[netfence_load::Source {
+        name: "t.yaml".into(),
+        text: format!("{PODS}---\n{policies}"),
+    }])
+}
+
+fn cluster(policies: &str) -> Cluster {
+    let l = load(policies);
+    assert!(l.errors.is_empty(), "{:?}", l.errors);
+    l.cluster
+}
+
+/// `src -> dst:port/TCP` under the calico profile; `src` is a pod or an IPv4 address.
+fn allowed(policies: &str, src: &str, dst: &str, port: u16) -> bool {
+    let c = cluster(policies);
+    let ev = Evaluator::new(&c, Profile::Calico);
+    let d = Peer::Endpoint(&c.endpoints[c.find_endpoint(dst)[0]]);
+    match src.parse::<std::net::IpAddr>() {
+        Ok(ip) => {
+            let r = IpSet::from_ip(ip).ranges()[0];
+            ev.pair_allowed(Peer::Ip(&r), d)
+                .contains(Protocol::Tcp, port)
+        }
+        Err(_) => {
+            let s = Peer::Endpoint(&c.endpoints[c.find_endpoint(src)[0]]);
+            ev.pair_allowed(s, d).contains(Protocol::Tcp, port)
+        }
+    }
+}
+
+fn np(name: &str, extra: &str, rules: &str) -> String {
+    format!("apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata: {{name: {name}, namespace: a}}\nspec:\n  selector: app == 'web'\n{extra}{rules}\n")
+}
+
+fn gnp(name: &str, extra: &str, rules: &str) -> String {
+    format!("apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {{name: {name}}}\nspec:\n  selector: app == 'web'\n{extra}{rules}\n")
+}
+
+const K8S_ALLOW_CLI: &str = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: knp, namespace: a}\nspec:\n  podSelector: {matchLabels: {app: web}}\n  ingress:\n  - from: [{podSelector: {matchLabels: {app: cli}}}]\n";
+const K8S_ALLOW_ALL: &str = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: knp, namespace: a}\nspec:\n  podSelector: {matchLabels: {app: web}}\n  ingress:\n  - {}\n";
+const SEC_TIER: &str =
+    "apiVersion: projectcalico.org/v3\nkind: Tier\nmetadata: {name: sec}\nspec: {order: 100}\n";
+
+#[test]
+fn ca1_no_policy_is_the_profile_allow() {
+    assert!(allowed("", "b/cli", "a/web", 8080));
+}
+
+#[test]
+fn ca2_ca4_selector_scope() {
+    let ca2 = np(
+        "p",
+        "",
+        "  ingress:\n  - action: Allow\n    source: {selector: app == 'cli'}",
+    );
+    assert!(!allowed(&ca2, "b/cli", "a/web", 8080), "CA2");
+    assert!(allowed(&ca2, "a/cli", "a/web", 8080));
+    let ca3 = np("p", "", "  ingress:\n  - action: Allow\n    source: {selector: app == 'cli', namespaceSelector: team == 'y'}");
+    assert!(allowed(&ca3, "b/cli", "a/web", 8080), "CA3");
+    let ca4 = gnp(
+        "p",
+        "",
+        "  ingress:\n  - action: Allow\n    source: {selector: app == 'cli'}",
+    );
+    assert!(allowed(&ca4, "b/cli", "a/web", 8080), "CA4");
+}
+
+#[test]
+fn ca5_ca8_tiers() {
+    let ca5 = format!(
+        "{SEC_TIER}---\n{}---\n{K8S_ALLOW_ALL}",
+        gnp(
+            "deny-cli",
+            "  tier: sec\n",
+            "  ingress:\n  - action: Deny\n    source: {selector: app == 'cli'}"
+        )
+    );
+    assert!(!allowed(&ca5, "a/cli", "a/web", 8080), "CA5");
+    let ca6 = format!(
+        "{SEC_TIER}---\n{}---\n{K8S_ALLOW_CLI}",
+        gnp("pass", "  tier: sec\n", "  ingress:\n  - action: Pass")
+    );
+    assert!(allowed(&ca6, "a/cli", "a/web", 8080), "CA6");
+    let ca7 = format!(
+        "{SEC_TIER}---\n{}",
+        gnp(
+            "only-x",
+            "  tier: sec\n",
+            "  ingress:\n  - action: Allow\n    source: {selector: app == 'x'}"
+        )
+    );
+    assert!(!allowed(&ca7, "a/cli", "a/web", 8080), "CA7");
+    let ca8 = ca7.replace(
+        "spec: {order: 100}",
+        "spec: {order: 100, defaultAction: Pass}",
+    );
+    assert!(allowed(&ca8, "a/cli", "a/web", 8080), "CA8");
+}
+
+#[test]
+fn ca9_ca11_first_terminal_match_and_order() {
+    let ca9 = np(
+        "p",
+        "",
+        "  ingress:\n  - action: Log\n  - action: Deny\n    protocol: TCP\n  - action: Allow",
+    );
+    assert!(!allowed(&ca9, "a/cli", "a/web", 8080), "CA9");
+    let ca10 = format!(
+        "{}---\n{}",
+        np(
+            "deny",
+            "  order: 10\n",
+            "  ingress:\n  - action: Deny\n    source: {selector: app == 'cli'}"
+        ),
+        np(
+            "allow",
+            "  order: 5\n",
+            "  ingress:\n  - action: Allow\n    source: {selector: app == 'cli'}"
+        )
+    );
+    assert!(allowed(&ca10, "a/cli", "a/web", 8080), "CA10");
+    let ca11 = format!(
+        "{}---\n{K8S_ALLOW_CLI}",
+        np(
+            "deny",
+            "",
+            "  ingress:\n  - action: Deny\n    source: {selector: app == 'cli'}"
+        )
+    );
+    assert!(allowed(&ca11, "a/cli", "a/web", 8080), "CA11");
+}
+
+#[test]
+fn ca12_ca13_egress_only_types() {
+    let p = "apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata: {name: p, namespace: a}\nspec:\n  selector: app == 'cli'\n  egress:\n  - action: Allow\n    protocol: UDP\n    destination: {ports: [53]}\n";
+    let c = cluster(p);
+    let ev = Evaluator::new(&c, Profile::Calico);
+    let web = Peer::Endpoint(&c.endpoints[c.find_endpoint("a/web")[0]]);
+    let cli = Peer::Endpoint(&c.endpoints[c.find_endpoint("a/cli")[0]]);
+    assert!(
+        ev.pair_allowed(web, cli).contains(Protocol::Tcp, 80),
+        "CA12"
+    );
+    assert!(
+        !ev.pair_allowed(cli, web).contains(Protocol::Tcp, 8080),
+        "CA13"
+    );
+}
+
+#[test]
+fn ca14_ca17_nets_and_not_selector() {
+    let ca14 = np(
+        "p",
+        "",
+        "  ingress:\n  - action: Allow\n    source: {nets: [10.244.0.0/16]}",
+    );
+    assert!(allowed(&ca14, "b/cli", "a/web", 8080), "CA14");
+    let ca15 = np(
+        "p",
+        "",
+        "  ingress:\n  - action: Allow\n    source: {selector: all()}",
+    );
+    assert!(!allowed(&ca15, "1.1.1.1", "a/web", 8080), "CA15");
+    let ca16 = gnp(
+        "p",
+        "",
+        "  ingress:\n  - action: Allow\n    source: {notSelector: app == 'cli'}",
+    );
+    assert!(allowed(&ca16, "1.1.1.1", "a/web", 8080), "CA16");
+    assert!(!allowed(&ca16, "a/cli", "a/web", 8080));
+    let ca17 = np(
+        "p",
+        "",
+        "  ingress:\n  - action: Allow\n    source: {notSelector: app == 'cli'}",
+    );
+    assert!(!allowed(&ca17, "1.1.1.1", "a/web", 8080), "CA17");
+}
+
+#[test]
+fn ca18_ca21_ports_service_accounts_global() {
+    let ca18 = np(
+        "p",
+        "",
+        "  ingress:\n  - action: Allow\n    protocol: TCP\n    destination: {ports: ['8000:8100']}",
+    );
+    assert!(allowed(&ca18, "a/cli", "a/web", 8080), "CA18");
+    let ca19 = np(
+        "p",
+        "",
+        "  ingress:\n  - action: Allow\n    destination: {ports: [8080]}",
+    );
+    let l = load(&ca19);
+    assert_eq!(l.errors.len(), 1, "CA19 is invalid");
+    assert_eq!(
+        l.errors[0].field.as_deref(),
+        Some("spec.ingress[0].protocol")
+    );
+    let ca20 = np(
+        "p",
+        "",
+        "  ingress:\n  - action: Allow\n    source: {serviceAccounts: {names: [cli-sa]}}",
+    );
+    assert!(allowed(&ca20, "a/cli", "a/web", 8080), "CA20");
+    assert!(!allowed(&ca20, "b/cli", "a/web", 8080));
+    let ca21 = np(
+        "p",
+        "",
+        "  ingress:\n  - action: Allow\n    source: {namespaceSelector: global()}",
+    );
+    assert!(!allowed(&ca21, "a/cli", "a/web", 8080), "CA21");
+}
+
+#[test]
+fn ca22_http_match_without_alp_is_reported_as_l4_only() {
+    let p = np(
+        "p",
+        "",
+        "  ingress:\n  - action: Allow\n    http: {methods: [GET], paths: [{prefix: /api}]}",
+    );
+    let c = cluster(&p);
+    let ev = Evaluator::new(&c, Profile::Calico);
+    let web = &c.endpoints[c.find_endpoint("a/web")[0]];
+    let cli = &c.endpoints[c.find_endpoint("a/cli")[0]];
+    let (ok, steps) = ev.explain(
+        web,
+        Peer::Endpoint(cli),
+        netfence_engine::Direction::Ingress,
+        Protocol::Tcp,
+        8080,
+    );
+    assert!(ok, "IMPL: without ALP Calico enforces the L3/L4 part");
+    assert!(
+        steps
+            .last()
+            .unwrap()
+            .detail
+            .contains("application layer policy"),
+        "{steps:?}"
+    );
+}
