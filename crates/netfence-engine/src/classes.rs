@@ -25,6 +25,8 @@ struct Key<'a> {
     /// Cilium identities carry the service account.
     service_account: Option<&'a str>,
     host_network: bool,
+    /// The pod's own say on Istio sidecar injection.
+    inject: Option<&'a str>,
 }
 
 impl Classes {
@@ -34,7 +36,9 @@ impl Classes {
         let mut members: Vec<Vec<EndpointId>> = Vec::new();
         let mut class_of = Vec::with_capacity(cluster.endpoints.len());
         let mut by_namespace: HashMap<String, Vec<usize>> = HashMap::new();
-        let by_identity = !cluster.cilium_policies.is_empty();
+        let by_identity = !cluster.cilium_policies.is_empty()
+            || !cluster.authorization_policies.is_empty()
+            || !cluster.peer_authentications.is_empty();
         for (id, ep) in cluster.endpoints.iter().enumerate() {
             let mut named_ports: Vec<&NamedPort> = ep.named_ports.iter().collect();
             named_ports.sort();
@@ -47,6 +51,10 @@ impl Classes {
                 ips,
                 service_account: by_identity.then_some(ep.service_account.as_str()),
                 host_network: ep.host_network,
+                inject: ep
+                    .annotations
+                    .get("sidecar.istio.io/inject")
+                    .map(String::as_str),
             };
             let next = members.len();
             let class = *index.entry(key).or_insert(next);

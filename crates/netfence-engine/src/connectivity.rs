@@ -185,7 +185,26 @@ pub fn compute_with_ranges(
     } else {
         let compiled = Compiled::build(&ev, &classes);
         let (t, f) = compiled.external_edges(&src_ranges, &dst_ranges);
-        (compiled.class_edges(), t, f)
+        let (mut edges, mut f) = (compiled.class_edges(), f);
+        if ev.has_mesh_policies() {
+            // The compiled path knows NetworkPolicy only: the mesh filters its result.
+            let rep = |c: u32| &cluster.endpoints[classes.representative(c as usize)];
+            edges = edges
+                .into_iter()
+                .filter_map(|(s, d, conn)| {
+                    let m = crate::mesh::mesh_conn(&ev, rep(d), Peer::Endpoint(rep(s)), &conn);
+                    (!m.is_empty()).then(|| (s, d, Arc::new(m)))
+                })
+                .collect();
+            f = f
+                .into_iter()
+                .filter_map(|(r, c, conn)| {
+                    let m = crate::mesh::mesh_conn(&ev, rep(c), Peer::Ip(&src_ranges[r]), &conn);
+                    (!m.is_empty()).then(|| (r, c, Arc::new(m)))
+                })
+                .collect();
+        }
+        (edges, t, f)
     };
     let members = |c: u32| {
         classes

@@ -475,7 +475,11 @@ impl<'a> Evaluator<'a> {
             Peer::Endpoint(d) => self.direction_allowed(d, src, Direction::Ingress),
             _ => ConnSet::all(),
         };
-        egress.intersect(&ingress)
+        let both = egress.intersect(&ingress);
+        match dst {
+            Peer::Endpoint(d) if !both.is_empty() => crate::mesh::mesh_conn(self, d, src, &both),
+            _ => both,
+        }
     }
 
     /// One flow end to end: egress at the source, then ingress at the destination (external
@@ -510,7 +514,57 @@ impl<'a> Evaluator<'a> {
                 Outcome::Allow => {}
             }
         }
+        // The mesh, at the destination's proxy, after the CNI.
+        if let Peer::Endpoint(d) = dst {
+            let traffic = match request {
+                Some(r @ L7Request::Http { .. }) => crate::mesh::Traffic::Request(r),
+                _ if self.plain_tcp_port(d, port) => crate::mesh::Traffic::Tcp,
+                _ => crate::mesh::Traffic::AnyHttp,
+            };
+            let (o, steps) = self.mesh_explain(d, src, protocol, port, traffic);
+            out.steps
+                .extend(steps.into_iter().map(|s| (Direction::Ingress, s)));
+            match o {
+                Outcome::Deny => out.outcome = Outcome::Deny,
+                Outcome::L7Deny if out.outcome == Outcome::Allow => out.outcome = Outcome::L7Deny,
+                _ => {}
+            }
+        }
         out
+    }
+
+    /// Whether `port` of `ep` is declared as a non-HTTP protocol (Istio protocol selection by
+    /// port name: `tcp`, `tls`, `mongo`, `mysql`, `redis`, ... on the container or Service port).
+    pub fn plain_tcp_port(&self, ep: &Endpoint, port: u16) -> bool {
+        const TCP: [&str; 7] = ["tcp", "tls", "mongo", "mysql", "redis", "https", "postgres"];
+        let named = ep
+            .named_ports
+            .iter()
+            .filter(|n| n.port == port)
+            .map(|n| n.name.as_str());
+        let svc = self
+            .cluster
+            .services
+            .iter()
+            .filter(|s| {
+                s.namespace == ep.namespace
+                    && s.selector.as_ref().is_some_and(|sel| {
+                        !sel.is_empty() && sel.iter().all(|(k, v)| ep.labels.get(k) == Some(v))
+                    })
+            })
+            .flat_map(|s| &s.ports)
+            .filter(|p| match &p.target {
+                PortRef::Number(n) => *n == port,
+                PortRef::Name(n) => ep
+                    .named_ports
+                    .iter()
+                    .any(|x| &x.name == n && x.port == port),
+            })
+            .filter_map(|p| p.name.as_deref());
+        named.chain(svc).any(|n| {
+            TCP.iter()
+                .any(|t| n == *t || n.starts_with(&format!("{t}-")))
+        })
     }
 
     /// Every layer's say about one (protocol, port) from `peer` in `dir` at `ep`, in the order

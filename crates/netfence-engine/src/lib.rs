@@ -20,6 +20,7 @@ pub mod exposure;
 pub mod fix;
 pub mod flows;
 pub mod ingress;
+pub mod mesh;
 pub mod profile;
 pub mod reach;
 pub mod reference;

@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use crate::err::LoadError;
 use crate::source::Document;
-use crate::{admin, calico, cilium, selector, workload, Loaded};
+use crate::{admin, calico, cilium, istio, selector, workload, Loaded};
 
 #[derive(Default)]
 pub(crate) struct Builder {
@@ -355,6 +355,24 @@ impl Builder {
                     Err((field, msg)) => self.errors.push(ctx.err(Some(field), msg, None)),
                 }
             }
+            "PeerAuthentication" if api.starts_with("security.istio.io") => {
+                match istio::peer_authentication(&value, &name, &ns, ctx.origin()) {
+                    Ok(p) => {
+                        self.referenced_namespaces.push(ns.clone());
+                        self.cluster.peer_authentications.push(p)
+                    }
+                    Err((field, msg)) => self.errors.push(ctx.err(Some(field), msg, None)),
+                }
+            }
+            "AuthorizationPolicy" if api.starts_with("security.istio.io") => {
+                match istio::authorization_policy(&value, &name, &ns, ctx.origin()) {
+                    Ok(p) => {
+                        self.referenced_namespaces.push(ns.clone());
+                        self.cluster.authorization_policies.push(p)
+                    }
+                    Err((field, msg)) => self.errors.push(ctx.err(Some(field), msg, None)),
+                }
+            }
             "CiliumNetworkPolicy" | "CiliumClusterwideNetworkPolicy"
                 if api.starts_with("cilium.io") =>
             {
@@ -647,6 +665,12 @@ impl Builder {
         self.cluster.cilium_policies.extend(c.cilium_policies);
         self.cluster.calico_policies.extend(c.calico_policies);
         self.cluster.calico_tiers.extend(c.calico_tiers);
+        self.cluster
+            .peer_authentications
+            .extend(c.peer_authentications);
+        self.cluster
+            .authorization_policies
+            .extend(c.authorization_policies);
         if let Some(b) = c.baseline_policy {
             if self.cluster.baseline_policy.is_some() {
                 self.errors.push(LoadError {

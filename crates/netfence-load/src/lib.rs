@@ -17,6 +17,7 @@ mod cilium;
 mod convert;
 mod err;
 pub mod hubble;
+mod istio;
 mod selector;
 mod source;
 pub mod spec;

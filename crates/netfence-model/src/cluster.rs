@@ -181,6 +181,10 @@ pub struct Cluster {
     pub calico_policies: Vec<crate::calico::CalicoPolicy>,
     /// Calico Tiers declared in the input.
     pub calico_tiers: Vec<crate::calico::Tier>,
+    /// Istio PeerAuthentications.
+    pub peer_authentications: Vec<crate::istio::PeerAuthentication>,
+    /// Istio AuthorizationPolicies.
+    pub authorization_policies: Vec<crate::istio::AuthorizationPolicy>,
 }
 
 /// An audit level, ordered from least to most recorded.

@@ -13,6 +13,7 @@ pub mod cluster;
 pub mod conn;
 pub mod flow;
 pub mod ip;
+pub mod istio;
 pub mod l7;
 pub mod labels;
 pub mod policy;
