@@ -56,3 +56,72 @@ pub fn not_enforcing(cluster: &Cluster) -> Option<String> {
         })
         .flatten()
 }
+
+/// The profile `--cni auto` picks: Cilium when Cilium policies or the agent are in the input,
+/// Calico for Calico policies or calico-node (Canal included), then Antrea, Weave, flannel
+/// alone, and generic when nothing is recognised.
+pub fn auto_profile(cluster: &Cluster) -> netfence_engine::Profile {
+    use netfence_engine::Profile;
+    let seen = detect(cluster);
+    let has = |c: &str| seen.iter().any(|d| d.cni == c);
+    if !cluster.cilium_policies.is_empty() || has("cilium") {
+        Profile::Cilium
+    } else if !cluster.calico_policies.is_empty() || has("calico-node") {
+        Profile::Calico
+    } else if has("antrea-agent") {
+        Profile::Antrea
+    } else if has("weave-net") {
+        Profile::Weave
+    } else if has("flannel") {
+        Profile::Flannel
+    } else {
+        Profile::Generic
+    }
+}
+
+/// Policies of the input that `profile` does not enforce: `(kind, count)`.
+pub fn unenforced(
+    cluster: &Cluster,
+    profile: netfence_engine::Profile,
+) -> Vec<(&'static str, usize)> {
+    let admin = cluster.admin_policies.len() + usize::from(cluster.baseline_policy.is_some());
+    let staged = cluster.calico_policies.iter().filter(|p| p.staged).count();
+    let calico = cluster.calico_policies.len() - staged;
+    let mut out = vec![
+        (
+            "NetworkPolicy",
+            if profile.enforces_network_policy() {
+                0
+            } else {
+                cluster.network_policies.len()
+            },
+        ),
+        (
+            "AdminNetworkPolicy/BaselineAdminNetworkPolicy",
+            if profile.enforces_admin_policies() {
+                0
+            } else {
+                admin
+            },
+        ),
+        (
+            "CiliumNetworkPolicy/CiliumClusterwideNetworkPolicy",
+            if profile.enforces_cilium_policies() {
+                0
+            } else {
+                cluster.cilium_policies.len()
+            },
+        ),
+        (
+            "Calico NetworkPolicy/GlobalNetworkPolicy",
+            if profile.enforces_calico_policies() {
+                0
+            } else {
+                calico
+            },
+        ),
+        ("Calico staged policy (never enforced)", staged),
+    ];
+    out.retain(|(_, n)| *n > 0);
+    out
+}

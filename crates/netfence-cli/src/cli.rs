@@ -47,6 +47,8 @@ pub enum Command {
     /// Policies generated from the inventory, checked by the engine before they are printed.
     #[command(subcommand)]
     Generate(GenerateCommand),
+    /// What each CNI profile enforces, and which CNI the input runs.
+    Cni(CniArgs),
     /// Observed Hubble flows against the manifests: why drops happen, what a change breaks.
     #[command(subcommand)]
     Flows(FlowsCommand),
@@ -273,6 +275,16 @@ pub struct FromFlowsArgs {
     pub fqdn: bool,
     /// Output format: yaml (the policies) or json (policies, learned flows, exclusions, proof).
     #[arg(long, default_value = "yaml")]
+    pub format: String,
+}
+
+/// `netfence cni`.
+#[derive(Debug, Args)]
+pub struct CniArgs {
+    /// Manifests to detect the CNI from (kube-system workloads, policy kinds); optional.
+    pub paths: Vec<PathBuf>,
+    /// Output format: txt or json.
+    #[arg(long, default_value = "txt")]
     pub format: String,
 }
 

@@ -161,7 +161,7 @@ fn cilium_policies_under_another_profile_are_reported_not_enforced() {
     ]);
     assert_eq!(code, 0);
     assert!(
-        err.contains("Cilium policies are not enforced under --cni generic"),
+        err.contains("CiliumNetworkPolicy/CiliumClusterwideNetworkPolicy object(s) are not enforced under --cni generic"),
         "{err}"
     );
     // Without --cni the contract's default, generic, applies; auto detects Cilium.

@@ -369,7 +369,8 @@ impl<'a> Evaluator<'a> {
         dir: Direction,
     ) -> CiliumDirection<'a> {
         let mut out = CiliumDirection::default();
-        if self.cilium.mode == PolicyMode::Never {
+        // A host-network pod is the host's endpoint: pod policies do not apply to it.
+        if self.cilium.mode == PolicyMode::Never || ep.host_network {
             return out;
         }
         let owner = port_owner(ep, peer, dir);

@@ -178,8 +178,9 @@ pub fn compute_with_ranges(
     let calico_rules = ev.uses_calico()
         && (!cluster.calico_policies.is_empty()
             || cluster.endpoints.iter().any(|e| e.host_network));
-    let (class_edges, to_ext, from_ext) = if ev.has_admin_policies() || cilium_rules || calico_rules
-    {
+    let unenforced = !ev.profile.enforces_network_policy();
+    let general = ev.has_admin_policies() || cilium_rules || calico_rules || unenforced;
+    let (class_edges, to_ext, from_ext) = if general {
         let (t, f) = general_external_edges(&ev, &classes, &src_ranges, &dst_ranges);
         (general_class_edges(&ev, &classes), t, f)
     } else {

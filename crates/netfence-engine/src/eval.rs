@@ -395,6 +395,12 @@ impl<'a> Evaluator<'a> {
         peer: Peer<'_>,
         dir: Direction,
     ) -> DirectionDetail {
+        if !self.profile.enforces_network_policy() {
+            return DirectionDetail {
+                allowed: ConnSet::all(),
+                np_isolated: false,
+            };
+        }
         if self.uses_cilium() {
             return DirectionDetail {
                 allowed: self.cilium_allowed(ep, peer, dir),
@@ -592,6 +598,20 @@ impl<'a> Evaluator<'a> {
         port: u16,
         request: Option<&L7Request>,
     ) -> (Outcome, Vec<LayerStep>) {
+        if !self.profile.enforces_network_policy() {
+            let step = LayerStep {
+                layer: "default",
+                verdict: LayerVerdict::Allow,
+                policy: None,
+                rule: None,
+                origin: None,
+                detail: format!(
+                    "--cni {} enforces no NetworkPolicy: every policy is left unenforced (seed pitfall 3)",
+                    self.profile
+                ),
+            };
+            return (Outcome::Allow, vec![step]);
+        }
         if self.uses_cilium() {
             return self.cilium_explain(ep, peer, dir, protocol, port, request);
         }

@@ -2,6 +2,7 @@
 
 mod audit;
 mod blast;
+mod cni;
 mod connectivity;
 mod diff;
 mod ends;
@@ -28,6 +29,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Report(args) => report::run(&args),
         Command::Audit(args) => audit::run(&args),
         Command::Generate(cmd) => generate::run(&cmd),
+        Command::Cni(args) => cni::run(&args),
         Command::Flows(cmd) => flows::run(&cmd),
         Command::Rule { code } => audit::rule(code.as_deref()),
     }
@@ -46,27 +48,11 @@ impl Choice {
     pub(crate) fn resolve(&self, cluster: &Cluster) -> Profile {
         let profile = match self {
             Choice::Fixed(p) => *p,
-            Choice::Auto => {
-                let seen = netfence_audit::cni::detect(cluster);
-                if !cluster.cilium_policies.is_empty() || seen.iter().any(|d| d.cni == "cilium") {
-                    Profile::Cilium
-                } else if seen.iter().any(|d| d.cni == "calico-node") {
-                    Profile::Calico
-                } else {
-                    Profile::Generic
-                }
-            }
+            Choice::Auto => netfence_audit::cni::auto_profile(cluster),
         };
-        if !cluster.cilium_policies.is_empty() && !profile.enforces_cilium_policies() {
+        for (kind, n) in netfence_audit::cni::unenforced(cluster, profile) {
             eprintln!(
-                "warning: {} Cilium policies are not enforced under --cni {profile}: they are left out of the verdicts",
-                cluster.cilium_policies.len()
-            );
-        }
-        let admin = cluster.admin_policies.len() + usize::from(cluster.baseline_policy.is_some());
-        if admin > 0 && !profile.enforces_admin_policies() {
-            eprintln!(
-                "warning: {admin} AdminNetworkPolicy/BaselineAdminNetworkPolicy objects are not enforced under --cni {profile}: they are left out of the verdicts"
+                "warning: {n} {kind} object(s) are not enforced under --cni {profile}: kept in the model, left out of the verdicts"
             );
         }
         profile
@@ -82,6 +68,6 @@ pub(crate) fn profile(name: &Option<String>) -> Result<Choice> {
         return Ok(Choice::Auto);
     }
     Profile::parse(name).map(Choice::Fixed).ok_or_else(|| {
-        anyhow!("unknown CNI profile `{name}` (expected auto, generic, calico or cilium)")
+        anyhow!("unknown CNI profile `{name}` (expected auto, generic, calico, cilium, antrea, flannel or weave)")
     })
 }

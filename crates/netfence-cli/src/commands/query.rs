@@ -8,6 +8,7 @@ use netfence_engine::cilium::Outcome;
 use netfence_engine::connectivity::external_ranges;
 use netfence_engine::eval::{Evaluator, LayerStep, LayerVerdict};
 use netfence_engine::fix::{self, FarEnd};
+use netfence_engine::mesh::Traffic;
 use netfence_engine::Direction;
 use netfence_model::{L7Request, Protocol};
 use serde::Serialize;
@@ -145,6 +146,22 @@ pub fn run(args: &QueryArgs) -> Result<i32> {
             causes.extend(troubleshoot::causes(
                 c, &ev, ep, far_ep, dir, protocol, args.port,
             ));
+        }
+    }
+    // The mesh, at the destination's proxy, once the CNI lets the connection through.
+    if let (true, End::Endpoint(d)) = (allowed, &dst) {
+        let d = &c.endpoints[*d];
+        let traffic = match &req {
+            Some(r @ L7Request::Http { .. }) => Traffic::Request(r),
+            _ if ev.plain_tcp_port(d, args.port) => Traffic::Tcp,
+            _ => Traffic::AnyHttp,
+        };
+        let (outcome, s) = ev.mesh_explain(d, src.peer(c), protocol, args.port, traffic);
+        steps.extend(s.into_iter().map(|x| ("mesh", x)));
+        match outcome {
+            Outcome::Deny => allowed = false,
+            Outcome::L7Deny => l7_denied = true,
+            Outcome::Allow => {}
         }
     }
     let verdict = match (allowed, l7_denied) {

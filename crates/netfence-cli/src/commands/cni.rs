@@ -1,0 +1,97 @@
+//! `netfence cni [PATH]`: the capability table of the CNI profiles, and what the input runs.
+
+use anyhow::{bail, Result};
+use netfence_engine::Profile;
+use serde_json::json;
+
+use crate::cli::{CniArgs, Inputs};
+use crate::input;
+
+fn yes(b: bool) -> &'static str {
+    if b {
+        "yes"
+    } else {
+        "no"
+    }
+}
+
+pub fn run(args: &CniArgs) -> Result<i32> {
+    if args.format != "txt" && args.format != "json" {
+        bail!("unknown format `{}` (expected txt or json)", args.format);
+    }
+    let cluster = if args.paths.is_empty() {
+        None
+    } else {
+        Some(
+            input::load(&Inputs {
+                paths: args.paths.clone(),
+                cni: None,
+                verbose: false,
+            })?
+            .cluster,
+        )
+    };
+    let detected = cluster.as_ref().map(|c| {
+        let seen: Vec<String> = netfence_audit::cni::detect(c)
+            .iter()
+            .map(|d| format!("{} ({})", d.cni, c.endpoints[d.workload].display_name()))
+            .collect();
+        let auto = netfence_audit::cni::auto_profile(c);
+        (seen, auto, netfence_audit::cni::unenforced(c, auto))
+    });
+    if args.format == "json" {
+        let profiles: Vec<_> = Profile::ALL
+            .iter()
+            .map(|p| {
+                let k = p.capabilities();
+                json!({
+                    "profile": p.to_string(), "network_policy": k.network_policy,
+                    "admin_network_policy": k.admin_policy, "own_policies": k.own_policies,
+                    "l7": k.l7, "fqdn": k.fqdn, "host_policies": k.host_policies,
+                    "cidr_matches_pods": k.cidr_matches_pods, "note": k.note,
+                })
+            })
+            .collect();
+        let v = json!({
+            "profiles": profiles,
+            "detected": detected.as_ref().map(|(seen, auto, un)| json!({
+                "workloads": seen, "auto": auto.to_string(),
+                "not_enforced": un.iter().map(|(k, n)| json!({"kind": k, "count": n})).collect::<Vec<_>>(),
+            })),
+        });
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(0);
+    }
+    println!(
+        "{:<8} {:<13} {:<8} {:<52} {:<46} {:<36} {:<5} {:<12} note",
+        "profile", "NetworkPolicy", "ANP/BANP", "own policies", "L7", "FQDN", "host", "CIDR=pods"
+    );
+    for p in Profile::ALL {
+        let k = p.capabilities();
+        println!(
+            "{:<8} {:<13} {:<8} {:<52} {:<46} {:<36} {:<5} {:<12} {}",
+            p.to_string(),
+            yes(k.network_policy),
+            yes(k.admin_policy),
+            k.own_policies,
+            k.l7,
+            k.fqdn,
+            yes(k.host_policies),
+            yes(k.cidr_matches_pods),
+            k.note
+        );
+    }
+    if let Some((seen, auto, un)) = detected {
+        println!();
+        if seen.is_empty() {
+            println!("detected: no CNI workload in the input");
+        } else {
+            println!("detected: {}", seen.join(", "));
+        }
+        println!("--cni auto picks: {auto}");
+        for (kind, n) in un {
+            println!("not enforced under {auto}: {n} {kind}");
+        }
+    }
+    Ok(0)
+}
