@@ -441,6 +441,23 @@ impl<'a> Evaluator<'a> {
         }
     }
 
+    /// Whether a tier without a Pass default has a policy for `ep` in `dir`: its end-of-tier
+    /// deny then isolates the pod.
+    pub(crate) fn calico_isolates(&self, ep: &Endpoint, dir: Direction) -> bool {
+        self.calico_plan.iter().any(|t| {
+            !t.default_pass && t.members.iter().any(|m| self.member_applies(*m, ep, dir))
+        })
+    }
+
+    /// The Calico policies (and translated Kubernetes ones) whose tier isolates `ep` in `dir`.
+    pub(crate) fn calico_isolating_names(&self, ep: &Endpoint, dir: Direction) -> Vec<String> {
+        self.calico_plan
+            .iter()
+            .filter(|t| !t.default_pass)
+            .flat_map(|t| t.members.iter().filter(|m| self.member_applies(**m, ep, dir)).map(|m| format!("{} {}", m.layer(), m.name())))
+            .collect()
+    }
+
     /// What the Calico pipeline allows for `ep` with `peer` in `dir`.
     pub(crate) fn calico_allowed(
         &self,

@@ -498,6 +498,16 @@ impl<'a> Evaluator<'a> {
         out
     }
 
+    /// The policies that put `ep` in default deny for `dir` under Cilium.
+    pub(crate) fn cilium_isolating_names(&self, ep: &'a Endpoint, dir: Direction) -> Vec<String> {
+        let d = self.cilium_direction(ep, Peer::Entity(Entity::None), dir);
+        if d.enforced && d.default_deny {
+            names(&d.selecting)
+        } else {
+            Vec::new()
+        }
+    }
+
     fn localhost_exempt(&self, peer: Peer<'_>, dir: Direction) -> bool {
         dir == Direction::Ingress
             && !self.cilium.allow_localhost_policy

@@ -227,6 +227,18 @@ impl<'a> Evaluator<'a> {
             .any(|p| !admin_rules(p, dir).is_empty() && self.subject_selects(&p.subject, ep))
     }
 
+    /// The policies that isolate `ep` in `dir` under the profile (`ns/name`, with the kind for
+    /// Calico and Cilium policies).
+    pub fn isolating_policy_names(&self, ep: &'a Endpoint, dir: Direction) -> Vec<String> {
+        if self.uses_calico() {
+            return self.calico_isolating_names(ep, dir);
+        }
+        if self.uses_cilium() {
+            return self.cilium_isolating_names(ep, dir);
+        }
+        self.selecting_policies(ep, dir).iter().map(|p| p.qualified_name()).collect()
+    }
+
     /// Whether some policy isolates `ep` in `dir`: a NetworkPolicy, or under the cilium
     /// profile a Cilium rule that puts it in default deny.
     pub fn is_isolated(&self, ep: &'a Endpoint, dir: Direction) -> bool {
@@ -235,6 +247,7 @@ impl<'a> Evaluator<'a> {
                 let d = self.cilium_direction(ep, Peer::Entity(Entity::None), dir);
                 d.enforced && d.default_deny
             })
+            || (self.uses_calico() && self.calico_isolates(ep, dir))
     }
 
     pub(crate) fn ns_labels(&self, ep: &Endpoint) -> &netfence_model::Labels {

@@ -82,12 +82,7 @@ fn check(ctx: &AuditCtx<'_>, out: &mut Vec<Diagnostic>) {
             .collect();
         blocked.sort();
         blocked.dedup();
-        let policies: Vec<String> = ctx
-            .ev
-            .selecting_policies(dns, Direction::Ingress)
-            .iter()
-            .map(|p| p.qualified_name())
-            .collect();
+        let policies = ctx.ev.isolating_policy_names(dns, Direction::Ingress);
         let id = ctx
             .cluster
             .endpoints

@@ -107,7 +107,7 @@ pub fn run(args: &QueryArgs) -> Result<i32> {
     let req = request(&args.l7)?;
     if req.is_some() && !profile.enforces_cilium_policies() {
         eprintln!(
-            "note: --cni {profile} enforces no L7 rules: the request is only checked at L3/L4"
+            "note: --cni {profile} has no L7 rules of its own: the CNI checks this flow at L3/L4; a mesh proxy, if any, checks the request"
         );
     }
     let ev = Evaluator::new(c, profile);
