@@ -24,6 +24,13 @@ pub struct RuleMeta {
 
 /// Every rule, sorted by code.
 pub static RULES: &[&RuleMeta] = &[
+    &rules::calico_deny_shadowed::RULE,
+    &rules::calico_pass_to_profile::RULE,
+    &rules::istio_mtls_not_strict::RULE,
+    &rules::istio_no_sidecar::RULE,
+    &rules::istio_port_exception::RULE,
+    &rules::istio_principal_without_strict::RULE,
+    &rules::istio_http_on_tcp::RULE,
     &rules::dns_blocked::RULE,
     &rules::dns_udp_only::RULE,
     &rules::selector_matches_nothing::RULE,

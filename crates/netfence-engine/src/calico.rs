@@ -444,9 +444,9 @@ impl<'a> Evaluator<'a> {
     /// Whether a tier without a Pass default has a policy for `ep` in `dir`: its end-of-tier
     /// deny then isolates the pod.
     pub(crate) fn calico_isolates(&self, ep: &Endpoint, dir: Direction) -> bool {
-        self.calico_plan.iter().any(|t| {
-            !t.default_pass && t.members.iter().any(|m| self.member_applies(*m, ep, dir))
-        })
+        self.calico_plan
+            .iter()
+            .any(|t| !t.default_pass && t.members.iter().any(|m| self.member_applies(*m, ep, dir)))
     }
 
     /// The Calico policies (and translated Kubernetes ones) whose tier isolates `ep` in `dir`.
@@ -454,7 +454,12 @@ impl<'a> Evaluator<'a> {
         self.calico_plan
             .iter()
             .filter(|t| !t.default_pass)
-            .flat_map(|t| t.members.iter().filter(|m| self.member_applies(**m, ep, dir)).map(|m| format!("{} {}", m.layer(), m.name())))
+            .flat_map(|t| {
+                t.members
+                    .iter()
+                    .filter(|m| self.member_applies(**m, ep, dir))
+                    .map(|m| format!("{} {}", m.layer(), m.name()))
+            })
             .collect()
     }
 
@@ -616,4 +621,143 @@ fn dir_key(dir: Direction) -> &'static str {
 /// Whether a selector is `all()`.
 pub fn is_all(s: &Selector) -> bool {
     matches!(s, Selector::All)
+}
+
+/// A Calico Deny rule that an earlier Allow takes over for some traffic (seed pitfall 4).
+#[derive(Debug, Clone)]
+pub struct ShadowedDeny {
+    /// The policy holding the Deny rule.
+    pub policy: String,
+    /// Where it is declared.
+    pub origin: netfence_model::Origin,
+    /// The rule (`ingress[0]`).
+    pub rule: String,
+    /// One flow the Deny was meant for: (source, destination, protocol, port), display names.
+    pub example: (String, String, Protocol, u16),
+    /// The step that decides that flow first.
+    pub decided_by: LayerStep,
+}
+
+/// A Calico Pass rule with no later tier to pass to: the traffic reaches the namespace profile,
+/// which allows it.
+#[derive(Debug, Clone)]
+pub struct PassToProfile {
+    /// The policy.
+    pub policy: String,
+    /// Where it is declared.
+    pub origin: netfence_model::Origin,
+    /// The rule.
+    pub rule: String,
+    /// A workload it applies to.
+    pub workload: String,
+}
+
+impl<'a> Evaluator<'a> {
+    /// Every Calico Deny rule (of the Calico policies) that some earlier Allow (or Pass to an
+    /// allowing tier) decides first for traffic the Deny matches, with one example each.
+    pub fn calico_shadowed_denies(&self) -> Vec<ShadowedDeny> {
+        let mut out = Vec::new();
+        let eps = &self.cluster.endpoints;
+        for p in self.cluster.calico_policies.iter().filter(|p| !p.staged) {
+            for dir in [Direction::Ingress, Direction::Egress] {
+                let rules = match dir {
+                    Direction::Ingress => &p.ingress,
+                    Direction::Egress => &p.egress,
+                };
+                'rules: for (i, r) in rules.iter().enumerate() {
+                    if r.action != Action::Deny {
+                        continue;
+                    }
+                    for e in eps.iter().filter(|e| self.calico_applies(p, e, dir)) {
+                        for q in eps.iter().filter(|q| !std::ptr::eq(*q, e)) {
+                            let conn = self.calico_rule_conn(p, r, e, Peer::Endpoint(q), dir);
+                            let receiver = if dir == Direction::Ingress { e } else { q };
+                            let Some((proto, port)) = sample(&conn, receiver) else {
+                                continue;
+                            };
+                            let (ok, steps) =
+                                self.calico_explain(e, Peer::Endpoint(q), dir, proto, port, None);
+                            if !ok {
+                                continue;
+                            }
+                            let (src, dst) = match dir {
+                                Direction::Ingress => (q, e),
+                                Direction::Egress => (e, q),
+                            };
+                            if let Some(step) = steps.into_iter().last() {
+                                out.push(ShadowedDeny {
+                                    policy: p.qualified_name(),
+                                    origin: p.origin.clone(),
+                                    rule: format!("{}[{i}]", dir_key(dir)),
+                                    example: (src.display_name(), dst.display_name(), proto, port),
+                                    decided_by: step,
+                                });
+                            }
+                            continue 'rules;
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Every Calico Pass rule whose policy's tier is the last one with a policy for a workload
+    /// it applies to.
+    pub fn calico_pass_to_profile(&self) -> Vec<PassToProfile> {
+        let mut out = Vec::new();
+        let plan = crate::calico::plan(self.cluster);
+        for p in self.cluster.calico_policies.iter().filter(|p| !p.staged) {
+            let Some(t) = plan.iter().position(|t| t.name == p.tier) else {
+                continue;
+            };
+            for dir in [Direction::Ingress, Direction::Egress] {
+                let rules = match dir {
+                    Direction::Ingress => &p.ingress,
+                    Direction::Egress => &p.egress,
+                };
+                for (i, r) in rules
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, r)| r.action == Action::Pass)
+                {
+                    let _ = r;
+                    let lonely = self.cluster.endpoints.iter().find(|e| {
+                        self.calico_applies(p, e, dir)
+                            && !plan[t + 1..].iter().any(|later| {
+                                !later.default_pass
+                                    && later
+                                        .members
+                                        .iter()
+                                        .any(|m| self.member_applies(*m, e, dir))
+                            })
+                    });
+                    if let Some(e) = lonely {
+                        out.push(PassToProfile {
+                            policy: p.qualified_name(),
+                            origin: p.origin.clone(),
+                            rule: format!("{}[{i}]", dir_key(dir)),
+                            workload: e.display_name(),
+                        });
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+/// A (protocol, port) inside `conn`: a container port of the receiver when there is one,
+/// else the lowest, TCP first.
+fn sample(conn: &ConnSet, receiver: &Endpoint) -> Option<(Protocol, u16)> {
+    receiver
+        .container_ports
+        .iter()
+        .find(|(port, proto)| conn.contains(*proto, *port))
+        .map(|(port, proto)| (*proto, *port))
+        .or_else(|| {
+            [Protocol::Tcp, Protocol::Udp, Protocol::Sctp]
+                .into_iter()
+                .find_map(|p| conn.ports(p).ranges().first().map(|r| (p, r.0)))
+        })
 }

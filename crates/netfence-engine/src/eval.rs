@@ -236,7 +236,10 @@ impl<'a> Evaluator<'a> {
         if self.uses_cilium() {
             return self.cilium_isolating_names(ep, dir);
         }
-        self.selecting_policies(ep, dir).iter().map(|p| p.qualified_name()).collect()
+        self.selecting_policies(ep, dir)
+            .iter()
+            .map(|p| p.qualified_name())
+            .collect()
     }
 
     /// Whether some policy isolates `ep` in `dir`: a NetworkPolicy, or under the cilium

@@ -475,7 +475,14 @@ impl Builder {
             ctx.origin(),
         );
         let mut ep = ep;
-        ep.annotations = annotations_of(value);
+        // The pod template's annotations (sidecar injection) under the workload's own
+        // (suppressions).
+        ep.annotations = tmpl
+            .as_ref()
+            .and_then(|t| t.metadata.as_ref())
+            .and_then(|m| m.annotations.clone())
+            .unwrap_or_default();
+        ep.annotations.extend(annotations_of(value));
         self.push_endpoint(ep);
     }
 

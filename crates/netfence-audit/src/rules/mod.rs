@@ -2,10 +2,17 @@
 
 pub(crate) mod allow_all_peers;
 pub(crate) mod audit_policy_gaps;
+pub(crate) mod calico_deny_shadowed;
+pub(crate) mod calico_pass_to_profile;
 pub(crate) mod deny_overridden;
 pub(crate) mod dns_blocked;
 pub(crate) mod dns_udp_only;
 pub(crate) mod exposed_workload;
+pub(crate) mod istio_http_on_tcp;
+pub(crate) mod istio_mtls_not_strict;
+pub(crate) mod istio_no_sidecar;
+pub(crate) mod istio_port_exception;
+pub(crate) mod istio_principal_without_strict;
 pub(crate) mod kube_dns_blocked;
 pub(crate) mod missing_default_deny;
 pub(crate) mod non_production_into_production;
