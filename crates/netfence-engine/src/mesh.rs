@@ -267,6 +267,26 @@ impl<'a> Evaluator<'a> {
             .iter()
             .filter(|p| self.authz_applies(p, dst))
             .collect();
+        // Conditions that cannot be decided offline never match; say which ones were met.
+        let unknown: Vec<String> = policies
+            .iter()
+            .flat_map(|p| {
+                p.rules.iter().enumerate().flat_map(move |(i, r)| {
+                    r.when
+                        .iter()
+                        .filter(|c| !condition_decidable(&c.key))
+                        .map(move |c| format!("{} rules[{i}] on `{}`", p.qualified_name(), c.key))
+                })
+            })
+            .collect();
+        let unknown_note = if unknown.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " (unknown offline, counted as not matching: {})",
+                unknown.join(", ")
+            )
+        };
         let ap_step =
             |p: &AuthorizationPolicy, verdict, rule: Option<usize>, detail: String| LayerStep {
                 layer: "AuthorizationPolicy",
@@ -310,7 +330,7 @@ impl<'a> Evaluator<'a> {
                 LayerVerdict::Allow,
                 None,
                 None,
-                "no ALLOW policy selects the workload: allowed".into(),
+                format!("no ALLOW policy selects the workload: allowed{unknown_note}"),
             ));
             return (Outcome::Allow, steps);
         }
@@ -347,7 +367,7 @@ impl<'a> Evaluator<'a> {
             policy: first.map(|p| p.qualified_name()),
             rule: None,
             origin: first.map(|p| p.origin.clone()),
-            detail: format!("ALLOW policies select the workload ({}) and none of their rules matches{tcp_note}: denied (HTTP 403 / connection reset)", names.join(", ")),
+            detail: format!("ALLOW policies select the workload ({}) and none of their rules matches{tcp_note}{unknown_note}: denied (HTTP 403 / connection reset)", names.join(", ")),
         });
         (
             if matches!(traffic, Traffic::Request(_)) {

@@ -350,3 +350,25 @@ fn unknown_condition_keys_are_load_errors() {
         Some("spec.rules[0].when[0].key")
     );
 }
+
+#[test]
+fn conditions_that_cannot_be_decided_offline_are_named() {
+    let p = ap("  rules:\n  - when: [{key: 'request.auth.claims[groups]', values: [admins]}]");
+    let c = cluster(&p);
+    let ev = Evaluator::new(&c, Profile::Generic);
+    let dst = &c.endpoints[c.find_endpoint("foo/httpbin")[0]];
+    let src = &c.endpoints[c.find_endpoint("bar/curl")[0]];
+    let (o, steps) = ev.mesh_explain(
+        dst,
+        Peer::Endpoint(src),
+        Protocol::Tcp,
+        8000,
+        Traffic::Request(&get("/")),
+    );
+    assert_eq!(o, L7Deny);
+    let last = &steps.last().unwrap().detail;
+    assert!(
+        last.contains("unknown offline") && last.contains("request.auth.claims[groups]"),
+        "{last}"
+    );
+}
