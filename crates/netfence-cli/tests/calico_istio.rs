@@ -2,23 +2,11 @@
 //! backend-mtls, backend-authz) examples: one layered verdict per flow, audit findings, and
 //! the same flows under flannel.
 
-use assert_cmd::Command;
+mod common;
 
 const EXAMPLE: &str = "examples/seed-calico-istio";
 
-fn run(args: &[&str]) -> (i32, String, String) {
-    let out = Command::cargo_bin("netfence")
-        .unwrap()
-        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
-}
+use common::run;
 
 fn query(cni: &str, from: &str, extra: &[&str]) -> (i32, String) {
     let mut args = vec![

@@ -1,23 +1,11 @@
 //! End-to-end on the seed's Cilium examples (patterns 3 and 4): L7 and FQDN verdicts of
 //! `query`, L7 constraints in `connectivity`, and the seed's duplicate `ingress:` key.
 
-use assert_cmd::Command;
+mod common;
 
 const EXAMPLE: &str = "examples/seed-cilium";
 
-fn run(args: &[&str]) -> (i32, String, String) {
-    let out = Command::cargo_bin("netfence")
-        .unwrap()
-        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
-}
+use common::run;
 
 /// `query` on the example with extra flags; returns (exit code, verdict) from the JSON.
 fn verdict(from: &str, to: &str, port: &str, extra: &[&str]) -> (i32, String) {

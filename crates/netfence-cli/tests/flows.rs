@@ -8,7 +8,7 @@
 
 use std::path::PathBuf;
 
-use assert_cmd::Command;
+mod common;
 
 const SAMPLES: [&str; 4] = ["enforced-drops", "audit-mode", "l7", "legacy-bare-flow"];
 
@@ -21,19 +21,7 @@ fn sample(name: &str) -> Option<String> {
     p.exists().then(|| p.display().to_string())
 }
 
-fn run(args: &[&str]) -> (i32, String, String) {
-    let out = Command::cargo_bin("netfence")
-        .unwrap()
-        .current_dir(root())
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
-}
+use common::run;
 
 fn json(args: &[&str]) -> (i32, serde_json::Value) {
     let (code, out, err) = run(args);

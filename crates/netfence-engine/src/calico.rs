@@ -570,17 +570,14 @@ impl<'a> Evaluator<'a> {
                 }
             }
             if tier.default_pass {
-                steps.push(LayerStep {
-                    layer: "Calico tier",
-                    verdict: LayerVerdict::Pass,
-                    policy: None,
-                    rule: None,
-                    origin: None,
-                    detail: format!(
+                steps.push(LayerStep::note(
+                    "Calico tier",
+                    LayerVerdict::Pass,
+                    format!(
                         "no rule of tier `{}` matches; its defaultAction is Pass",
                         tier.name
                     ),
-                });
+                ));
                 continue;
             }
             let names: Vec<String> = members.iter().map(Member::name).collect();
@@ -599,14 +596,11 @@ impl<'a> Evaluator<'a> {
             });
             return (false, steps);
         }
-        steps.push(LayerStep {
-            layer: "default",
-            verdict: LayerVerdict::Allow,
-            policy: None,
-            rule: None,
-            origin: None,
-            detail: format!("no tier decides for {dir}: the namespace profile allows it"),
-        });
+        steps.push(LayerStep::note(
+            "default",
+            LayerVerdict::Allow,
+            format!("no tier decides for {dir}: the namespace profile allows it"),
+        ));
         (true, steps)
     }
 }

@@ -589,15 +589,11 @@ impl<'a> Evaluator<'a> {
     ) -> (Outcome, Vec<LayerStep>) {
         let mut steps = Vec::new();
         if self.localhost_exempt(peer, dir) {
-            steps.push(LayerStep {
-                layer: "Cilium",
-                verdict: LayerVerdict::Allow,
-                policy: None,
-                rule: None,
-                origin: None,
-                detail: "traffic from the local host is always allowed (allow-localhost=auto)"
-                    .into(),
-            });
+            steps.push(LayerStep::note(
+                "Cilium",
+                LayerVerdict::Allow,
+                "traffic from the local host is always allowed (allow-localhost=auto)",
+            ));
             return (Outcome::Allow, steps);
         }
         let d = self.cilium_direction(ep, peer, dir);
@@ -646,17 +642,14 @@ impl<'a> Evaluator<'a> {
                     .iter()
                     .filter_map(|e| e.l7.map(ToString::to_string))
                     .collect();
-                steps.push(LayerStep {
-                    layer: "Cilium L7",
-                    verdict: LayerVerdict::Allow,
-                    policy: None,
-                    rule: None,
-                    origin: None,
-                    detail: format!(
+                steps.push(LayerStep::note(
+                    "Cilium L7",
+                    LayerVerdict::Allow,
+                    format!(
                         "connection allowed; only requests matching {} pass",
                         rules.join(" or ")
                     ),
-                });
+                ));
                 return (Outcome::Allow, steps);
             };
             for e in &allows {
@@ -700,13 +693,10 @@ impl<'a> Evaluator<'a> {
             });
             return (Outcome::Deny, steps);
         }
-        steps.push(LayerStep {
-            layer: "default",
-            verdict: LayerVerdict::Allow,
-            policy: None,
-            rule: None,
-            origin: None,
-            detail: if d.enforced {
+        steps.push(LayerStep::note(
+            "default",
+            LayerVerdict::Allow,
+            if d.enforced {
                 format!(
                     "enableDefaultDeny.{} is false on every rule selecting it: allowed",
                     dir_key(dir)
@@ -714,7 +704,7 @@ impl<'a> Evaluator<'a> {
             } else {
                 format!("no policy selects this pod for {}: allowed by default", dir)
             },
-        });
+        ));
         (Outcome::Allow, steps)
     }
 }

@@ -142,6 +142,20 @@ pub struct LayerStep {
     pub detail: String,
 }
 
+impl LayerStep {
+    /// A step no single policy decides (a default, a tier's end, a note).
+    pub fn note(layer: &'static str, verdict: LayerVerdict, detail: impl Into<String>) -> Self {
+        Self {
+            layer,
+            verdict,
+            policy: None,
+            rule: None,
+            origin: None,
+            detail: detail.into(),
+        }
+    }
+}
+
 /// Shared, precomputed state for evaluating many flows on one cluster.
 pub struct Evaluator<'a> {
     /// The inventory.
@@ -615,17 +629,10 @@ impl<'a> Evaluator<'a> {
         request: Option<&L7Request>,
     ) -> (Outcome, Vec<LayerStep>) {
         if !self.profile.enforces_network_policy() {
-            let step = LayerStep {
-                layer: "default",
-                verdict: LayerVerdict::Allow,
-                policy: None,
-                rule: None,
-                origin: None,
-                detail: format!(
+            let step = LayerStep::note("default", LayerVerdict::Allow, format!(
                     "--cni {} enforces no NetworkPolicy: every policy is left unenforced (seed pitfall 3)",
                     self.profile
-                ),
-            };
+                ));
             return (Outcome::Allow, vec![step]);
         }
         if self.uses_cilium() {
@@ -759,14 +766,11 @@ impl<'a> Evaluator<'a> {
                 }
             }
         }
-        steps.push(LayerStep {
-            layer: "default",
-            verdict: LayerVerdict::Allow,
-            policy: None,
-            rule: None,
-            origin: None,
-            detail: format!("no policy selects this pod for {}: allowed by default", dir),
-        });
+        steps.push(LayerStep::note(
+            "default",
+            LayerVerdict::Allow,
+            format!("no policy selects this pod for {}: allowed by default", dir),
+        ));
         (true, steps)
     }
 }

@@ -150,7 +150,9 @@ impl<'a> Evaluator<'a> {
         (mode, used)
     }
 
-    fn authz_applies(&self, p: &AuthorizationPolicy, ep: &Endpoint) -> bool {
+    /// Whether AuthorizationPolicy `p` applies to `ep`'s proxy (namespace or root namespace,
+    /// selector; `targetRefs` policies are for gateways and waypoints).
+    pub fn authorization_applies(&self, p: &AuthorizationPolicy, ep: &Endpoint) -> bool {
         !p.target_refs
             && (p.namespace == ep.namespace || p.namespace == ROOT_NAMESPACE)
             && p.selector
@@ -265,7 +267,7 @@ impl<'a> Evaluator<'a> {
             .cluster
             .authorization_policies
             .iter()
-            .filter(|p| self.authz_applies(p, dst))
+            .filter(|p| self.authorization_applies(p, dst))
             .collect();
         // Conditions that cannot be decided offline never match; say which ones were met.
         let unknown: Vec<String> = policies

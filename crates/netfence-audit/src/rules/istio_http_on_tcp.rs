@@ -59,15 +59,7 @@ fn check(ctx: &AuditCtx<'_>, out: &mut Vec<Diagnostic>) {
                 .cluster
                 .endpoints
                 .iter()
-                .filter(|ep| {
-                    ctx.ev.proxy(ep).is_some()
-                        && (ap.namespace == ep.namespace
-                            || ap.namespace == netfence_engine::mesh::ROOT_NAMESPACE)
-                        && ap
-                            .selector
-                            .as_ref()
-                            .is_none_or(|s| s.iter().all(|(k, v)| ep.labels.get(k) == Some(v)))
-                })
+                .filter(|ep| ctx.ev.proxy(ep).is_some() && ctx.ev.authorization_applies(ap, ep))
                 .filter_map(|ep| {
                     let ports: Vec<u16> = if rule_ports.is_empty() {
                         ep.container_ports

@@ -1,0 +1,18 @@
+//! What the end-to-end tests share: running the binary from the repository root.
+
+use assert_cmd::Command;
+
+/// Runs `netfence ARGS` in the repository root: (exit code, stdout, stderr).
+pub fn run(args: &[&str]) -> (i32, String, String) {
+    let out = Command::cargo_bin("netfence")
+        .unwrap()
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
