@@ -145,6 +145,38 @@ pub fn calico_labels(ep: &Endpoint) -> Labels {
     l
 }
 
+/// The namespace labels Calico's `namespaceSelector` sees.
+fn namespace_labels(cluster: &Cluster, ns: &str) -> Labels {
+    let mut l = cluster.namespace_labels(ns).clone();
+    l.insert(CALICO_NAME_LABEL.into(), ns.to_string());
+    l
+}
+
+/// Calico labels of every endpoint and namespace, computed once per evaluator.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct LabelCache {
+    endpoints: std::collections::HashMap<usize, Labels>,
+    namespaces: std::collections::HashMap<String, Labels>,
+}
+
+impl LabelCache {
+    /// The cache for `cluster`.
+    pub(crate) fn new(cluster: &Cluster) -> Self {
+        Self {
+            endpoints: cluster
+                .endpoints
+                .iter()
+                .map(|e| (e as *const Endpoint as usize, calico_labels(e)))
+                .collect(),
+            namespaces: cluster
+                .namespaces
+                .keys()
+                .map(|ns| (ns.clone(), namespace_labels(cluster, ns)))
+                .collect(),
+        }
+    }
+}
+
 /// One rule's say about a peer.
 struct Hit {
     action: Action,
@@ -199,10 +231,23 @@ impl<'a> Evaluator<'a> {
         }
     }
 
-    fn ns_labels_calico(&self, ns: &str) -> Labels {
-        let mut l = self.cluster.namespace_labels(ns).clone();
-        l.insert(CALICO_NAME_LABEL.into(), ns.to_string());
-        l
+    fn ns_labels_calico(&self, ns: &str) -> std::borrow::Cow<'_, Labels> {
+        match self.calico_labels.namespaces.get(ns) {
+            Some(l) => std::borrow::Cow::Borrowed(l),
+            None => std::borrow::Cow::Owned(namespace_labels(self.cluster, ns)),
+        }
+    }
+
+    /// The labels Calico's selectors see on `ep` (cached per endpoint).
+    fn endpoint_labels(&self, ep: &Endpoint) -> std::borrow::Cow<'_, Labels> {
+        match self
+            .calico_labels
+            .endpoints
+            .get(&(ep as *const Endpoint as usize))
+        {
+            Some(l) => std::borrow::Cow::Borrowed(l),
+            None => std::borrow::Cow::Owned(calico_labels(ep)),
+        }
     }
 
     /// Whether a Calico policy applies to `ep` in `dir`.
@@ -222,7 +267,7 @@ impl<'a> Evaluator<'a> {
             (None, None) => true,
         };
         ns_ok
-            && p.selector.matches(&calico_labels(ep))
+            && p.selector.matches(&self.endpoint_labels(ep))
             && p.service_account_selector.as_ref().is_none_or(|s| {
                 s.matches(&Labels::from([(
                     CALICO_NAME_LABEL.to_string(),
@@ -277,7 +322,7 @@ impl<'a> Evaluator<'a> {
                         return false;
                     }
                 }
-                let labels = calico_labels(x);
+                let labels = self.endpoint_labels(x);
                 if e.selector.as_ref().is_some_and(|s| !s.matches(&labels)) {
                     return false;
                 }

@@ -265,12 +265,21 @@ impl<'a> Evaluator<'a> {
     /// Whether `ep`'s egress rules let the DNS proxy learn `name` (a `dns` L7 rule matching
     /// it on port 53): without one, `toFQDNs` matches nothing.
     pub fn fqdn_learned(&self, ep: &Endpoint, name: &str) -> bool {
-        let ids = identity_labels(self, ep);
-        self.cluster
-            .cilium_policies
-            .iter()
-            .flat_map(|p| &p.rules)
-            .filter(|r| self.cilium_subject_selects(r, ep, &ids))
+        let rules: Vec<&CiliumRule> =
+            match self.cilium_subjects.get(&(ep as *const Endpoint as usize)) {
+                Some(c) => c.rules.iter().map(|(_, r)| *r).collect(),
+                None => {
+                    let ids = identity_labels(self, ep);
+                    self.cluster
+                        .cilium_policies
+                        .iter()
+                        .flat_map(|p| &p.rules)
+                        .filter(|r| self.cilium_subject_selects(r, ep, &ids))
+                        .collect()
+                }
+            };
+        rules
+            .into_iter()
             .flat_map(|r| &r.egress)
             .flat_map(|pr| pr.ports.iter().flatten())
             .any(|port_rule| {

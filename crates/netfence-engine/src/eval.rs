@@ -166,6 +166,7 @@ pub struct Evaluator<'a> {
     pub cilium: CiliumOptions,
     pub(crate) cilium_subjects: HashMap<usize, crate::cilium::SubjectCache<'a>>,
     pub(crate) calico_plan: Vec<crate::calico::TierPlan<'a>>,
+    pub(crate) calico_labels: crate::calico::LabelCache,
     anps: Vec<&'a AdminPolicy>,
     np_by_ns: HashMap<&'a str, Vec<&'a NetworkPolicy>>,
 }
@@ -185,6 +186,7 @@ impl<'a> Evaluator<'a> {
             cilium: CiliumOptions::default(),
             cilium_subjects: HashMap::new(),
             calico_plan: Vec::new(),
+            calico_labels: Default::default(),
             anps,
             np_by_ns,
         };
@@ -193,6 +195,7 @@ impl<'a> Evaluator<'a> {
         }
         if ev.uses_calico() {
             ev.calico_plan = crate::calico::plan(cluster);
+            ev.calico_labels = crate::calico::LabelCache::new(cluster);
         }
         ev
     }
