@@ -7,12 +7,11 @@
 use std::net::IpAddr;
 
 use netfence_model::calico::{
-    Action, CalicoPolicy, EntityRule, Port, Rule, Selector, CALICO_NAMESPACE_LABEL,
-    CALICO_NAME_LABEL, CALICO_ORCHESTRATOR_LABEL, CALICO_SERVICE_ACCOUNT_LABEL,
+    Action, CalicoPolicy, EntityRule, Port, Rule, CALICO_NAMESPACE_LABEL, CALICO_NAME_LABEL,
+    CALICO_ORCHESTRATOR_LABEL, CALICO_SERVICE_ACCOUNT_LABEL,
 };
 use netfence_model::{
-    AdminAction, AdminPolicy, Cluster, ConnSet, Endpoint, L7Request, Labels, NetworkPolicy,
-    PortSet, Protocol,
+    AdminAction, AdminPolicy, Cluster, ConnSet, Endpoint, Labels, NetworkPolicy, PortSet, Protocol,
 };
 
 use crate::eval::{
@@ -340,15 +339,11 @@ impl<'a> Evaluator<'a> {
                 }
                 if let Some((name, ns)) = &e.services {
                     let ns = ns.as_deref().or(p.namespace.as_deref()).unwrap_or_default();
-                    let backs = self.cluster.services.iter().any(|s| {
-                        s.name == *name
-                            && s.namespace == ns
-                            && x.namespace == ns
-                            && s.selector.as_ref().is_some_and(|sel| {
-                                !sel.is_empty()
-                                    && sel.iter().all(|(k, v)| x.labels.get(k) == Some(v))
-                            })
-                    });
+                    let backs = self
+                        .cluster
+                        .services
+                        .iter()
+                        .any(|s| s.name == *name && s.namespace == ns && s.selects(x));
                     if !backs {
                         return false;
                     }
@@ -434,10 +429,7 @@ impl<'a> Evaluator<'a> {
         let owner = port_owner(ep, peer, dir);
         match m {
             Member::Calico(p) => {
-                let rules = match dir {
-                    Direction::Ingress => &p.ingress,
-                    Direction::Egress => &p.egress,
-                };
+                let rules = rules_in(p, dir);
                 rules
                     .iter()
                     .enumerate()
@@ -508,6 +500,15 @@ impl<'a> Evaluator<'a> {
             .collect()
     }
 
+    /// The members of `tier` that apply to `ep` in `dir`, in order.
+    fn applicable(&self, tier: &TierPlan<'a>, ep: &Endpoint, dir: Direction) -> Vec<Member<'a>> {
+        tier.members
+            .iter()
+            .copied()
+            .filter(|m| self.member_applies(*m, ep, dir))
+            .collect()
+    }
+
     /// What the Calico pipeline allows for `ep` with `peer` in `dir`.
     pub(crate) fn calico_allowed(
         &self,
@@ -521,12 +522,7 @@ impl<'a> Evaluator<'a> {
             if undecided.is_empty() {
                 break;
             }
-            let members: Vec<Member<'a>> = tier
-                .members
-                .iter()
-                .copied()
-                .filter(|m| self.member_applies(*m, ep, dir))
-                .collect();
+            let members = self.applicable(tier, ep, dir);
             if members.is_empty() {
                 continue;
             }
@@ -569,17 +565,10 @@ impl<'a> Evaluator<'a> {
         dir: Direction,
         protocol: Protocol,
         port: u16,
-        request: Option<&L7Request>,
     ) -> (bool, Vec<LayerStep>) {
-        let _ = request;
         let mut steps = Vec::new();
         'tiers: for tier in &self.calico_plan {
-            let members: Vec<Member<'a>> = tier
-                .members
-                .iter()
-                .copied()
-                .filter(|m| self.member_applies(*m, ep, dir))
-                .collect();
+            let members = self.applicable(tier, ep, dir);
             if members.is_empty() {
                 continue;
             }
@@ -650,16 +639,19 @@ impl<'a> Evaluator<'a> {
     }
 }
 
+/// The rules of Calico policy `p` for `dir`.
+fn rules_in(p: &CalicoPolicy, dir: Direction) -> &[Rule] {
+    match dir {
+        Direction::Ingress => &p.ingress,
+        Direction::Egress => &p.egress,
+    }
+}
+
 fn dir_key(dir: Direction) -> &'static str {
     match dir {
         Direction::Ingress => "ingress",
         Direction::Egress => "egress",
     }
-}
-
-/// Whether a selector is `all()`.
-pub fn is_all(s: &Selector) -> bool {
-    matches!(s, Selector::All)
 }
 
 /// A Calico Deny rule that an earlier Allow takes over for some traffic (seed pitfall 4).
@@ -699,10 +691,7 @@ impl<'a> Evaluator<'a> {
         let eps = &self.cluster.endpoints;
         for p in self.cluster.calico_policies.iter().filter(|p| !p.staged) {
             for dir in [Direction::Ingress, Direction::Egress] {
-                let rules = match dir {
-                    Direction::Ingress => &p.ingress,
-                    Direction::Egress => &p.egress,
-                };
+                let rules = rules_in(p, dir);
                 'rules: for (i, r) in rules.iter().enumerate() {
                     if r.action != Action::Deny {
                         continue;
@@ -715,7 +704,7 @@ impl<'a> Evaluator<'a> {
                                 continue;
                             };
                             let (ok, steps) =
-                                self.calico_explain(e, Peer::Endpoint(q), dir, proto, port, None);
+                                self.calico_explain(e, Peer::Endpoint(q), dir, proto, port);
                             if !ok {
                                 continue;
                             }
@@ -751,16 +740,12 @@ impl<'a> Evaluator<'a> {
                 continue;
             };
             for dir in [Direction::Ingress, Direction::Egress] {
-                let rules = match dir {
-                    Direction::Ingress => &p.ingress,
-                    Direction::Egress => &p.egress,
-                };
-                for (i, r) in rules
+                let rules = rules_in(p, dir);
+                for (i, _) in rules
                     .iter()
                     .enumerate()
                     .filter(|(_, r)| r.action == Action::Pass)
                 {
-                    let _ = r;
                     let lonely = self.cluster.endpoints.iter().find(|e| {
                         self.calico_applies(p, e, dir)
                             && !plan[t + 1..].iter().any(|later| {

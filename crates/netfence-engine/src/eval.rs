@@ -555,12 +555,7 @@ impl<'a> Evaluator<'a> {
         }
         // The mesh, at the destination's proxy, after the CNI.
         if let Peer::Endpoint(d) = dst {
-            let traffic = match request {
-                Some(r @ L7Request::Http { .. }) => crate::mesh::Traffic::Request(r),
-                _ if self.plain_tcp_port(d, port) => crate::mesh::Traffic::Tcp,
-                _ => crate::mesh::Traffic::AnyHttp,
-            };
-            let (o, steps) = self.mesh_explain(d, src, protocol, port, traffic);
+            let (o, steps) = self.mesh_explain_flow(d, src, protocol, port, request);
             out.steps
                 .extend(steps.into_iter().map(|s| (Direction::Ingress, s)));
             match o {
@@ -585,12 +580,7 @@ impl<'a> Evaluator<'a> {
             .cluster
             .services
             .iter()
-            .filter(|s| {
-                s.namespace == ep.namespace
-                    && s.selector.as_ref().is_some_and(|sel| {
-                        !sel.is_empty() && sel.iter().all(|(k, v)| ep.labels.get(k) == Some(v))
-                    })
-            })
+            .filter(|s| s.selects(ep))
             .flat_map(|s| &s.ports)
             .filter(|p| match &p.target {
                 PortRef::Number(n) => *n == port,
@@ -642,7 +632,7 @@ impl<'a> Evaluator<'a> {
             return self.cilium_explain(ep, peer, dir, protocol, port, request);
         }
         if self.uses_calico() {
-            let (ok, steps) = self.calico_explain(ep, peer, dir, protocol, port, request);
+            let (ok, steps) = self.calico_explain(ep, peer, dir, protocol, port);
             return (if ok { Outcome::Allow } else { Outcome::Deny }, steps);
         }
         let (ok, steps) = self.explain_l4(ep, peer, dir, protocol, port);

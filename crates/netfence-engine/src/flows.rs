@@ -210,7 +210,7 @@ fn find(c: &Cluster, ns: &str, pod: &str, e: &FlowEnd) -> Option<EndpointId> {
     }
     in_ns()
         .filter(|(_, x)| {
-            !x.labels.is_empty() && x.labels.iter().all(|(k, v)| e.labels.get(k) == Some(v))
+            !x.labels.is_empty() && netfence_model::labels::has_all(&e.labels, &x.labels)
         })
         .max_by_key(|(_, x)| x.labels.len())
         .map(|(i, _)| i)

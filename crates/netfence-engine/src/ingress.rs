@@ -32,13 +32,6 @@ pub fn controller() -> Endpoint {
     }
 }
 
-fn selects(svc: &Service, ep: &Endpoint) -> bool {
-    ep.namespace == svc.namespace
-        && svc.selector.as_ref().is_some_and(|sel| {
-            !sel.is_empty() && sel.iter().all(|(k, v)| ep.labels.get(k) == Some(v))
-        })
-}
-
 /// The connections a backend opens to pod `ep` of `svc`.
 fn backend_conn(b: &IngressBackend, svc: &Service, ep: &Endpoint) -> ConnSet {
     let mut conn = ConnSet::none();
@@ -80,7 +73,7 @@ pub fn controller_edges(ev: &Evaluator<'_>) -> Vec<(EndpointId, ConnSet)> {
             for svc in cluster
                 .services
                 .iter()
-                .filter(|s| s.namespace == b.namespace && s.name == b.service && selects(s, ep))
+                .filter(|s| s.namespace == b.namespace && s.name == b.service && s.selects(ep))
             {
                 conn.add(&backend_conn(b, svc, ep));
             }

@@ -8,6 +8,7 @@ use netfence_model::istio::{
     string_match, AuthorizationPolicy, AuthzAction, AuthzRule, Condition, MtlsMode, Operation,
     PeerAuthentication, Source,
 };
+use netfence_model::labels::has_all;
 use netfence_model::{ConnSet, Endpoint, IpSet, L7Request, PortSet, Protocol};
 
 use crate::cilium::Outcome;
@@ -44,11 +45,6 @@ struct Caller {
     namespace: Option<String>,
     ip: Option<IpAddr>,
     name: String,
-}
-
-enum Match {
-    Yes,
-    No,
 }
 
 impl<'a> Evaluator<'a> {
@@ -124,9 +120,7 @@ impl<'a> Evaluator<'a> {
                     pas.iter()
                         .filter(|p| {
                             p.namespace == ep.namespace
-                                && p.selector.as_ref().is_some_and(|s| {
-                                    s.iter().all(|(k, v)| ep.labels.get(k) == Some(v))
-                                })
+                                && p.selector.as_ref().is_some_and(|s| has_all(&ep.labels, s))
                         })
                         .collect(),
                 )
@@ -155,9 +149,7 @@ impl<'a> Evaluator<'a> {
     pub fn authorization_applies(&self, p: &AuthorizationPolicy, ep: &Endpoint) -> bool {
         !p.target_refs
             && (p.namespace == ep.namespace || p.namespace == ROOT_NAMESPACE)
-            && p.selector
-                .as_ref()
-                .is_none_or(|s| s.iter().all(|(k, v)| ep.labels.get(k) == Some(v)))
+            && p.selector.as_ref().is_none_or(|s| has_all(&ep.labels, s))
     }
 
     fn caller(&self, src: Peer<'_>, mtls: bool) -> Caller {
@@ -185,6 +177,24 @@ impl<'a> Evaluator<'a> {
                 },
             },
         }
+    }
+
+    /// [`Self::mesh_explain`] for a flow that carries `request` (or none): an HTTP request is
+    /// judged as such, a port declared plain TCP as TCP, anything else as "some HTTP request".
+    pub fn mesh_explain_flow(
+        &self,
+        dst: &'a Endpoint,
+        src: Peer<'_>,
+        protocol: Protocol,
+        port: u16,
+        request: Option<&L7Request>,
+    ) -> (Outcome, Vec<LayerStep>) {
+        let traffic = match request {
+            Some(r @ L7Request::Http { .. }) => Traffic::Request(r),
+            _ if self.plain_tcp_port(dst, port) => Traffic::Tcp,
+            _ => Traffic::AnyHttp,
+        };
+        self.mesh_explain(dst, src, protocol, port, traffic)
     }
 
     /// The mesh's say about a request from `src` to `dst` on container `port`.
@@ -311,7 +321,7 @@ impl<'a> Evaluator<'a> {
         }
         for p in policies.iter().filter(|p| p.action == AuthzAction::Deny) {
             for (i, r) in p.rules.iter().enumerate() {
-                if let Match::Yes = self.rule_matches(p, r, &caller, dst, port, traffic, true) {
+                if self.rule_matches(p, r, &caller, dst, port, traffic, true) {
                     steps.push(ap_step(
                         p,
                         LayerVerdict::Deny,
@@ -338,7 +348,7 @@ impl<'a> Evaluator<'a> {
         }
         for p in &allows {
             for (i, r) in p.rules.iter().enumerate() {
-                if let Match::Yes = self.rule_matches(p, r, &caller, dst, port, traffic, false) {
+                if self.rule_matches(p, r, &caller, dst, port, traffic, false) {
                     let what = match traffic {
                         Traffic::AnyHttp if r.has_http_fields() => {
                             " for some HTTP requests (its HTTP fields decide each request)"
@@ -391,7 +401,7 @@ impl<'a> Evaluator<'a> {
         port: u16,
         traffic: Traffic<'_>,
         deny: bool,
-    ) -> Match {
+    ) -> bool {
         let http = match traffic {
             Traffic::Request(L7Request::Http {
                 method,
@@ -404,9 +414,9 @@ impl<'a> Evaluator<'a> {
         if r.has_http_fields() {
             match (traffic, deny) {
                 // Plain TCP: an ALLOW rule with HTTP fields is dropped.
-                (Traffic::Tcp, false) => return Match::No,
+                (Traffic::Tcp, false) => return false,
                 // A DENY rule about some HTTP requests does not refuse the connection.
-                (Traffic::AnyHttp, true) => return Match::No,
+                (Traffic::AnyHttp, true) => return false,
                 _ => {}
             }
         }
@@ -427,11 +437,7 @@ impl<'a> Evaluator<'a> {
         let when_ok = r.when.iter().all(|c| {
             condition_matches(c, caller, dst, port, http.map(|h| h.3.as_slice()), traffic)
         });
-        if src_ok && to_ok && when_ok {
-            Match::Yes
-        } else {
-            Match::No
-        }
+        src_ok && to_ok && when_ok
     }
 
     fn source_matches(&self, p: &AuthorizationPolicy, s: &Source, c: &Caller, http: bool) -> bool {

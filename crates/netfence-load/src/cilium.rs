@@ -356,7 +356,7 @@ fn peer_rule(
             let mut out = Vec::new();
             for (i, pr) in items.iter().enumerate() {
                 let p = format!("{path}.toPorts[{i}]");
-                out.push(port_rule(pr, &p, deny, host, ingress)?);
+                out.push(port_rule(pr, &p, deny, host)?);
             }
             Some(out)
         }
@@ -394,13 +394,7 @@ fn fqdn(v: &Value, path: &str) -> Result<FqdnPattern, FieldError> {
     Ok(pat)
 }
 
-fn port_rule(
-    v: &Value,
-    path: &str,
-    deny: bool,
-    host: bool,
-    ingress: bool,
-) -> Result<CiliumPortRule, FieldError> {
+fn port_rule(v: &Value, path: &str, deny: bool, host: bool) -> Result<CiliumPortRule, FieldError> {
     let mut ports = Vec::new();
     for (i, p) in list(v, "ports", path)?.into_iter().flatten().enumerate() {
         let at = format!("{path}.ports[{i}]");
@@ -461,7 +455,7 @@ fn port_rule(
             if ports.iter().any(|p| p.end_port.is_some()) {
                 return Err((at, "L7 rules do not support port ranges".into()));
             }
-            Some(l7_rules(r, &at, ingress)?)
+            Some(l7_rules(r, &at)?)
         }
     };
     Ok(CiliumPortRule { ports, l7 })
@@ -475,7 +469,7 @@ fn port_number(n: u64, at: &str) -> Result<Option<PortRef>, FieldError> {
     }
 }
 
-fn l7_rules(v: &Value, path: &str, _ingress: bool) -> Result<L7Rules, FieldError> {
+fn l7_rules(v: &Value, path: &str) -> Result<L7Rules, FieldError> {
     let kinds: Vec<&str> = ["http", "kafka", "dns", "l7"]
         .into_iter()
         .filter(|k| v.get(*k).is_some_and(|x| !x.is_null()))

@@ -128,6 +128,18 @@ pub struct Service {
     pub origin: Origin,
 }
 
+impl Service {
+    /// Whether the Service's pod selector picks `ep` (a selector-less or empty-selector
+    /// Service picks no pod).
+    pub fn selects(&self, ep: &Endpoint) -> bool {
+        ep.namespace == self.namespace
+            && self
+                .selector
+                .as_ref()
+                .is_some_and(|sel| !sel.is_empty() && crate::labels::has_all(&ep.labels, sel))
+    }
+}
+
 /// One service port.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServicePort {

@@ -10,6 +10,11 @@ use std::fmt;
 /// A label map, sorted by key so every rendering is deterministic.
 pub type Labels = BTreeMap<String, String>;
 
+/// Whether `labels` carry every key and value of `required` (a `matchLabels` map).
+pub fn has_all(labels: &Labels, required: &Labels) -> bool {
+    required.iter().all(|(k, v)| labels.get(k) == Some(v))
+}
+
 /// A set-based requirement operator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Operator {

@@ -3,9 +3,9 @@
 use netfence_model::istio::AuthzAction;
 use netfence_model::Protocol;
 
-use super::finding;
+use super::{authorization_subjects, on_authorization_policy};
 use crate::context::AuditCtx;
-use crate::diagnostic::{Diagnostic, Severity, Subject};
+use crate::diagnostic::{Diagnostic, Severity};
 use crate::registry::RuleMeta;
 
 pub(crate) static RULE: RuleMeta = RuleMeta {
@@ -55,11 +55,7 @@ fn check(ctx: &AuditCtx<'_>, out: &mut Vec<Diagnostic>) {
                     .flatten()
                     .flat_map(|o| o.ports.iter().filter_map(|p| p.parse().ok()))
                     .collect();
-            let hits: Vec<String> = ctx
-                .cluster
-                .endpoints
-                .iter()
-                .filter(|ep| ctx.ev.proxy(ep).is_some() && ctx.ev.authorization_applies(ap, ep))
+            let hits: Vec<String> = authorization_subjects(ctx, ap)
                 .filter_map(|ep| {
                     let ports: Vec<u16> = if rule_ports.is_empty() {
                         ep.container_ports
@@ -82,11 +78,7 @@ fn check(ctx: &AuditCtx<'_>, out: &mut Vec<Diagnostic>) {
             if hits.is_empty() {
                 continue;
             }
-            out.push(finding(
-                &RULE,
-                Subject::Namespace(ap.namespace.clone()),
-                format!("AuthorizationPolicy {}", ap.qualified_name()),
-                Some(ap.origin.clone()),
+            out.push(on_authorization_policy(&RULE, ap,
                 format!(
                     "ALLOW rule {i} of {} uses HTTP fields, but {} is plain TCP: Istio drops the rule there and allows nothing with it",
                     ap.qualified_name(),

@@ -2,9 +2,9 @@
 
 use netfence_model::istio::{AuthzAction, MtlsMode};
 
-use super::finding;
+use super::{authorization_subjects, on_authorization_policy};
 use crate::context::AuditCtx;
-use crate::diagnostic::{Diagnostic, Severity, Subject};
+use crate::diagnostic::{Diagnostic, Severity};
 use crate::registry::RuleMeta;
 
 pub(crate) static RULE: RuleMeta = RuleMeta {
@@ -57,11 +57,7 @@ fn check(ctx: &AuditCtx<'_>, out: &mut Vec<Diagnostic>) {
         if !uses_identity {
             continue;
         }
-        let loose: Vec<String> = ctx
-            .cluster
-            .endpoints
-            .iter()
-            .filter(|ep| ctx.ev.proxy(ep).is_some() && ctx.ev.authorization_applies(ap, ep))
+        let loose: Vec<String> = authorization_subjects(ctx, ap)
             .filter_map(|ep| {
                 let (m, _) = ctx.ev.mtls_mode(ep, 0);
                 (m != MtlsMode::Strict).then(|| format!("{} ({m})", ep.display_name()))
@@ -70,11 +66,7 @@ fn check(ctx: &AuditCtx<'_>, out: &mut Vec<Diagnostic>) {
         if loose.is_empty() {
             continue;
         }
-        out.push(finding(
-            &RULE,
-            Subject::Namespace(ap.namespace.clone()),
-            format!("AuthorizationPolicy {}", ap.qualified_name()),
-            Some(ap.origin.clone()),
+        out.push(on_authorization_policy(&RULE, ap,
             format!(
                 "{} decides on peer identity, but mTLS is not STRICT for {}: plaintext callers have no identity to check",
                 ap.qualified_name(),

@@ -156,6 +156,34 @@ pub(crate) fn reaches_dns(ctx: &AuditCtx<'_>, ep: &Endpoint, protocol: Protocol)
     })
 }
 
+/// The workloads with an Istio proxy that AuthorizationPolicy `ap` applies to.
+pub(crate) fn authorization_subjects<'c>(
+    ctx: &'c AuditCtx<'_>,
+    ap: &'c netfence_model::istio::AuthorizationPolicy,
+) -> impl Iterator<Item = &'c Endpoint> + 'c {
+    ctx.cluster
+        .endpoints
+        .iter()
+        .filter(move |ep| ctx.ev.proxy(ep).is_some() && ctx.ev.authorization_applies(ap, ep))
+}
+
+/// A finding about AuthorizationPolicy `ap`, where it is declared.
+pub(crate) fn on_authorization_policy(
+    rule: &RuleMeta,
+    ap: &netfence_model::istio::AuthorizationPolicy,
+    message: String,
+    help: String,
+) -> Diagnostic {
+    finding(
+        rule,
+        Subject::Namespace(ap.namespace.clone()),
+        format!("AuthorizationPolicy {}", ap.qualified_name()),
+        Some(ap.origin.clone()),
+        message,
+        help,
+    )
+}
+
 /// `Kind namespace/name` of a workload.
 pub(crate) fn workload_object(ep: &Endpoint) -> String {
     format!("{} {}/{}", ep.kind, ep.namespace, ep.name)

@@ -8,7 +8,6 @@ use netfence_engine::cilium::Outcome;
 use netfence_engine::connectivity::external_ranges;
 use netfence_engine::eval::{Evaluator, LayerStep, LayerVerdict};
 use netfence_engine::fix::{self, FarEnd};
-use netfence_engine::mesh::Traffic;
 use netfence_engine::Direction;
 use netfence_model::{L7Request, Protocol};
 use serde::Serialize;
@@ -151,12 +150,7 @@ pub fn run(args: &QueryArgs) -> Result<i32> {
     // The mesh, at the destination's proxy, once the CNI lets the connection through.
     if let (true, End::Endpoint(d)) = (allowed, &dst) {
         let d = &c.endpoints[*d];
-        let traffic = match &req {
-            Some(r @ L7Request::Http { .. }) => Traffic::Request(r),
-            _ if ev.plain_tcp_port(d, args.port) => Traffic::Tcp,
-            _ => Traffic::AnyHttp,
-        };
-        let (outcome, s) = ev.mesh_explain(d, src.peer(c), protocol, args.port, traffic);
+        let (outcome, s) = ev.mesh_explain_flow(d, src.peer(c), protocol, args.port, req.as_ref());
         steps.extend(s.into_iter().map(|x| ("mesh", x)));
         match outcome {
             Outcome::Deny => allowed = false,
