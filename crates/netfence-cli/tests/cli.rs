@@ -159,7 +159,7 @@ fn invalid_policy_is_an_error_with_place_and_exit_2() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(
-        err.contains("bad.yaml:1: document 1 (NetworkPolicy a/p), field `spec.ingress[0].from[0]`"),
+        err.contains("bad.yaml:8: document 1 (NetworkPolicy a/p), field `spec.ingress[0].from[0]`"),
         "{err}"
     );
     assert!(out.stdout.is_empty(), "no partial analysis is printed");

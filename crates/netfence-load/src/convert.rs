@@ -14,8 +14,10 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::err::LoadError;
+use crate::kinds::{self, Kind};
+use crate::node::Node;
 use crate::source::Document;
-use crate::{admin, calico, cilium, istio, selector, workload, Loaded};
+use crate::{admin, calico, cilium, crd_schema, istio, names, schema, selector, workload, Loaded};
 
 #[derive(Default)]
 pub(crate) struct Builder {
@@ -24,28 +26,51 @@ pub(crate) struct Builder {
     pub warnings: Vec<LoadError>,
     pub skipped: Vec<(Origin, String, String)>,
     seen_endpoints: HashMap<String, usize>,
+    /// Every object by (kind, namespace, name), with where it was first seen.
+    seen_objects: HashMap<ObjectKey, Place>,
     referenced_namespaces: Vec<String>,
 }
 
 /// Context for errors about one object.
-struct Ctx<'a> {
-    file: &'a str,
-    document: usize,
-    line: usize,
-    object: String,
+pub(crate) struct Ctx<'a> {
+    pub file: &'a str,
+    pub document: usize,
+    pub line: usize,
+    pub object: String,
+    /// The object's tree, for the line of a field (absent for JSON until an error needs it).
+    pub node: Option<&'a Node>,
+    /// The path of the object inside its document (`items[3]` in a list), `""` at the top.
+    pub prefix: String,
 }
 
 impl Ctx<'_> {
-    fn err(&self, field: Option<String>, message: String, help: Option<&str>) -> LoadError {
+    pub(crate) fn err(
+        &self,
+        field: Option<String>,
+        message: String,
+        help: Option<&str>,
+    ) -> LoadError {
+        let line = match (&field, self.node) {
+            (Some(f), Some(n)) => n.line_of(f),
+            (None, Some(n)) => n.line,
+            _ => 0,
+        };
         LoadError {
             file: self.file.to_string(),
             document: self.document,
-            line: Some(self.line),
+            line: Some(if line == 0 { self.line } else { line }),
             object: Some(self.object.clone()),
-            field,
+            field: field.map(|f| match self.prefix.as_str() {
+                "" => f,
+                p => format!("{p}.{f}"),
+            }),
             message,
             help: help.map(str::to_string),
         }
+    }
+    /// The line of a field of this object.
+    pub(crate) fn line_of(&self, field: &str) -> Option<usize> {
+        self.node.map(|n| n.line_of(field)).filter(|l| *l > 0)
     }
     fn origin(&self) -> Origin {
         Origin {
@@ -53,6 +78,65 @@ impl Ctx<'_> {
             document: self.document.saturating_sub(1),
             line: Some(self.line),
         }
+    }
+}
+
+/// `(kind, namespace, name)` of an object: two objects with one key are one object twice.
+type ObjectKey = (String, String, String);
+
+/// Where an object was read: file, document, line, path inside the document.
+type Place = (String, usize, usize, String);
+
+/// The kind part of an object's identity: Calico's NetworkPolicy is not Kubernetes'.
+fn kind_key(k: Kind, kind: &str) -> String {
+    match k {
+        Kind::CalicoPolicy { .. } | Kind::CalicoTier => format!("projectcalico.org/{kind}"),
+        _ => kind.to_string(),
+    }
+}
+
+fn duplicate_error(ctx: &Ctx<'_>, key: &ObjectKey, first: &Place) -> LoadError {
+    let (file, doc, line, path) = first;
+    let inside = if path.is_empty() {
+        String::new()
+    } else {
+        format!(" at `{path}`")
+    };
+    ctx.err(
+        None,
+        format!(
+            "{} `{}` is defined twice: first in {file}:{line} (document {doc}{inside})",
+            key.0.trim_start_matches("projectcalico.org/"),
+            if key.1.is_empty() {
+                key.2.clone()
+            } else {
+                format!("{}/{}", key.1, key.2)
+            }
+        ),
+        Some("a cluster holds one object per kind, namespace and name, and netfence cannot know which of the two it holds: keep one"),
+    )
+}
+
+/// The node of element `i` of a list (`key` names the list's field; `None`: the node is the list).
+fn item_node<'a>(n: &'a Node, key: Option<&str>, i: usize) -> Option<&'a Node> {
+    let list = match key {
+        Some(k) => n.get(k)?,
+        None => n,
+    };
+    match &list.value {
+        crate::node::NodeValue::Seq(items) => items.get(i),
+        _ => None,
+    }
+}
+
+/// `prefix.key`, or `key` at the top.
+fn join(prefix: &str, key: &str) -> String {
+    if prefix.is_empty() {
+        key.to_string()
+    } else if key.starts_with('[') {
+        format!("{prefix}{key}")
+    } else {
+        format!("{prefix}.{key}")
     }
 }
 
@@ -149,61 +233,161 @@ impl Builder {
             index,
             line,
             value,
-            rule_lines,
+            node,
         } = doc;
-        let before = self.cluster.network_policies.len();
-        self.add_value(&file, index, line, value, None);
-        // A document holding exactly one NetworkPolicy gets its rules' lines.
-        if self.cluster.network_policies.len() == before + 1 {
-            if let Some(p) = self.cluster.network_policies.last_mut() {
-                for (rules, lines) in [
-                    (&mut p.ingress, &rule_lines.ingress),
-                    (&mut p.egress, &rule_lines.egress),
-                ] {
-                    for (r, l) in rules.iter_mut().flatten().zip(lines) {
-                        r.line = Some(*l);
-                    }
-                }
+        let duplicates = node.as_ref().map(Node::duplicate_keys).unwrap_or_default();
+        if !duplicates.is_empty() {
+            // YAML forbids it, and which one the cluster got depends on the client: refuse
+            // the document rather than guess.
+            for (path, key, first, again) in duplicates {
+                self.errors.push(LoadError {
+                    file: file.clone(),
+                    document: index,
+                    line: Some(again),
+                    object: None,
+                    field: Some(path),
+                    message: format!("duplicate key `{key}` at line {again} was already set at line {first}"),
+                    help: Some("a mapping key appears twice; YAML keeps only one of them, so merge the two entries".into()),
+                });
             }
+            return;
         }
+        self.add_value(
+            &file,
+            index,
+            line,
+            value,
+            node.as_ref(),
+            String::new(),
+            None,
+        );
     }
 
-    /// Adds one object; `item_kind` is the kind implied by an enclosing typed list
-    /// (`PodList` items carry no `kind` of their own).
+    /// Adds one object; `list_type` is the `(apiVersion, kind)` implied by an enclosing typed
+    /// list (`NetworkPolicyList` items carry neither).
+    #[allow(clippy::too_many_arguments)]
     fn add_value(
         &mut self,
         file: &str,
         index: usize,
         line: usize,
         value: Value,
-        item_kind: Option<&str>,
+        node: Option<&Node>,
+        prefix: String,
+        list_type: Option<(&str, &str)>,
     ) {
-        if let Value::Array(items) = value {
-            for item in items {
-                self.add_value(file, index, line, item, item_kind);
+        let bare = |message: String, field: Option<String>, help: Option<String>| LoadError {
+            file: file.to_string(),
+            document: index,
+            line: Some(line),
+            object: None,
+            field,
+            message,
+            help,
+        };
+        let value = match value {
+            Value::Array(items) => {
+                // a JSON array of objects
+                for (i, item) in items.into_iter().enumerate() {
+                    let n = node.and_then(|n| item_node(n, None, i));
+                    let l = n.map_or(line, |n| n.line);
+                    self.add_value(file, index, l, item, n, format!("{prefix}[{i}]"), list_type);
+                }
+                return;
+            }
+            Value::Object(_) => value,
+            other => {
+                self.errors.push(bare(
+                    format!(
+                        "a document must be a Kubernetes object (a mapping with `apiVersion` and `kind`), not {}",
+                        crate::schema::type_name(&other)
+                    ),
+                    (!prefix.is_empty()).then(|| prefix.clone()),
+                    None,
+                ));
+                return;
+            }
+        };
+        let kind_v = value.get("kind");
+        let api_v = value.get("apiVersion");
+        for (key, v) in [("kind", kind_v), ("apiVersion", api_v)] {
+            if let Some(v) = v.filter(|v| !v.is_string() && !v.is_null()) {
+                self.errors.push(LoadError {
+                    line: node.map(|n| n.line_of(key)).or(Some(line)),
+                    ..bare(
+                        format!(
+                            "`{key}` must be a string, not {}",
+                            crate::schema::type_name(v)
+                        ),
+                        Some(join(&prefix, key)),
+                        None,
+                    )
+                });
+                return;
+            }
+        }
+        let (kind, api) = match (kind_v.and_then(Value::as_str), list_type) {
+            (Some(k), _) => (
+                k.to_string(),
+                api_v
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
+            ),
+            (None, Some((a, k))) => (
+                k.to_string(),
+                api_v.and_then(Value::as_str).unwrap_or(a).to_string(),
+            ),
+            (None, None) => (
+                String::new(),
+                api_v
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
+            ),
+        };
+        let is_list = kind.ends_with("List") || (kind.is_empty() && value.get("items").is_some());
+        if is_list {
+            let inner = kind.strip_suffix("List").filter(|k| !k.is_empty());
+            match value.get("items") {
+                None | Some(Value::Null) => {}
+                Some(Value::Array(items)) => {
+                    let inherited = inner.map(|k| (api.as_str(), k));
+                    for (i, item) in items.iter().enumerate() {
+                        let n = node.and_then(|n| item_node(n, Some("items"), i));
+                        let l = n.map_or(line, |n| n.line);
+                        self.add_value(
+                            file,
+                            index,
+                            l,
+                            item.clone(),
+                            n,
+                            join(&prefix, &format!("items[{i}]")),
+                            inherited,
+                        );
+                    }
+                }
+                Some(other) => self.errors.push(LoadError {
+                    line: node.map(|n| n.line_of("items")).or(Some(line)),
+                    ..bare(
+                        format!(
+                            "`items` of a {} must be a list, not {}",
+                            if kind.is_empty() { "List" } else { &kind },
+                            crate::schema::type_name(other)
+                        ),
+                        Some(join(&prefix, "items")),
+                        Some("each object of the list is an element of `items`".into()),
+                    )
+                }),
             }
             return;
         }
-        let kind = str_field(&value, &["kind"])
-            .or(item_kind)
-            .unwrap_or_default()
-            .to_string();
         let name = str_field(&value, &["metadata", "name"])
             .unwrap_or_default()
             .to_string();
-        let ns = str_field(&value, &["metadata", "namespace"])
-            .unwrap_or("default")
-            .to_string();
-        if kind.ends_with("List") || (kind.is_empty() && value.get("items").is_some()) {
-            let inner = kind.strip_suffix("List").filter(|k| !k.is_empty());
-            if let Some(Value::Array(items)) = value.get("items") {
-                for item in items.clone() {
-                    self.add_value(file, index, line, item, inner);
-                }
-            }
-            return;
-        }
-        let ctx = Ctx {
+        let ns_given = str_field(&value, &["metadata", "namespace"]).map(str::to_string);
+        let ns = ns_given.clone().unwrap_or_else(|| "default".to_string());
+        let mut ctx = Ctx {
             file,
             document: index,
             line,
@@ -212,10 +396,56 @@ impl Builder {
             } else {
                 format!("{kind} {ns}/{name}")
             },
+            node,
+            prefix,
         };
-        let api = str_field(&value, &["apiVersion"]).unwrap_or_default();
-        match kind.as_str() {
-            "Namespace" => {
+        if kind.is_empty() {
+            self.errors.push(ctx.err(
+                Some("kind".into()),
+                "the object has no `kind`".into(),
+                Some("every Kubernetes object needs `apiVersion` and `kind`"),
+            ));
+            return;
+        }
+        let k = match kinds::classify(&api, &kind) {
+            kinds::Class::Read(k) => k,
+            kinds::Class::Skip => {
+                self.skipped
+                    .push((ctx.origin(), kind, format!("{ns}/{name}")));
+                return;
+            }
+            kinds::Class::Refuse(field, message, help) => {
+                self.errors
+                    .push(ctx.err(Some(field.to_string()), message, help.as_deref()));
+                return;
+            }
+        };
+        if !k.namespaced() {
+            ctx.object = format!("{kind} {name}");
+        }
+        // Structure first: an unknown field or a wrong type stops this object.
+        let problems = schema::check(&value, crd_schema::of(k, &kind));
+        if !problems.is_empty() {
+            for p in problems {
+                self.errors
+                    .push(ctx.err(Some(p.path), p.message, p.help.as_deref()));
+            }
+            return;
+        }
+        if !self.metadata_ok(&ctx, &value, k, &kind) {
+            return;
+        }
+        let ns_key = if k.namespaced() { ns.as_str() } else { "" };
+        let key = (kind_key(k, &kind), ns_key.to_string(), name.clone());
+        let here = (file.to_string(), index, ctx.line, ctx.prefix.clone());
+        if let Some(first) = self.seen_objects.get(&key) {
+            self.errors.push(duplicate_error(&ctx, &key, first));
+            return;
+        }
+        self.seen_objects.insert(key, here);
+        let value = value;
+        match k {
+            Kind::Namespace => {
                 if let Some(n) = self.typed::<core::Namespace>(&ctx, value) {
                     let mut labels: BTreeMap<String, String> =
                         n.metadata.labels.clone().unwrap_or_default();
@@ -231,7 +461,7 @@ impl Builder {
                     );
                 }
             }
-            "Pod" => {
+            Kind::Pod => {
                 if let Some(p) = self.typed::<core::Pod>(&ctx, value) {
                     let owner = p
                         .metadata
@@ -261,12 +491,7 @@ impl Builder {
                     self.push_endpoint(ep);
                 }
             }
-            "Deployment"
-            | "ReplicaSet"
-            | "StatefulSet"
-            | "DaemonSet"
-            | "Job"
-            | "ReplicationController" => self.template(
+            Kind::Workload => self.template(
                 &ctx,
                 &value,
                 value.pointer("/spec/template"),
@@ -274,7 +499,7 @@ impl Builder {
                 &name,
                 &kind,
             ),
-            "CronJob" => self.template(
+            Kind::CronJob => self.template(
                 &ctx,
                 &value,
                 value.pointer("/spec/jobTemplate/spec/template"),
@@ -282,16 +507,23 @@ impl Builder {
                 &name,
                 &kind,
             ),
-            "Service" => {
+            Kind::Service => {
                 if let Some(s) = self.typed::<core::Service>(&ctx, value) {
                     self.service(&ctx, s, &ns, &name);
                 }
             }
-            "NetworkPolicy" if api.starts_with("networking.k8s.io") => {
+            Kind::NetworkPolicy => {
                 if let Some(np) = self.typed::<net::NetworkPolicy>(&ctx, value) {
                     self.referenced_namespaces.push(ns.clone());
                     match network_policy(&np, &ns, &name, &ctx) {
-                        Ok(p) => {
+                        Ok(mut p) => {
+                            for (key, rules) in
+                                [("ingress", &mut p.ingress), ("egress", &mut p.egress)]
+                            {
+                                for (i, r) in rules.iter_mut().flatten().enumerate() {
+                                    r.line = ctx.line_of(&format!("spec.{key}[{i}]"));
+                                }
+                            }
                             if has_v6_block(&p) {
                                 self.warnings.push(ctx.err(
                                     None,
@@ -307,30 +539,21 @@ impl Builder {
                     }
                 }
             }
-            "AdminNetworkPolicy" | "BaselineAdminNetworkPolicy" => {
-                self.admin_policy(&ctx, value, &name, kind == "BaselineAdminNetworkPolicy")
-            }
-            "Ingress" if api.starts_with("networking.k8s.io") => {
+            Kind::AdminPolicy { baseline } => self.admin_policy(&ctx, value, &name, baseline),
+            Kind::Ingress => {
                 if let Some(i) = self.typed::<net::Ingress>(&ctx, value) {
                     self.ingress(i, &ns, &name);
                 }
             }
-            "Route" => self.route(&value, &ns, &name),
-            "NetworkPolicy"
-            | "GlobalNetworkPolicy"
-            | "StagedNetworkPolicy"
-            | "StagedGlobalNetworkPolicy"
-                if api.starts_with("projectcalico.org")
-                    || api.starts_with("crd.projectcalico.org") =>
-            {
-                let namespaced = !kind.contains("Global");
-                let namespace = namespaced.then_some(ns.as_str());
+            Kind::Route => self.route(&value, &ns, &name),
+            Kind::CalicoPolicy { global, staged } => {
+                let namespace = (!global).then_some(ns.as_str());
                 let mut warnings = Vec::new();
                 match calico::policy(
                     &value,
                     &name,
                     namespace,
-                    kind.starts_with("Staged"),
+                    staged,
                     ctx.origin(),
                     &mut warnings,
                 ) {
@@ -346,16 +569,11 @@ impl Builder {
                     self.warnings.push(ctx.err(Some(field), msg, None));
                 }
             }
-            "Tier"
-                if api.starts_with("projectcalico.org")
-                    || api.starts_with("crd.projectcalico.org") =>
-            {
-                match calico::tier(&value, &name, ctx.origin()) {
-                    Ok(t) => self.cluster.calico_tiers.push(t),
-                    Err((field, msg)) => self.errors.push(ctx.err(Some(field), msg, None)),
-                }
-            }
-            "PeerAuthentication" if api.starts_with("security.istio.io") => {
+            Kind::CalicoTier => match calico::tier(&value, &name, ctx.origin()) {
+                Ok(t) => self.cluster.calico_tiers.push(t),
+                Err((field, msg)) => self.errors.push(ctx.err(Some(field), msg, None)),
+            },
+            Kind::PeerAuthentication => {
                 match istio::peer_authentication(&value, &name, &ns, ctx.origin()) {
                     Ok(p) => {
                         self.referenced_namespaces.push(ns.clone());
@@ -364,7 +582,7 @@ impl Builder {
                     Err((field, msg)) => self.errors.push(ctx.err(Some(field), msg, None)),
                 }
             }
-            "AuthorizationPolicy" if api.starts_with("security.istio.io") => {
+            Kind::AuthorizationPolicy => {
                 match istio::authorization_policy(&value, &name, &ns, ctx.origin()) {
                     Ok(p) => {
                         self.referenced_namespaces.push(ns.clone());
@@ -373,10 +591,8 @@ impl Builder {
                     Err((field, msg)) => self.errors.push(ctx.err(Some(field), msg, None)),
                 }
             }
-            "CiliumNetworkPolicy" | "CiliumClusterwideNetworkPolicy"
-                if api.starts_with("cilium.io") =>
-            {
-                let namespace = (kind == "CiliumNetworkPolicy").then_some(ns.as_str());
+            Kind::CiliumPolicy { clusterwide } => {
+                let namespace = (!clusterwide).then_some(ns.as_str());
                 let mut warnings = Vec::new();
                 match cilium::policy(&value, &name, namespace, ctx.origin(), &mut warnings) {
                     Ok(p) => {
@@ -391,21 +607,171 @@ impl Builder {
                     self.warnings.push(ctx.err(Some(field), msg, None));
                 }
             }
-            "Policy" if api.starts_with("audit.k8s.io") => {
-                match audit_policy(&value, &name, ctx.origin()) {
-                    Ok(p) => self.cluster.audit_policies.push(p),
-                    Err((field, msg)) => self.errors.push(ctx.err(Some(field), msg, None)),
+            Kind::AuditPolicy => match audit_policy(&value, &name, ctx.origin()) {
+                Ok(p) => self.cluster.audit_policies.push(p),
+                Err((field, msg)) => self.errors.push(ctx.err(Some(field), msg, None)),
+            },
+        }
+    }
+
+    /// Checks names, namespace, labels and ports as the API server does; false when the
+    /// object is refused.
+    fn metadata_ok(&mut self, ctx: &Ctx<'_>, value: &Value, k: Kind, kind: &str) -> bool {
+        let before = self.errors.len();
+        let meta = value.get("metadata");
+        let name = meta.and_then(|m| m.get("name")).and_then(Value::as_str);
+        match name {
+            None if k == Kind::AuditPolicy => {}
+            None | Some("") => self.errors.push(ctx.err(
+                Some("metadata.name".into()),
+                format!("the {kind} has no `metadata.name`"),
+                Some("every object needs a name (`generateName` is only for objects the API server creates)"),
+            )),
+            Some(n) => {
+                let check = match k {
+                    Kind::Namespace => names::dns1123_label(n),
+                    Kind::Service => names::dns1035_label(n),
+                    _ => names::dns1123_subdomain(n),
+                };
+                if let Err(m) = check {
+                    self.errors.push(ctx.err(
+                        Some("metadata.name".into()),
+                        format!("name `{}` {m}", names::shorten(n)),
+                        None,
+                    ));
                 }
             }
-            "" => self.errors.push(ctx.err(
-                Some("kind".into()),
-                "the object has no `kind`".into(),
-                Some("every Kubernetes object needs `apiVersion` and `kind`"),
-            )),
-            _ => self
-                .skipped
-                .push((ctx.origin(), kind, format!("{ns}/{name}"))),
         }
+        if let Some(ns) = meta
+            .and_then(|m| m.get("namespace"))
+            .and_then(Value::as_str)
+        {
+            if !k.namespaced() {
+                self.warnings.push(ctx.err(
+                    Some("metadata.namespace".into()),
+                    format!("a {kind} is cluster-scoped: its `metadata.namespace` is ignored"),
+                    None,
+                ));
+            } else if let Err(m) = names::dns1123_label(ns) {
+                self.errors.push(ctx.err(
+                    Some("metadata.namespace".into()),
+                    format!("namespace `{}` {m}", names::shorten(ns)),
+                    None,
+                ));
+            }
+        }
+        let label_maps = [
+            ("metadata.labels", meta.and_then(|m| m.get("labels"))),
+            (
+                "spec.template.metadata.labels",
+                value.pointer("/spec/template/metadata/labels"),
+            ),
+            (
+                "spec.jobTemplate.spec.template.metadata.labels",
+                value.pointer("/spec/jobTemplate/spec/template/metadata/labels"),
+            ),
+        ];
+        for (path, labels) in label_maps {
+            for (key, v) in labels.and_then(Value::as_object).into_iter().flatten() {
+                let field = crate::node::join_key(path, key);
+                if let Err(m) = names::qualified_name(key) {
+                    self.errors.push(ctx.err(
+                        Some(field.clone()),
+                        format!("label key `{}` is invalid: {m}", names::shorten(key)),
+                        None,
+                    ));
+                }
+                if let Some(Err(m)) = v.as_str().map(names::label_value) {
+                    self.errors.push(ctx.err(
+                        Some(field),
+                        format!("the value of label `{}` {m}", names::shorten(key)),
+                        None,
+                    ));
+                }
+            }
+        }
+        for (path, spec) in [
+            (
+                "spec",
+                (k == Kind::Pod).then(|| value.get("spec")).flatten(),
+            ),
+            ("spec.template.spec", value.pointer("/spec/template/spec")),
+            (
+                "spec.jobTemplate.spec.template.spec",
+                value.pointer("/spec/jobTemplate/spec/template/spec"),
+            ),
+        ] {
+            let Some(spec) = spec else { continue };
+            for list in ["containers", "initContainers"] {
+                for (ci, c) in spec
+                    .get(list)
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .enumerate()
+                {
+                    for (pi, p) in c
+                        .get("ports")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                        .enumerate()
+                    {
+                        for (key, min) in [("containerPort", 1), ("hostPort", 0)] {
+                            let Some(n) = p.get(key).and_then(Value::as_i64) else {
+                                continue;
+                            };
+                            if !(min..=65535).contains(&n) {
+                                self.errors.push(ctx.err(
+                                    Some(format!("{path}.{list}[{ci}].ports[{pi}].{key}")),
+                                    format!("{key} {n} is outside {}-65535", min.max(1)),
+                                    None,
+                                ));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if k == Kind::Service {
+            for (i, p) in value
+                .pointer("/spec/ports")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .enumerate()
+            {
+                if let Some(n) = p
+                    .get("port")
+                    .and_then(Value::as_i64)
+                    .filter(|n| !(1..=65535).contains(n))
+                {
+                    self.errors.push(ctx.err(
+                        Some(format!("spec.ports[{i}].port")),
+                        format!("port {n} is outside 1-65535"),
+                        None,
+                    ));
+                }
+                match p.get("targetPort") {
+                    Some(Value::Number(n))
+                        if !n.as_i64().is_some_and(|n| (1..=65535).contains(&n)) =>
+                    {
+                        self.errors.push(ctx.err(
+                            Some(format!("spec.ports[{i}].targetPort")),
+                            format!("targetPort {n} is outside 1-65535"),
+                            None,
+                        ))
+                    }
+                    Some(Value::String(s)) if !is_iana_svc_name(s) => self.errors.push(ctx.err(
+                        Some(format!("spec.ports[{i}].targetPort")),
+                        format!("targetPort `{s}` is neither a port number nor a valid port name"),
+                        None,
+                    )),
+                    _ => {}
+                }
+            }
+        }
+        self.errors.len() == before
     }
 
     fn typed<T: DeserializeOwned>(&mut self, ctx: &Ctx<'_>, value: Value) -> Option<T> {

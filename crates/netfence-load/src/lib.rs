@@ -15,9 +15,14 @@ mod admin;
 mod calico;
 mod cilium;
 mod convert;
+mod crd_schema;
 mod err;
 pub mod hubble;
 mod istio;
+mod kinds;
+mod names;
+mod node;
+mod schema;
 mod selector;
 mod source;
 pub mod spec;
@@ -56,6 +61,9 @@ pub fn load(sources: &[Source]) -> Loaded {
                 b.add_document(doc);
             }
             errors.append(&mut b.errors);
+            if errors.iter().any(|e| e.field.is_some()) && source::is_json_text(src) {
+                locate_json_errors(src, &mut errors);
+            }
             b.errors = errors;
             warnings.append(&mut b.warnings);
             b.warnings = warnings;
@@ -67,4 +75,19 @@ pub fn load(sources: &[Source]) -> Loaded {
         builder.merge(part);
     }
     builder.finish()
+}
+
+/// Gives errors about a JSON source the line of their field: JSON is parsed without lines
+/// (fast), so they are found only when an error needs them.
+fn locate_json_errors(src: &Source, errors: &mut [LoadError]) {
+    let nodes = source::locate_json(&src.text);
+    for e in errors.iter_mut() {
+        let (Some(field), Some(node)) = (&e.field, nodes.get(e.document.wrapping_sub(1))) else {
+            continue;
+        };
+        let line = node.line_of(field);
+        if line > 0 {
+            e.line = Some(line);
+        }
+    }
 }

@@ -1,8 +1,15 @@
-//! Input text and its split into documents, keeping line numbers.
+//! Input text and its documents: one parse per stream, every node with its line.
 
 use serde_json::Value;
 
 use crate::err::LoadError;
+use crate::node::Node;
+
+/// The largest input netfence reads from one file, in bytes (2 GiB).
+pub const MAX_INPUT_BYTES: u64 = 2 << 30;
+
+/// Deepest nesting of YAML collections netfence reads; Kubernetes objects nest far less.
+const MAX_DEPTH: usize = 128;
 
 /// One input: a name for messages and its text.
 #[derive(Debug, Clone)]
@@ -11,6 +18,59 @@ pub struct Source {
     pub name: String,
     /// The text.
     pub text: String,
+}
+
+impl Source {
+    /// Decodes the bytes of a file: UTF-8 (with or without a byte-order mark) or UTF-16 with
+    /// a byte-order mark. Anything else is an error naming the first bad byte's line.
+    pub fn from_bytes(name: &str, bytes: Vec<u8>) -> Result<Source, LoadError> {
+        let err = |line: Option<usize>, message: String| LoadError {
+            file: name.to_string(),
+            document: 1,
+            line,
+            object: None,
+            field: None,
+            message,
+            help: Some("save the file as UTF-8".into()),
+        };
+        let utf16 = |be: bool, body: &[u8]| -> Result<String, LoadError> {
+            if body.len() % 2 != 0 {
+                return Err(err(None, "invalid UTF-16: odd number of bytes".into()));
+            }
+            let units = body.chunks_exact(2).map(|c| match c {
+                [a, b] if be => u16::from_be_bytes([*a, *b]),
+                [a, b] => u16::from_le_bytes([*a, *b]),
+                _ => 0,
+            });
+            char::decode_utf16(units)
+                .collect::<Result<String, _>>()
+                .map_err(|e| err(None, format!("invalid UTF-16: {e}")))
+        };
+        let text = match bytes.as_slice() {
+            [0xFE, 0xFF, body @ ..] => utf16(true, body)?,
+            [0xFF, 0xFE, body @ ..] => utf16(false, body)?,
+            _ => match String::from_utf8(bytes) {
+                Ok(t) => t,
+                Err(e) => {
+                    let at = e.utf8_error().valid_up_to();
+                    let bytes = e.as_bytes();
+                    let line = 1 + bytes.iter().take(at).filter(|b| **b == b'\n').count();
+                    return Err(err(
+                        Some(line),
+                        format!("invalid UTF-8 at byte {at}: netfence reads UTF-8 or UTF-16 text"),
+                    ));
+                }
+            },
+        };
+        let text = match text.strip_prefix('\u{feff}') {
+            Some(t) => t.to_string(),
+            None => text,
+        };
+        Ok(Source {
+            name: name.to_string(),
+            text,
+        })
+    }
 }
 
 /// One parsed document.
@@ -22,287 +82,314 @@ pub(crate) struct Document {
     /// 1-based line of the document's first line.
     pub line: usize,
     pub value: Value,
-    /// For a NetworkPolicy document: the line of each ingress and egress rule.
-    pub rule_lines: RuleLines,
+    /// The document with the line of every node (YAML); JSON is located only on error.
+    pub node: Option<Node>,
 }
 
-/// Lines of the rules of a NetworkPolicy document, in order.
-#[derive(Debug, Default, Clone)]
-pub(crate) struct RuleLines {
-    pub ingress: Vec<usize>,
-    pub egress: Vec<usize>,
+fn looks_like_json(src: &Source) -> bool {
+    src.name.ends_with(".json")
+        || src.name.ends_with(".jsonl")
+        || src.text.trim_start().starts_with(['{', '['])
 }
 
-#[derive(serde::Deserialize)]
-struct NpLines {
-    spec: Option<SpecLines>,
+/// The source was read as JSON (its documents have no lines until [`locate_json`]).
+pub(crate) fn is_json_text(src: &Source) -> bool {
+    looks_like_json(src) && json_values(&src.text).is_ok()
 }
 
-#[derive(serde::Deserialize)]
-struct SpecLines {
-    ingress: Option<Vec<serde_saphyr::Spanned<serde::de::IgnoredAny>>>,
-    egress: Option<Vec<serde_saphyr::Spanned<serde::de::IgnoredAny>>>,
+fn must_be_json(src: &Source) -> bool {
+    src.name.ends_with(".json") || src.name.ends_with(".jsonl")
 }
 
-/// Where each rule of a NetworkPolicy document starts (absolute lines).
-fn rule_lines(text: &str, first_line: usize, value: &Value) -> RuleLines {
-    if value.get("kind").and_then(Value::as_str) != Some("NetworkPolicy") {
-        return RuleLines::default();
+/// The values of a JSON text: one value, or several separated by white space (JSON Lines),
+/// each with its first line.
+fn json_values(text: &str) -> Result<Vec<(usize, Value)>, serde_json::Error> {
+    let mut out = Vec::new();
+    let mut stream = serde_json::Deserializer::from_str(text).into_iter::<Value>();
+    let mut offset = 0;
+    let mut line = 1;
+    while let Some(v) = stream.next() {
+        let v = v?;
+        // the value starts after the white space that follows the previous one
+        let start = text
+            .get(offset..)
+            .map(|rest| offset + (rest.len() - rest.trim_start().len()))
+            .unwrap_or(offset);
+        line += text
+            .get(offset..start)
+            .map_or(0, |s| s.bytes().filter(|b| *b == b'\n').count());
+        let end = stream.byte_offset();
+        out.push((line, v));
+        line += text
+            .get(start..end)
+            .map_or(0, |s| s.bytes().filter(|b| *b == b'\n').count());
+        offset = end;
     }
-    let Ok(NpLines { spec: Some(spec) }) = serde_saphyr::from_str::<NpLines>(text) else {
-        return RuleLines::default();
-    };
-    let lines = |v: Option<Vec<serde_saphyr::Spanned<serde::de::IgnoredAny>>>| -> Vec<usize> {
-        v.unwrap_or_default()
-            .iter()
-            .map(|s| first_line + s.referenced.line() as usize - 1)
-            .collect()
-    };
-    RuleLines {
-        ingress: lines(spec.ingress),
-        egress: lines(spec.egress),
-    }
+    Ok(out)
 }
 
-fn is_json(src: &Source) -> bool {
-    src.name.ends_with(".json") || src.text.trim_start().starts_with(['{', '['])
+fn yaml_options() -> serde_saphyr::Options {
+    let mut budget = serde_saphyr::Budget::default();
+    // Real `kind: List` dumps hold millions of nodes: the input size bounds them, and the alias
+    // limits below bound what aliases add, so node, event and document counts are not capped.
+    budget.max_reader_input_bytes = None;
+    budget.max_events = usize::MAX;
+    budget.max_nodes = usize::MAX;
+    budget.max_documents = usize::MAX;
+    budget.max_total_scalar_bytes = usize::MAX;
+    budget.max_depth = MAX_DEPTH;
+    let mut o = serde_saphyr::Options::default();
+    o.budget = Some(budget);
+    o.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::PassThrough;
+    o
 }
 
-/// Splits a YAML stream at `---` lines, returning each document with its first line.
-fn split_yaml(text: &str) -> Vec<(usize, String)> {
-    let mut docs = Vec::new();
-    let mut cur = String::new();
-    let mut start = 1;
-    for (i, line) in text.lines().enumerate() {
-        let t = line.trim_end();
-        if t == "---" || t.starts_with("--- ") || t == "..." {
-            docs.push((start, std::mem::take(&mut cur)));
-            start = i + 2;
-            continue;
-        }
-        cur.push_str(line);
-        cur.push('\n');
-    }
-    docs.push((start, cur));
-    let is_content = |l: &str| !l.trim().is_empty() && !l.trim_start().starts_with('#');
-    docs.retain(|(_, d)| d.lines().any(is_content));
-    // A document's line is that of its first line of content, not of a leading comment.
-    for (start, d) in &mut docs {
-        let skip = d.lines().take_while(|l| !is_content(l)).count();
-        *start += skip;
-        *d = d.lines().skip(skip).fold(String::new(), |mut acc, l| {
-            acc.push_str(l);
-            acc.push('\n');
-            acc
-        });
-    }
-    docs
-}
-
-/// Parses a source into documents, pushing parse errors.
 /// Leading tabs of every line replaced by one space each.
 fn untab(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for line in text.lines() {
         let tabs = line.len() - line.trim_start_matches('\t').len();
         out.push_str(&" ".repeat(tabs));
-        out.push_str(&line[tabs..]);
+        out.push_str(line.get(tabs..).unwrap_or(""));
         out.push('\n');
     }
     out
 }
 
+/// Parses a YAML stream into its documents' trees.
+pub(crate) fn yaml_nodes(text: &str) -> Result<Vec<Node>, serde_saphyr::Error> {
+    serde_saphyr::from_str_multiple_with_options::<Node, Vec<Node>>(text, yaml_options())
+}
+
+/// A parser's message in netfence's words: the first line, with the library's vocabulary
+/// (budgets, options) replaced by what it means for a manifest.
+fn yaml_message(e: &serde_saphyr::Error) -> String {
+    let msg = e.to_string();
+    let first = msg.lines().next().unwrap_or("invalid YAML").trim();
+    let lower = first.to_lowercase();
+    if lower.contains("budget") || lower.contains("alias") && lower.contains("limit") {
+        if lower.contains("depth") {
+            return format!("collections nest deeper than {MAX_DEPTH} levels");
+        }
+        return "aliases expand to more than netfence reads (an alias bomb?)".into();
+    }
+    if lower.contains("recursion") || lower.contains("depth") {
+        return format!("collections nest deeper than {MAX_DEPTH} levels");
+    }
+    // drop the location the error carries as data anyway
+    let first = match first.strip_prefix("error: line ") {
+        Some(rest) => rest.split_once(": ").map_or(rest, |(_, m)| m),
+        None => first,
+    };
+    let first = first
+        .split(" at line ")
+        .next()
+        .unwrap_or(first)
+        .trim_end_matches(['.', ',']);
+    first.to_string()
+}
+
+/// Parses a source into documents, pushing parse errors.
 pub(crate) fn documents(
     src: &Source,
     errors: &mut Vec<LoadError>,
     warnings: &mut Vec<LoadError>,
 ) -> Vec<Document> {
-    let mut out = Vec::new();
-    if is_json(src) {
-        match serde_json::from_str::<Value>(&src.text) {
-            Ok(value) => out.push(Document {
-                file: src.name.clone(),
-                index: 1,
-                line: 1,
-                value,
-                rule_lines: RuleLines::default(),
-            }),
-            Err(e) => errors.push(LoadError {
-                file: src.name.clone(),
-                document: 1,
-                line: Some(e.line()),
-                object: None,
-                field: None,
-                message: format!("invalid JSON: {e}"),
-                help: None,
-            }),
-        }
-        return out;
-    }
-    for (i, (line, text)) in split_yaml(&src.text).into_iter().enumerate() {
-        // (each document parses on its own, so one bad document never hides the others)
-        let mut parsed = serde_saphyr::from_str::<Value>(&text);
-        if parsed
-            .as_ref()
-            .is_err_and(|e| e.to_string().contains("tab"))
-        {
-            // Go's YAML parser (and so kubectl) reads a tab in front of a flow-collection
-            // entry; do the same, and say so.
-            let untabbed = untab(&text);
-            if let Ok(v) = serde_saphyr::from_str::<Value>(&untabbed) {
-                warnings.push(LoadError {
-                    file: src.name.clone(),
-                    document: i + 1,
-                    line: Some(line),
-                    object: None,
-                    field: None,
-                    message: "tab characters in indentation were read as spaces".into(),
-                    help: Some("YAML forbids tabs in indentation; replace them with spaces".into()),
-                });
-                parsed = Ok(v);
+    let at = |document: usize, line: Option<usize>, message: String| LoadError {
+        file: src.name.clone(),
+        document,
+        line,
+        object: None,
+        field: None,
+        message,
+        help: None,
+    };
+    if looks_like_json(src) {
+        match json_values(&src.text) {
+            Ok(values) => {
+                return values
+                    .into_iter()
+                    .filter(|(_, v)| !v.is_null())
+                    .enumerate()
+                    .map(|(i, (line, value))| Document {
+                        file: src.name.clone(),
+                        index: i + 1,
+                        line,
+                        value,
+                        node: None,
+                    })
+                    .collect()
             }
+            Err(e) if must_be_json(src) => {
+                errors.push(at(1, Some(e.line()), format!("invalid JSON: {e}")));
+                return Vec::new();
+            }
+            // YAML flow style (`{a: b}`) also starts with a brace
+            Err(_) => {}
         }
-        match parsed {
-            Ok(Value::Null) => {}
-            Ok(value) => out.push(Document {
+    }
+    let mut parsed = yaml_nodes(&src.text);
+    if parsed
+        .as_ref()
+        .is_err_and(|e| e.to_string().to_lowercase().contains("tab"))
+    {
+        // Go's YAML parser (and so kubectl) reads a tab in front of a flow-collection entry;
+        // do the same, and say so.
+        if let Ok(nodes) = yaml_nodes(&untab(&src.text)) {
+            warnings.push(LoadError {
+                help: Some("YAML forbids tabs in indentation; replace them with spaces".into()),
+                ..at(
+                    1,
+                    None,
+                    "tab characters in indentation were read as spaces".into(),
+                )
+            });
+            parsed = Ok(nodes);
+        }
+    }
+    let to_documents = |nodes: Vec<Node>| -> Vec<Document> {
+        nodes
+            .into_iter()
+            .filter(|n| n.value != crate::node::NodeValue::Null)
+            .enumerate()
+            .map(|(i, node)| Document {
                 file: src.name.clone(),
                 index: i + 1,
+                line: node.line.max(1),
+                value: node.to_json(),
+                node: Some(node),
+            })
+            .collect()
+    };
+    match parsed {
+        Ok(nodes) => to_documents(nodes),
+        Err(e) => {
+            let line = e.location().map(|l| l.line() as usize).filter(|l| *l > 0);
+            // the document holding the error: count the document markers before it
+            let document = line.map_or(1, |l| document_of_line(&src.text, l));
+            // The documents before the broken one still parse on their own, so their own
+            // problems are reported too (the parser cannot resume after a syntax error).
+            let before = line
+                .and_then(|l| last_marker_before(&src.text, l))
+                .and_then(|end| yaml_nodes(src.text.get(..end).unwrap_or("")).ok())
+                .map(to_documents)
+                .unwrap_or_default();
+            errors.push(at(
+                document,
                 line,
-                rule_lines: rule_lines(&text, line, &value),
-                value,
-            }),
-            Err(e) => {
-                let at = e.location().map(|l| line + l.line() as usize - 1);
-                let msg = e.to_string();
-                let mut first = msg.lines().next().unwrap_or("invalid YAML").to_string();
-                if let (Some(key), Some(loc)) = (duplicate_key(&msg), e.location()) {
-                    let (rel, col) = (loc.line() as usize, loc.column() as usize);
-                    first = match first_duplicate_line(&text, rel, col, &key) {
-                        Some(prev) => format!(
-                            "duplicate key `{key}` at line {} was already set at line {}",
-                            line + rel - 1,
-                            line + prev - 1
-                        ),
-                        None => format!("duplicate key `{key}` at line {}", line + rel - 1),
-                    };
-                }
-                errors.push(LoadError {
-                    file: src.name.clone(),
-                    document: i + 1,
-                    line: at.or(Some(line)),
-                    object: None,
-                    field: None,
-                    message: format!("invalid YAML: {first}"),
-                    help: msg
-                        .to_lowercase()
-                        .contains("duplicate")
-                        .then(|| "a mapping key appears twice; YAML keeps only one of them, so merge the two entries".to_string()),
-                });
-            }
+                format!("invalid YAML: {}", yaml_message(&e)),
+            ));
+            before
         }
     }
-    out
 }
 
-/// The key a "duplicate mapping key" parse error names.
-fn duplicate_key(msg: &str) -> Option<String> {
-    let rest = msg.split("duplicate mapping key: ").nth(1)?;
-    Some(rest.split(',').next()?.trim().to_string())
+/// The byte offset of the last `---` line before 1-based `line`.
+fn last_marker_before(text: &str, line: usize) -> Option<usize> {
+    let mut offset = 0;
+    let mut found = None;
+    for (i, l) in text.split_inclusive('\n').enumerate() {
+        if i + 1 >= line {
+            break;
+        }
+        if l.starts_with("---") {
+            found = Some(offset);
+        }
+        offset += l.len();
+    }
+    found
 }
 
-/// The 1-based line, within `text`, where `key` was first set in the mapping whose duplicate
-/// is at (`line`, `column`): the nearest earlier line at the same indentation, without leaving
-/// the mapping.
-fn first_duplicate_line(text: &str, line: usize, column: usize, key: &str) -> Option<usize> {
-    let lines: Vec<&str> = text.lines().collect();
-    let indent = column.saturating_sub(1);
-    for i in (0..line.saturating_sub(1)).rev() {
-        let l = lines.get(i)?;
-        let t = l.trim_start();
-        if t.is_empty() || t.starts_with('#') {
-            continue;
-        }
-        let ind = l.len() - t.len();
-        // A `- key:` list item starts its mapping two columns further in.
-        let (ind, t) = match t.strip_prefix("- ") {
-            Some(rest) => (
-                ind + 2 + (rest.len() - rest.trim_start().len()),
-                rest.trim_start(),
-            ),
-            None => (ind, t),
-        };
-        if ind < indent {
-            return None;
-        }
-        if ind == indent {
-            let k = t
-                .split(':')
-                .next()
-                .unwrap_or_default()
-                .trim()
-                .trim_matches(['"', '\'']);
-            if k == key {
-                return Some(i + 1);
-            }
+/// The 1-based document a line belongs to, counting `---` markers before it (for messages
+/// only: the parse itself never splits on them).
+fn document_of_line(text: &str, line: usize) -> usize {
+    let mut doc = 1;
+    let mut content = false;
+    for l in text.lines().take(line.saturating_sub(1)) {
+        if l.starts_with("---") && content {
+            doc += 1;
+            content = false;
+        } else if !l.trim().is_empty() && !l.trim_start().starts_with('#') && !l.starts_with('%') {
+            content = true;
         }
     }
-    None
+    doc
+}
+
+/// Lines for a JSON document's nodes, found by parsing its text as YAML (JSON is YAML); only
+/// called when an error needs them.
+pub(crate) fn locate_json(text: &str) -> Vec<Node> {
+    yaml_nodes(text).unwrap_or_default()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn docs(name: &str, text: &str) -> (Vec<Document>, Vec<LoadError>) {
+        let mut errors = Vec::new();
+        let d = documents(
+            &Source {
+                name: name.into(),
+                text: text.into(),
+            },
+            &mut errors,
+            &mut Vec::new(),
+        );
+        (d, errors)
+    }
+
     #[test]
     fn documents_keep_their_first_line() {
-        let text = "a: 1\n---\n# only a comment\n---\n# about b\n\nb: 2\nc: 3\n";
-        let docs = split_yaml(text);
-        assert_eq!(docs.len(), 2);
-        assert_eq!(docs[0].0, 1);
-        assert_eq!(docs[1].0, 7);
+        let (d, e) = docs(
+            "x.yaml",
+            "a: 1\n---\n# only a comment\n---\n# about b\n\nb: 2\nc: 3\n",
+        );
+        assert!(e.is_empty(), "{e:?}");
+        assert_eq!(d.len(), 2);
+        assert_eq!(d[0].line, 1);
+        assert_eq!(d[1].line, 7);
+    }
+
+    #[test]
+    fn block_scalars_may_hold_document_markers() {
+        let (d, e) = docs("x.yaml", "a: |\n  ---\n  text\nb: 2\n---\nc: 3\n");
+        assert!(e.is_empty(), "{e:?}");
+        assert_eq!(d.len(), 2);
+        assert_eq!(d[0].value["a"], "---\ntext\n");
     }
 
     #[test]
     fn yaml_errors_point_at_the_absolute_line() {
-        let src = Source {
-            name: "x.yaml".into(),
-            text: "a: 1\n---\nb: [\n".into(),
-        };
-        let mut errors = Vec::new();
-        let docs = documents(&src, &mut errors, &mut Vec::new());
-        assert_eq!(docs.len(), 1);
-        assert_eq!(errors.len(), 1);
-        assert_eq!(errors[0].document, 2);
-        assert!(errors[0].line.unwrap() >= 3, "{:?}", errors[0]);
-    }
-
-    #[test]
-    fn duplicate_keys_are_errors() {
-        let src = Source {
-            name: "x.yaml".into(),
-            text: "spec:\n  ingress: []\n  ingress: []\n".into(),
-        };
-        let mut errors = Vec::new();
-        let docs = documents(&src, &mut errors, &mut Vec::new());
-        assert!(docs.is_empty());
-        assert_eq!(errors.len(), 1, "{errors:?}");
-        assert!(errors[0].message.contains("invalid YAML"));
-        assert!(
-            errors[0]
-                .message
-                .contains("`ingress` at line 3 was already set at line 2"),
-            "{errors:?}"
-        );
-    }
-
-    #[test]
-    fn duplicate_keys_in_lists_point_at_the_first_one() {
-        let text = "spec:\n  ingress:\n  - fromEndpoints: []\n  egress: []\n  ingress:\n  - {}\n";
-        assert_eq!(first_duplicate_line(text, 5, 3, "ingress"), Some(2));
-        assert_eq!(first_duplicate_line(text, 4, 3, "ingress"), Some(2));
+        let (d, e) = docs("x.yaml", "a: 1\n---\nb: [\n");
         assert_eq!(
-            first_duplicate_line("a:\n  x: 1\nb:\n  x: 2\n", 4, 3, "x"),
-            None
+            d.len(),
+            1,
+            "the documents before a broken one are still read"
         );
+        assert_eq!(e.len(), 1);
+        assert_eq!(e[0].document, 2, "{e:?}");
+        assert!(e[0].line.unwrap() >= 3, "{:?}", e[0]);
+    }
+
+    #[test]
+    fn flow_style_yaml_and_json_lines() {
+        let (d, e) = docs("x.yaml", "{a: 1, b: [x]}\n---\nc: 2\n");
+        assert!(e.is_empty(), "{e:?}");
+        assert_eq!(d.len(), 2);
+        let (d, e) = docs("x.jsonl", "{\"a\": 1}\n{\"b\": 2}\n\n{\"c\": 3}\n");
+        assert!(e.is_empty(), "{e:?}");
+        assert_eq!(d.iter().map(|d| d.line).collect::<Vec<_>>(), vec![1, 2, 4]);
+    }
+
+    #[test]
+    fn byte_order_marks_and_utf16_are_read() {
+        let s = Source::from_bytes("x.json", b"\xEF\xBB\xBF{\"a\": 1}".to_vec()).unwrap();
+        assert_eq!(s.text, "{\"a\": 1}");
+        let mut utf16 = vec![0xFF, 0xFE];
+        utf16.extend("a: 1\n".encode_utf16().flat_map(u16::to_le_bytes));
+        assert_eq!(Source::from_bytes("x.yaml", utf16).unwrap().text, "a: 1\n");
+        let bad = Source::from_bytes("x.yaml", b"a: 1\nb: \xFF\n".to_vec()).unwrap_err();
+        assert_eq!(bad.line, Some(2));
     }
 }

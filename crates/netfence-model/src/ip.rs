@@ -138,7 +138,7 @@ impl IpSet {
             Some((a, l)) => (a, Some(l.parse::<u32>().map_err(|_| err())?)),
             None => (s, None),
         };
-        let ip: IpAddr = addr.trim().parse().map_err(|_| err())?;
+        let ip: IpAddr = addr.parse().map_err(|_| err())?;
         match ip {
             IpAddr::V4(a) => {
                 let len = len.unwrap_or(32);

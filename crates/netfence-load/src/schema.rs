@@ -1,0 +1,408 @@
+//! Strict structural validation: every field of a document is checked against its kind's
+//! schema, as the API server does with strict field validation (`kubectl apply`'s default
+//! since Kubernetes 1.27) and CRD structural schemas.
+//!
+//! Built-in kinds take their schemas from k8s-openapi; the policy CRDs (Cilium, Calico, Istio,
+//! AdminNetworkPolicy, OpenShift Route, audit Policy) are written in [`crate::crd_schema`] from
+//! the upstream types. An unknown field or a value of the wrong type is an error with its path,
+//! and a near miss is named (`did you mean `from`?`).
+
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+
+use serde_json::Value;
+
+use crate::node::join_key;
+
+/// The shape a value must have.
+#[derive(Debug, Clone)]
+pub(crate) enum Shape {
+    /// Anything (free-form fields, `x-kubernetes-preserve-unknown-fields`).
+    Any,
+    Str,
+    Int,
+    Bool,
+    Number,
+    /// An integer or a string (`IntOrString`, Quantity).
+    IntOrStr,
+    List(Arc<Shape>),
+    /// A mapping from any key to values of one shape (labels, `additionalProperties`).
+    Map(Arc<Shape>),
+    Obj(Arc<Obj>),
+}
+
+/// The fields of an object.
+#[derive(Debug, Default)]
+pub(crate) struct Obj {
+    pub fields: Vec<(String, Shape)>,
+}
+
+impl Obj {
+    fn field(&self, name: &str) -> Option<&Shape> {
+        self.fields.iter().find(|(n, _)| n == name).map(|(_, s)| s)
+    }
+}
+
+/// One structural problem.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Problem {
+    pub path: String,
+    pub message: String,
+    pub help: Option<String>,
+}
+
+/// At most this many problems are reported per object: the first ones say enough.
+const MAX_PROBLEMS: usize = 20;
+
+/// Checks `value` against `shape`; problems in document order.
+pub(crate) fn check(value: &Value, shape: &Shape) -> Vec<Problem> {
+    let mut out = Vec::new();
+    match (value, shape) {
+        // `status` belongs to the API server, which ignores it on create and update; older
+        // servers print kinds' since-removed status (NetworkPolicy's `status: {}`).
+        (Value::Object(m), Shape::Obj(obj))
+            if m.contains_key("status") && obj.field("status").is_none() =>
+        {
+            let mut m = m.clone();
+            m.remove("status");
+            walk(&Value::Object(m), shape, "", &mut out);
+        }
+        _ => walk(value, shape, "", &mut out),
+    }
+    out
+}
+
+pub(crate) fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a mapping",
+    }
+}
+
+fn wanted(shape: &Shape) -> &'static str {
+    match shape {
+        Shape::Any => "anything",
+        Shape::Str => "a string",
+        Shape::Int => "an integer",
+        Shape::Bool => "a boolean (true or false)",
+        Shape::Number => "a number",
+        Shape::IntOrStr => "an integer or a string",
+        Shape::List(_) => "a list",
+        Shape::Map(_) | Shape::Obj(_) => "a mapping",
+    }
+}
+
+fn walk(v: &Value, shape: &Shape, path: &str, out: &mut Vec<Problem>) {
+    if out.len() >= MAX_PROBLEMS {
+        return;
+    }
+    // null is every field's zero value, as Go's decoders read it
+    if v.is_null() {
+        return;
+    }
+    let ok = match (shape, v) {
+        (Shape::Any, _) => true,
+        (Shape::Str, Value::String(_)) | (Shape::Bool, Value::Bool(_)) => true,
+        (Shape::Int, Value::Number(n)) => n.is_i64() || n.is_u64(),
+        (Shape::Number, Value::Number(_)) => true,
+        (Shape::IntOrStr, Value::String(_)) => true,
+        (Shape::IntOrStr, Value::Number(n)) => n.is_i64() || n.is_u64(),
+        (Shape::List(item), Value::Array(items)) => {
+            for (i, x) in items.iter().enumerate() {
+                walk(x, item, &format!("{path}[{i}]"), out);
+            }
+            true
+        }
+        (Shape::Map(item), Value::Object(m)) => {
+            for (k, x) in m {
+                walk(x, item, &join_key(path, k), out);
+            }
+            true
+        }
+        (Shape::Obj(obj), Value::Object(m)) => {
+            for (k, x) in m {
+                let here = join_key(path, k);
+                match obj.field(k) {
+                    Some(s) => walk(x, s, &here, out),
+                    None => {
+                        if out.len() < MAX_PROBLEMS {
+                            out.push(unknown_field(obj, k, here));
+                        }
+                    }
+                }
+            }
+            true
+        }
+        _ => false,
+    };
+    if !ok && out.len() < MAX_PROBLEMS {
+        let what = match v {
+            Value::String(s) if matches!(shape, Shape::Int) => format!("the string \"{s}\""),
+            Value::Number(n) if matches!(shape, Shape::Int | Shape::IntOrStr) => {
+                format!("the number {n}")
+            }
+            _ => type_name(v).to_string(),
+        };
+        out.push(Problem {
+            path: path.to_string(),
+            message: format!("must be {}, not {what}", wanted(shape)),
+            help: match (shape, v) {
+                (Shape::List(_), Value::String(_) | Value::Number(_) | Value::Bool(_)) => {
+                    Some("write a one-element list: `[value]` or `- value`".into())
+                }
+                (Shape::Int, Value::String(_)) => Some("write the number without quotes".into()),
+                (Shape::Str, Value::Number(_) | Value::Bool(_)) => {
+                    Some("quote the value: the API server wants a string here".into())
+                }
+                _ => None,
+            },
+        });
+    }
+}
+
+fn unknown_field(obj: &Obj, key: &str, path: String) -> Problem {
+    let near = nearest(key, obj.fields.iter().map(|(n, _)| n.as_str()));
+    let mut known: Vec<&str> = obj.fields.iter().map(|(n, _)| n.as_str()).collect();
+    known.sort_unstable();
+    let list = if known.len() <= 12 {
+        format!("known fields here: {}", known.join(", "))
+    } else {
+        format!("{} fields are known here", known.len())
+    };
+    Problem {
+        path,
+        message: format!("unknown field `{key}`"),
+        help: Some(match near {
+            Some(n) => format!("did you mean `{n}`?"),
+            None => list,
+        }),
+    }
+}
+
+/// The known name closest to `key` when it is a plausible misspelling (case-insensitive
+/// equality, or an edit distance of at most a third of its length, at least 1 and at most 3).
+pub(crate) fn nearest<'a>(key: &str, known: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    let lower = key.to_lowercase();
+    let limit = (key.chars().count() / 3).clamp(1, 3);
+    known
+        .map(|k| {
+            let d = if k.to_lowercase() == lower {
+                0
+            } else {
+                distance(&lower, &k.to_lowercase())
+            };
+            (d, k)
+        })
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k)
+}
+
+/// Damerau-Levenshtein distance (optimal string alignment) of two short strings.
+fn distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let w = b.len() + 1;
+    let mut d = vec![0usize; (a.len() + 1) * w];
+    let at = |i: usize, j: usize| i * w + j;
+    for i in 0..=a.len() {
+        if let Some(x) = d.get_mut(at(i, 0)) {
+            *x = i;
+        }
+    }
+    for j in 0..=b.len() {
+        if let Some(x) = d.get_mut(at(0, j)) {
+            *x = j;
+        }
+    }
+    let get =
+        |d: &Vec<usize>, i: usize, j: usize| d.get(at(i, j)).copied().unwrap_or(usize::MAX / 2);
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let (ai, bj) = (a.get(i - 1), b.get(j - 1));
+            let cost = usize::from(ai != bj);
+            let mut best = (get(&d, i - 1, j) + 1)
+                .min(get(&d, i, j - 1) + 1)
+                .min(get(&d, i - 1, j - 1) + cost);
+            if i > 1 && j > 1 && ai == b.get(j - 2) && a.get(i - 2) == bj {
+                best = best.min(get(&d, i - 2, j - 2) + 1);
+            }
+            if let Some(x) = d.get_mut(at(i, j)) {
+                *x = best;
+            }
+        }
+    }
+    get(&d, a.len(), b.len())
+}
+
+/// The shape of a built-in kind, from k8s-openapi's OpenAPI schema.
+pub(crate) fn builtin<T: schemars::JsonSchema>() -> Shape {
+    let settings = schemars::generate::SchemaSettings::draft2020_12();
+    let generator = settings.into_generator();
+    let root = generator.into_root_schema_for::<T>();
+    let root = root.as_value();
+    let defs = root
+        .get("$defs")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    let mut memo = HashMap::new();
+    from_json_schema(root, &defs, &mut memo, &mut Vec::new())
+}
+
+fn from_json_schema(
+    s: &Value,
+    defs: &serde_json::Map<String, Value>,
+    memo: &mut HashMap<String, Shape>,
+    stack: &mut Vec<String>,
+) -> Shape {
+    if let Some(r) = s.get("$ref").and_then(Value::as_str) {
+        let name = r.rsplit('/').next().unwrap_or(r).to_string();
+        if let Some(done) = memo.get(&name) {
+            return done.clone();
+        }
+        if stack.contains(&name) {
+            return Shape::Any;
+        }
+        let Some(def) = defs.get(&name) else {
+            return Shape::Any;
+        };
+        stack.push(name.clone());
+        let shape = from_json_schema(def, defs, memo, stack);
+        stack.pop();
+        memo.insert(name, shape.clone());
+        return shape;
+    }
+    if s.get("x-kubernetes-int-or-string").and_then(Value::as_bool) == Some(true) {
+        return Shape::IntOrStr;
+    }
+    if s.get("x-kubernetes-preserve-unknown-fields")
+        .and_then(Value::as_bool)
+        == Some(true)
+    {
+        return Shape::Any;
+    }
+    match s.get("type").and_then(Value::as_str) {
+        Some("string") => Shape::Str,
+        Some("integer") => Shape::Int,
+        Some("number") => Shape::Number,
+        Some("boolean") => Shape::Bool,
+        Some("array") => Shape::List(Arc::new(
+            s.get("items")
+                .map_or(Shape::Any, |i| from_json_schema(i, defs, memo, stack)),
+        )),
+        Some("object") | None => {
+            if let Some(props) = s.get("properties").and_then(Value::as_object) {
+                let fields = props
+                    .iter()
+                    .map(|(k, p)| (k.clone(), from_json_schema(p, defs, memo, stack)))
+                    .collect();
+                Shape::Obj(Arc::new(Obj { fields }))
+            } else if let Some(ap) = s.get("additionalProperties").filter(|a| a.is_object()) {
+                Shape::Map(Arc::new(from_json_schema(ap, defs, memo, stack)))
+            } else {
+                Shape::Any
+            }
+        }
+        Some(_) => Shape::Any,
+    }
+}
+
+/// Builds an object shape from `(name, shape)` pairs.
+pub(crate) fn obj<const N: usize>(fields: [(&str, Shape); N]) -> Shape {
+    Shape::Obj(Arc::new(Obj {
+        fields: fields
+            .into_iter()
+            .map(|(n, s)| (n.to_string(), s))
+            .collect(),
+    }))
+}
+
+/// A list of `item`.
+pub(crate) fn list(item: Shape) -> Shape {
+    Shape::List(Arc::new(item))
+}
+
+/// A mapping of any keys to `item`.
+pub(crate) fn map(item: Shape) -> Shape {
+    Shape::Map(Arc::new(item))
+}
+
+/// Adds fields to an object shape (for kinds that extend another's spec).
+pub(crate) fn extend<const N: usize>(base: &Shape, more: [(&str, Shape); N]) -> Shape {
+    let mut fields = match base {
+        Shape::Obj(o) => o.fields.clone(),
+        _ => Vec::new(),
+    };
+    fields.extend(more.into_iter().map(|(n, s)| (n.to_string(), s)));
+    Shape::Obj(Arc::new(Obj { fields }))
+}
+
+/// The shape of a field of an object shape.
+pub(crate) fn field(base: &Shape, name: &str) -> Shape {
+    match base {
+        Shape::Obj(o) => o.field(name).cloned().unwrap_or(Shape::Any),
+        _ => Shape::Any,
+    }
+}
+
+/// Shapes built once per process.
+pub(crate) struct Cache(OnceLock<Shape>);
+
+impl Cache {
+    /// An empty cache.
+    pub(crate) const fn new() -> Self {
+        Cache(OnceLock::new())
+    }
+    /// The shape, built on first use.
+    pub(crate) fn get(&self, build: impl FnOnce() -> Shape) -> &Shape {
+        self.0.get_or_init(build)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::api::networking::v1::NetworkPolicy;
+    use serde_json::json;
+
+    #[test]
+    fn near_misses_are_named() {
+        let known = ["from", "ports", "podSelector", "ingress", "matchLabels"];
+        assert_eq!(nearest("form", known.into_iter()), Some("from"));
+        assert_eq!(
+            nearest("podSelectr", known.into_iter()),
+            Some("podSelector")
+        );
+        assert_eq!(nearest("ingres", known.into_iter()), Some("ingress"));
+        assert_eq!(
+            nearest("matchLabel", known.into_iter()),
+            Some("matchLabels")
+        );
+        assert_eq!(nearest("completelyelse", known.into_iter()), None);
+    }
+
+    #[test]
+    fn network_policy_fields_are_strict() {
+        let shape = builtin::<NetworkPolicy>();
+        let v = json!({
+            "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+            "metadata": {"name": "p", "labels": {"a": "b"}, "managedFields": [{"fieldsV1": {"f:spec": {}}}]},
+            "spec": {"podSelector": {}, "ingress": [{"form": [{"podSelector": {}}], "ports": [{"port": "http"}, {"port": 80}]}]}
+        });
+        let p = check(&v, &shape);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert_eq!(p[0].path, "spec.ingress[0].form");
+        assert_eq!(p[0].help.as_deref(), Some("did you mean `from`?"));
+        let v =
+            json!({"spec": {"podSelector": {"matchLabels": {"a": 1}}, "policyTypes": "Ingress"}});
+        let p = check(&v, &shape);
+        assert_eq!(p.len(), 2, "{p:?}");
+        assert_eq!(p[0].path, "spec.podSelector.matchLabels.a");
+        assert_eq!(p[1].message, "must be a list, not a string");
+    }
+}
