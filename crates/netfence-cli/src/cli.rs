@@ -64,7 +64,7 @@ pub struct AuditArgs {
     #[command(flatten)]
     pub inputs: Inputs,
     /// Output format: text, json, sarif, junit or md.
-    #[arg(long, short = 'o', default_value = "text")]
+    #[arg(long, short = 'o', default_value = "text", value_parser = ["text", "json", "sarif", "junit", "md"])]
     pub format: String,
     /// Exit 1 when a finding reaches this severity: info, low, medium, high or critical.
     #[arg(long)]
@@ -104,7 +104,7 @@ pub struct TestArgs {
     #[arg(long, required_unless_present = "print_schema")]
     pub spec: Option<PathBuf>,
     /// Output format: text or junit.
-    #[arg(long, short = 'o', default_value = "text")]
+    #[arg(long, short = 'o', default_value = "text", value_parser = ["text", "junit"])]
     pub format: String,
     /// CNI profile: generic (default; `flows` commands default to cilium), calico, cilium, or
     /// auto (detected from the input).
@@ -124,7 +124,7 @@ pub struct DiffArgs {
     #[arg(long)]
     pub git: Option<String>,
     /// Output format: txt, json or md (md fits a pull-request comment).
-    #[arg(long, short = 'o', default_value = "txt")]
+    #[arg(long, short = 'o', default_value = "txt", value_parser = ["txt", "json", "md"])]
     pub format: String,
     /// Exit 1 when anything changed.
     #[arg(long)]
@@ -151,10 +151,10 @@ pub struct BlastArgs {
     pub max_hops: Option<usize>,
     /// Targets to find a shortest path to: labels `k=v[,k=v]` (a key alone means the label
     /// exists), or `namespace/name`. Repeatable.
-    #[arg(long)]
+    #[arg(long, value_parser = blast_target)]
     pub target: Vec<String>,
     /// Output format: txt, json or dot.
-    #[arg(long, short = 'o', default_value = "txt")]
+    #[arg(long, short = 'o', default_value = "txt", value_parser = ["txt", "json", "dot"])]
     pub format: String,
 }
 
@@ -163,7 +163,7 @@ pub struct ConnectivityArgs {
     #[command(flatten)]
     pub inputs: Inputs,
     /// Output format: txt, json, csv, md or dot.
-    #[arg(long, short = 'o', default_value = "txt")]
+    #[arg(long, short = 'o', default_value = "txt", value_parser = ["txt", "json", "csv", "md", "dot"])]
     pub format: String,
     /// Also show what each workload is exposed to beyond the inventory.
     #[arg(long)]
@@ -192,14 +192,14 @@ pub struct QueryArgs {
     /// Destination: `namespace/name` of a workload or pod, or an IP address.
     #[arg(long)]
     pub to: String,
-    /// Destination port (the backend port, after Service translation).
-    #[arg(long)]
+    /// Destination port (the backend port, after Service translation), 1-65535.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
     pub port: u16,
     /// Protocol: TCP, UDP or SCTP.
     #[arg(long, default_value = "TCP")]
     pub protocol: String,
     /// Output format: txt or json.
-    #[arg(long, default_value = "txt")]
+    #[arg(long, default_value = "txt", value_parser = ["txt", "json"])]
     pub format: String,
     /// The application-layer request the flow carries (for L7 rules).
     #[command(flatten)]
@@ -219,7 +219,7 @@ pub struct L7Args {
     #[arg(long)]
     pub http_host: Option<String>,
     /// HTTP header `Name: value` (repeatable).
-    #[arg(long)]
+    #[arg(long, value_parser = http_header)]
     pub http_header: Vec<String>,
     /// Kafka role of the request: produce or consume (a Produce or Fetch request).
     #[arg(long)]
@@ -274,7 +274,7 @@ pub struct FromFlowsArgs {
     #[arg(long)]
     pub fqdn: bool,
     /// Output format: yaml (the policies) or json (policies, learned flows, exclusions, proof).
-    #[arg(long, default_value = "yaml")]
+    #[arg(long, default_value = "yaml", value_parser = ["yaml", "json"])]
     pub format: String,
 }
 
@@ -284,7 +284,7 @@ pub struct CniArgs {
     /// Manifests to detect the CNI from (kube-system workloads, policy kinds); optional.
     pub paths: Vec<PathBuf>,
     /// Output format: txt or json.
-    #[arg(long, default_value = "txt")]
+    #[arg(long, default_value = "txt", value_parser = ["txt", "json"])]
     pub format: String,
 }
 
@@ -306,7 +306,7 @@ pub struct FlowsArgs {
     #[command(flatten)]
     pub inputs: Inputs,
     /// Output format: txt or json.
-    #[arg(long, default_value = "txt")]
+    #[arg(long, default_value = "txt", value_parser = ["txt", "json"])]
     pub format: String,
 }
 
@@ -326,4 +326,41 @@ pub struct GenerateTarget {
     /// Write one file per namespace into this folder instead of standard output.
     #[arg(long)]
     pub out: Option<PathBuf>,
+}
+
+/// A `Name: value` header: a token name (RFC 9110 `tchar`s), a colon, a value.
+fn http_header(s: &str) -> Result<String, String> {
+    let (name, _) = s
+        .split_once(':')
+        .ok_or_else(|| format!("`{s}` is not `Name: value`"))?;
+    let tchar = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
+    if name.is_empty() || !name.chars().all(tchar) {
+        return Err(format!("`{name}` is not an HTTP header name"));
+    }
+    Ok(s.to_string())
+}
+
+/// A `--target`: `namespace/name`, or comma-separated `key=value` / `key` label terms.
+fn blast_target(s: &str) -> Result<String, String> {
+    if s.contains('/') && !s.contains('=') {
+        let (ns, name) = s.split_once('/').unwrap_or_default();
+        if ns.is_empty() || name.is_empty() {
+            return Err(format!("`{s}` is not `namespace/name`"));
+        }
+        return Ok(s.to_string());
+    }
+    for part in s.split(',') {
+        let key = part.split_once('=').map_or(part, |(k, _)| k).trim();
+        let label_key = |k: &str| {
+            !k.is_empty()
+                && k.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c))
+        };
+        if !label_key(key) {
+            return Err(format!(
+                "`{part}` is not a label term (`key=value` or `key`, comma-separated) in `{s}`"
+            ));
+        }
+    }
+    Ok(s.to_string())
 }

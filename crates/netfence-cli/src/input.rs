@@ -4,7 +4,7 @@ use std::io::Read;
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
-use netfence_load::{Loaded, Source};
+use netfence_load::{Loaded, Source, MAX_INPUT_BYTES};
 
 use crate::cli::Inputs;
 
@@ -15,46 +15,92 @@ fn is_manifest(p: &Path) -> bool {
     )
 }
 
-fn walk(dir: &Path, out: &mut Vec<Source>) -> Result<()> {
+/// Directories already walked, by device and inode: a symbolic link back up the tree is
+/// followed once, never in a loop.
+type Visited = std::collections::HashSet<(u64, u64)>;
+
+fn walk(dir: &Path, out: &mut Vec<Source>, visited: &mut Visited) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(dir)
+        .with_context(|| format!("cannot read directory `{}`", dir.display()))?;
+    if !visited.insert((meta.dev(), meta.ino())) {
+        return Ok(());
+    }
     let mut entries: Vec<_> = std::fs::read_dir(dir)
         .with_context(|| format!("cannot read directory `{}`", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .collect();
     entries.sort();
     for p in entries {
-        if p.is_dir() {
-            walk(&p, out)?;
+        // (metadata follows links: a link to a directory is walked, a dangling one is named)
+        let Ok(meta) = std::fs::metadata(&p) else {
+            if is_manifest(&p) {
+                eprintln!("warning: `{}` is a broken link; skipped", p.display());
+            }
+            continue;
+        };
+        if meta.is_dir() {
+            walk(&p, out, visited)?;
         } else if is_manifest(&p) {
-            out.push(read_file(&p)?);
+            if meta.is_file() {
+                out.push(read_file(&p)?);
+            } else {
+                // a FIFO or device would block or never end: only files named on the
+                // command line are read whatever they are
+                eprintln!(
+                    "warning: `{}` is not a regular file; skipped (name it on the command line to read it)",
+                    p.display()
+                );
+            }
         }
     }
     Ok(())
 }
 
+/// Reads at most [`MAX_INPUT_BYTES`] from `r`; more is an error naming `what`.
+fn read_capped(mut r: impl Read, what: &str) -> Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    r.by_ref()
+        .take(MAX_INPUT_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("cannot read {what}"))?;
+    if bytes.len() as u64 > MAX_INPUT_BYTES {
+        bail!(
+            "{what} is larger than {} GiB, the most netfence reads from one input",
+            MAX_INPUT_BYTES >> 30
+        );
+    }
+    Ok(bytes)
+}
+
+fn decode(name: &str, bytes: Vec<u8>) -> Result<Source> {
+    Source::from_bytes(name, bytes).map_err(|e| anyhow::anyhow!("{e}"))
+}
+
 fn read_file(p: &Path) -> Result<Source> {
-    let text =
-        std::fs::read_to_string(p).with_context(|| format!("cannot read `{}`", p.display()))?;
-    Ok(Source {
-        name: p.display().to_string(),
-        text,
-    })
+    let f = std::fs::File::open(p).with_context(|| format!("cannot read `{}`", p.display()))?;
+    let bytes = read_capped(f, &format!("`{}`", p.display()))?;
+    decode(&p.display().to_string(), bytes)
+}
+
+/// Reads one file, or standard input for `-`.
+pub fn read_one(p: &Path) -> Result<Source> {
+    if p.as_os_str() == "-" {
+        let bytes = read_capped(std::io::stdin().lock(), "standard input")?;
+        return decode("<stdin>", bytes);
+    }
+    read_file(p)
 }
 
 /// Reads every input into sources.
 pub fn sources(inputs: &Inputs) -> Result<Vec<Source>> {
     let mut out = Vec::new();
+    let mut visited = Visited::new();
     for p in &inputs.paths {
         if p.as_os_str() == "-" {
-            let mut text = String::new();
-            std::io::stdin()
-                .read_to_string(&mut text)
-                .context("cannot read standard input")?;
-            out.push(Source {
-                name: "<stdin>".into(),
-                text,
-            });
+            out.push(read_one(p)?);
         } else if p.is_dir() {
-            walk(p, &mut out)?;
+            walk(p, &mut out, &mut visited)?;
         } else if p.exists() {
             out.push(read_file(p)?);
         } else {
@@ -72,8 +118,9 @@ pub fn load(inputs: &Inputs) -> Result<Loaded> {
 /// Manifest files of `paths` at git revision `rev` of the repository around the current
 /// directory, read with `git show` (paths are relative to the current directory).
 pub fn git_sources(rev: &str, paths: &[std::path::PathBuf]) -> Result<Vec<Source>> {
+    let commit = verify_revision(rev)?;
     let mut ls = std::process::Command::new("git");
-    ls.args(["ls-tree", "-r", "--name-only", rev, "--"]);
+    ls.args(["ls-tree", "-r", "--name-only", &commit, "--"]);
     if paths.is_empty() {
         ls.arg(".");
     } else {
@@ -96,7 +143,7 @@ pub fn git_sources(rev: &str, paths: &[std::path::PathBuf]) -> Result<Vec<Source
     for f in files {
         let show = std::process::Command::new("git")
             .arg("show")
-            .arg(format!("{rev}:./{f}"))
+            .arg(format!("{commit}:./{f}"))
             .output()
             .context("cannot run git show")?;
         if !show.status.success() {
@@ -105,12 +152,28 @@ pub fn git_sources(rev: &str, paths: &[std::path::PathBuf]) -> Result<Vec<Source
                 String::from_utf8_lossy(&show.stderr).trim()
             );
         }
-        sources.push(Source {
-            name: format!("{rev}:{f}"),
-            text: String::from_utf8_lossy(&show.stdout).into_owned(),
-        });
+        sources.push(decode(&format!("{rev}:{f}"), show.stdout)?);
     }
     Ok(sources)
+}
+
+/// The commit a revision names, checked by git itself (`rev-parse --verify --end-of-options`),
+/// so that a revision starting with `-` is never read by git as an option.
+fn verify_revision(rev: &str) -> Result<String> {
+    if rev.is_empty() || rev.starts_with('-') {
+        bail!(
+            "`{rev}` is not a git revision (`--git` takes BASE or BASE..HEAD, e.g. `main..HEAD`)"
+        );
+    }
+    let out = std::process::Command::new("git")
+        .args(["rev-parse", "--verify", "--quiet", "--end-of-options"])
+        .arg(format!("{rev}^{{commit}}"))
+        .output()
+        .context("cannot run git")?;
+    if !out.status.success() {
+        bail!("`{rev}` is not a commit of the git repository here");
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
 /// Loads sources; any load error is fatal (exit 2) after all are printed.
@@ -120,6 +183,17 @@ pub fn load_sources(sources: &[Source], verbose: bool) -> Result<Loaded> {
         for (origin, kind, name) in &loaded.skipped {
             eprintln!("skipped: {origin}: {kind} {name} (kind not modelled)");
         }
+    } else if !loaded.skipped.is_empty() {
+        let mut by_kind = std::collections::BTreeMap::<&str, usize>::new();
+        for (_, kind, _) in &loaded.skipped {
+            *by_kind.entry(kind.as_str()).or_default() += 1;
+        }
+        let kinds: Vec<String> = by_kind.iter().map(|(k, n)| format!("{k} ({n})")).collect();
+        eprintln!(
+            "note: skipped {} object(s) of kinds that decide no verdict: {} (--verbose lists them)",
+            loaded.skipped.len(),
+            kinds.join(", ")
+        );
     }
     for w in &loaded.warnings {
         eprintln!("warning: {w}");
@@ -133,5 +207,26 @@ pub fn load_sources(sources: &[Source], verbose: bool) -> Result<Loaded> {
             loaded.errors.len()
         );
     }
+    if is_empty(&loaded.cluster) {
+        eprintln!(
+            "warning: the input holds no object netfence reads (namespaces, workloads, services or policies)"
+        );
+    }
     Ok(loaded)
+}
+
+/// The cluster has no object at all.
+pub fn is_empty(c: &netfence_model::Cluster) -> bool {
+    c.namespaces.is_empty()
+        && c.endpoints.is_empty()
+        && c.services.is_empty()
+        && c.network_policies.is_empty()
+        && c.admin_policies.is_empty()
+        && c.baseline_policy.is_none()
+        && c.cilium_policies.is_empty()
+        && c.calico_policies.is_empty()
+        && c.calico_tiers.is_empty()
+        && c.peer_authentications.is_empty()
+        && c.authorization_policies.is_empty()
+        && c.audit_policies.is_empty()
 }

@@ -5,6 +5,7 @@
 mod cli;
 mod commands;
 mod input;
+mod out;
 
 use clap::Parser;
 
@@ -12,10 +13,13 @@ fn main() {
     let cli = cli::Cli::parse();
     let code = match commands::run(cli) {
         Ok(code) => code,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            2
-        }
+        Err(e) => match out::quiet_exit(&e) {
+            Some(code) => code,
+            None => {
+                eprintln!("error: {e:#}");
+                2
+            }
+        },
     };
     std::process::exit(code);
 }

@@ -22,6 +22,18 @@ pub struct Flows {
     pub errors: Vec<LoadError>,
 }
 
+/// `GetFlowsResponse` records that carry no flow.
+const NON_FLOW_RECORDS: &[&str] = &["lost_events", "node_status"];
+
+/// Verdicts Hubble reports that decide nothing about policy (`flow.proto`'s `Verdict`).
+const OTHER_VERDICTS: &[&str] = &[
+    "ERROR",
+    "REDIRECTED",
+    "TRACED",
+    "TRANSLATED",
+    "VERDICT_UNKNOWN",
+];
+
 /// Parses a Hubble JSON-lines log named `name`.
 pub fn parse(name: &str, text: &str) -> Flows {
     let mut out = Flows::default();
@@ -39,6 +51,7 @@ pub fn parse(name: &str, text: &str) -> Flows {
             message,
             help: Some("expected one `hubble observe -o json` record per line".into()),
         };
+        let line = line.strip_prefix('\u{feff}').unwrap_or(line);
         let v: Value = match serde_json::from_str(line) {
             Ok(v) => v,
             Err(e) => {
@@ -46,11 +59,38 @@ pub fn parse(name: &str, text: &str) -> Flows {
                 continue;
             }
         };
-        let flow = match v.get("flow") {
-            Some(f) => f,
-            None if v.get("verdict").is_some() || v.get("source").is_some() => &v,
-            None => {
-                out.other_records += 1;
+        let flow = match &v {
+            Value::Object(m) => match m.get("flow") {
+                Some(f @ Value::Object(_)) => f,
+                Some(_) => {
+                    out.errors.push(err("`flow` must be an object".into()));
+                    continue;
+                }
+                None if m.contains_key("verdict") || m.contains_key("source") => &v,
+                None if NON_FLOW_RECORDS.iter().any(|k| m.contains_key(*k)) => {
+                    out.other_records += 1;
+                    continue;
+                }
+                None => {
+                    out.errors.push(err(
+                        "not a Hubble record: it has no `flow`, `lost_events` or `node_status`"
+                            .into(),
+                    ));
+                    continue;
+                }
+            },
+            Value::Array(_) => {
+                out.errors.push(LoadError {
+                    help: Some("`hubble observe -o json` prints one record per line; turn an array into lines with `jq -c '.[]'`".into()),
+                    ..err("a JSON array is not a Hubble record".into())
+                });
+                continue;
+            }
+            other => {
+                out.errors.push(err(format!(
+                    "a Hubble record must be a JSON object, not {}",
+                    crate::schema::type_name(other)
+                )));
                 continue;
             }
         };
@@ -118,29 +158,62 @@ fn convert(f: &Value, line: usize) -> Result<ObservedFlow, String> {
         Some("FORWARDED") => Verdict::Forwarded,
         Some("DROPPED") => Verdict::Dropped,
         Some("AUDIT") => Verdict::Audit,
-        Some(_) => Verdict::Other,
+        Some(v) if OTHER_VERDICTS.contains(&v) => Verdict::Other,
+        Some(v) => {
+            return Err(format!(
+                "unknown verdict `{v}` (FORWARDED, DROPPED, AUDIT, ERROR, REDIRECTED, TRACED, TRANSLATED)"
+            ))
+        }
         None => return Err("the flow has no `verdict`".into()),
     };
-    let l4 = f.get("l4");
-    let (protocol, port) = match l4 {
-        Some(l4) => {
+    let (protocol, port) = match f.get("l4") {
+        None | Some(Value::Null) => (None, None),
+        Some(Value::Object(l4)) => {
             let mut found = (None, None);
             for (key, proto) in [
-                ("TCP", Protocol::Tcp),
-                ("UDP", Protocol::Udp),
-                ("SCTP", Protocol::Sctp),
+                ("TCP", Some(Protocol::Tcp)),
+                ("UDP", Some(Protocol::Udp)),
+                ("SCTP", Some(Protocol::Sctp)),
+                ("ICMPv4", None),
+                ("ICMPv6", None),
             ] {
-                if let Some(x) = l4.get(key) {
-                    let port = x
-                        .get("destination_port")
-                        .and_then(Value::as_u64)
-                        .and_then(|p| u16::try_from(p).ok());
-                    found = (Some(proto), port);
-                }
+                let Some(x) = l4.get(key) else { continue };
+                let Some(proto) = proto else {
+                    found = (None, None);
+                    break;
+                };
+                let port =
+                    match x.get("destination_port") {
+                        None => None,
+                        Some(Value::Number(n)) => {
+                            Some(n.as_u64().and_then(|p| u16::try_from(p).ok()).ok_or_else(
+                                || format!("l4.{key}.destination_port {n} is outside 0-65535"),
+                            )?)
+                        }
+                        Some(other) => {
+                            return Err(format!(
+                                "l4.{key}.destination_port must be a number, not {}",
+                                crate::schema::type_name(other)
+                            ))
+                        }
+                    };
+                found = (Some(proto), port);
+            }
+            if !l4.is_empty()
+                && !l4
+                    .keys()
+                    .any(|k| ["TCP", "UDP", "SCTP", "ICMPv4", "ICMPv6"].contains(&k.as_str()))
+            {
+                return Err("`l4` names no protocol (TCP, UDP, SCTP, ICMPv4 or ICMPv6)".into());
             }
             found
         }
-        None => (None, None),
+        Some(other) => {
+            return Err(format!(
+                "`l4` must be an object, not {}",
+                crate::schema::type_name(other)
+            ))
+        }
     };
     let mut l7 = None;
     let mut l7_response = false;

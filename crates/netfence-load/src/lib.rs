@@ -29,7 +29,7 @@ pub mod spec;
 mod workload;
 
 pub use err::LoadError;
-pub use source::Source;
+pub use source::{Source, MAX_INPUT_BYTES};
 
 use netfence_model::Cluster;
 

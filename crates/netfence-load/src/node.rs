@@ -125,47 +125,6 @@ impl Node {
             _ => None,
         }
     }
-
-    /// The string value, when this node is a string.
-    pub fn as_str(&self) -> Option<&str> {
-        match &self.value {
-            NodeValue::Str(s) => Some(s),
-            _ => None,
-        }
-    }
-
-    /// A JSON value as a node whose lines are all `line`.
-    pub fn from_json(v: &Value, line: usize) -> Node {
-        let value = match v {
-            Value::Null => NodeValue::Null,
-            Value::Bool(b) => NodeValue::Bool(*b),
-            Value::Number(n) => NodeValue::Number(n.clone()),
-            Value::String(s) => NodeValue::Str(s.clone()),
-            Value::Array(a) => NodeValue::Seq(a.iter().map(|x| Node::from_json(x, line)).collect()),
-            Value::Object(m) => NodeValue::Map(
-                m.iter()
-                    .map(|(k, x)| Entry {
-                        key: k.clone(),
-                        key_line: line,
-                        value: Node::from_json(x, line),
-                    })
-                    .collect(),
-            ),
-        };
-        Node { line, value }
-    }
-
-    /// The kind of value, for messages.
-    pub fn type_name(&self) -> &'static str {
-        match &self.value {
-            NodeValue::Null => "null",
-            NodeValue::Bool(_) => "a boolean",
-            NodeValue::Number(_) => "a number",
-            NodeValue::Str(_) => "a string",
-            NodeValue::Seq(_) => "a list",
-            NodeValue::Map(_) => "a mapping",
-        }
-    }
 }
 
 /// One step of a field path.

@@ -342,14 +342,6 @@ pub(crate) fn extend<const N: usize>(base: &Shape, more: [(&str, Shape); N]) -> 
     Shape::Obj(Arc::new(Obj { fields }))
 }
 
-/// The shape of a field of an object shape.
-pub(crate) fn field(base: &Shape, name: &str) -> Shape {
-    match base {
-        Shape::Obj(o) => o.field(name).cloned().unwrap_or(Shape::Any),
-        _ => Shape::Any,
-    }
-}
-
 /// Shapes built once per process.
 pub(crate) struct Cache(OnceLock<Shape>);
 

@@ -163,7 +163,7 @@ pub(crate) fn yaml_nodes(text: &str) -> Result<Vec<Node>, serde_saphyr::Error> {
 
 /// A parser's message in netfence's words: the first line, with the library's vocabulary
 /// (budgets, options) replaced by what it means for a manifest.
-fn yaml_message(e: &serde_saphyr::Error) -> String {
+pub(crate) fn yaml_message(e: &serde_saphyr::Error) -> String {
     let msg = e.to_string();
     let first = msg.lines().next().unwrap_or("invalid YAML").trim();
     let lower = first.to_lowercase();

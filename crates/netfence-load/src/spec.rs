@@ -26,7 +26,9 @@ pub struct Case {
     pub from: Selector,
     /// The server side.
     pub to: Selector,
-    /// The destination port (the backend port, after Service translation).
+    /// The destination port (the backend port, after Service translation), 1-65535.
+    #[serde(deserialize_with = "port_number")]
+    #[schemars(range(min = 1, max = 65535))]
     pub port: u16,
     /// `TCP` (default), `UDP` or `SCTP`.
     #[serde(default = "tcp")]
@@ -42,6 +44,35 @@ pub struct Case {
     /// The DNS name queried, for DNS-aware policies.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dns: Option<String>,
+}
+
+/// A port: an unquoted integer from 1 to 65535 (a quoted `"8080"` is a string, as in the
+/// Kubernetes API).
+fn port_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u16, D::Error> {
+    struct V;
+    impl serde::de::Visitor<'_> for V {
+        type Value = u16;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a port number from 1 to 65535 (unquoted)")
+        }
+        fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<u16, E> {
+            u16::try_from(n)
+                .ok()
+                .filter(|p| *p >= 1)
+                .ok_or_else(|| E::custom(format!("port {n} is outside 1-65535")))
+        }
+        fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<u16, E> {
+            u64::try_from(n)
+                .map_err(|_| E::custom(format!("port {n} is outside 1-65535")))
+                .and_then(|n| self.visit_u64(n))
+        }
+        fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<u16, E> {
+            Err(E::custom(format!(
+                "port must be a number, not the string \"{s}\" (write it without quotes)"
+            )))
+        }
+    }
+    d.deserialize_any(V)
 }
 
 fn tcp() -> String {
@@ -102,7 +133,7 @@ pub struct Kafka {
 /// Parses a spec from YAML or JSON text, naming the place of any error.
 pub fn parse(name: &str, text: &str) -> Result<Spec, String> {
     serde_saphyr::from_str::<Spec>(text).map_err(|e| {
-        let first = e.to_string().lines().next().unwrap_or_default().to_string();
+        let first = crate::source::yaml_message(&e);
         match e.location() {
             Some(l) => format!("{name}:{}: invalid test spec: {first}", l.line()),
             None => format!("{name}: invalid test spec: {first}"),

@@ -1,5 +1,6 @@
 //! `netfence audit` and `netfence rule`.
 
+use crate::out::{out, outln};
 use anyhow::{anyhow, bail, Result};
 use netfence_audit::{registry, score, AuditConfig, AuditCtx, Selection, Severity};
 use netfence_report::audit as render;
@@ -27,6 +28,10 @@ pub fn run(args: &AuditArgs) -> Result<i32> {
         }
     }
     let loaded = input::load(&args.inputs)?;
+    if input::is_empty(&loaded.cluster) {
+        // a score for nothing would read as a verdict on a cluster
+        bail!("nothing to audit: the input holds no object netfence reads");
+    }
     let profile = choice.resolve(&loaded.cluster);
     let config = AuditConfig {
         system_namespaces: args.system_namespaces.clone(),
@@ -49,7 +54,7 @@ pub fn run(args: &AuditArgs) -> Result<i32> {
         "md" => render::md(&result, &s),
         other => bail!("unknown format `{other}` (expected text, json, sarif, junit or md)"),
     };
-    print!("{out}");
+    out!("{out}");
     let gate = fail_on.is_some_and(|f| result.diagnostics.iter().any(|d| d.severity >= f));
     Ok(if gate { 1 } else { 0 })
 }
@@ -58,16 +63,20 @@ pub fn rule(code: Option<&str>) -> Result<i32> {
     match code {
         None => {
             for r in registry::RULES {
-                println!("{}  {:<32} {:<8} {}", r.code, r.name, r.severity, r.summary);
+                outln!("{}  {:<32} {:<8} {}", r.code, r.name, r.severity, r.summary);
             }
         }
-        Some(c) if c.eq_ignore_ascii_case("score") => print!("{}", score::METHOD),
+        Some(c) if c.eq_ignore_ascii_case("score") => out!("{}", score::METHOD),
         Some(c) => {
             let r = registry::rule(c)
                 .ok_or_else(|| anyhow!("no rule `{c}` (run `netfence rule` for the list)"))?;
-            println!(
+            outln!(
                 "# {} {}\n\n{}\n\nDefault severity: {}.\n\n{}",
-                r.code, r.name, r.summary, r.severity, r.docs
+                r.code,
+                r.name,
+                r.summary,
+                r.severity,
+                r.docs
             );
         }
     }

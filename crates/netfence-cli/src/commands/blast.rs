@@ -1,5 +1,6 @@
 //! `netfence blast-radius`: lateral movement from a compromised workload.
 
+use crate::out::{out, outln};
 use std::fmt::Write as _;
 
 use anyhow::{anyhow, bail, Result};
@@ -117,7 +118,7 @@ pub fn run(args: &BlastArgs) -> Result<i32> {
                     let _ = writeln!(out, "  not reachable: {u}");
                 }
             }
-            print!("{out}");
+            out!("{out}");
         }
         "json" => {
             let hops = |r: &Reached| {
@@ -145,7 +146,7 @@ pub fn run(args: &BlastArgs) -> Result<i32> {
                 })).collect::<Vec<_>>(),
                 "unreachable_targets": unreached_targets,
             });
-            println!("{}", serde_json::to_string_pretty(&v)?);
+            outln!("{}", serde_json::to_string_pretty(&v)?);
         }
         "dot" => {
             let q = |s: &str| format!("\"{}\"", s.replace('"', "\\\""));
@@ -174,7 +175,7 @@ pub fn run(args: &BlastArgs) -> Result<i32> {
                 }
             }
             out.push_str("}\n");
-            print!("{out}");
+            out!("{out}");
         }
         other => {
             return Err(anyhow!(
@@ -199,7 +200,7 @@ fn cluster_view(c: &Cluster, graph: &Graph, format: &str) -> Result<i32> {
                 "exposed": exposed.iter().map(|(w, n)| serde_json::json!({"workload": w, "reaches": n, "of": total})).collect::<Vec<_>>(),
                 "namespace_lateral_movement": scores,
             });
-            println!("{}", serde_json::to_string_pretty(&v)?);
+            outln!("{}", serde_json::to_string_pretty(&v)?);
         }
         "txt" => {
             let mut out = format!("workloads exposed to the outside ({}), and how much of the cluster each reaches:\n", exposed.len());
@@ -212,7 +213,7 @@ fn cluster_view(c: &Cluster, graph: &Graph, format: &str) -> Result<i32> {
             for (ns, s) in &scores {
                 let _ = writeln!(out, "  {ns}: {s:.0}");
             }
-            print!("{out}");
+            out!("{out}");
         }
         other => {
             return Err(anyhow!(

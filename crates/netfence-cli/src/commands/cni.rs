@@ -1,5 +1,6 @@
 //! `netfence cni [PATH]`: the capability table of the CNI profiles, and what the input runs.
 
+use crate::out::outln;
 use anyhow::{bail, Result};
 use netfence_engine::Profile;
 use serde_json::json;
@@ -59,16 +60,23 @@ pub fn run(args: &CniArgs) -> Result<i32> {
                 "not_enforced": un.iter().map(|(k, n)| json!({"kind": k, "count": n})).collect::<Vec<_>>(),
             })),
         });
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        outln!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(0);
     }
-    println!(
+    outln!(
         "{:<8} {:<13} {:<8} {:<52} {:<46} {:<36} {:<5} {:<12} note",
-        "profile", "NetworkPolicy", "ANP/BANP", "own policies", "L7", "FQDN", "host", "CIDR=pods"
+        "profile",
+        "NetworkPolicy",
+        "ANP/BANP",
+        "own policies",
+        "L7",
+        "FQDN",
+        "host",
+        "CIDR=pods"
     );
     for p in Profile::ALL {
         let k = p.capabilities();
-        println!(
+        outln!(
             "{:<8} {:<13} {:<8} {:<52} {:<46} {:<36} {:<5} {:<12} {}",
             p.to_string(),
             yes(k.network_policy),
@@ -82,15 +90,15 @@ pub fn run(args: &CniArgs) -> Result<i32> {
         );
     }
     if let Some((seen, auto, un)) = detected {
-        println!();
+        outln!();
         if seen.is_empty() {
-            println!("detected: no CNI workload in the input");
+            outln!("detected: no CNI workload in the input");
         } else {
-            println!("detected: {}", seen.join(", "));
+            outln!("detected: {}", seen.join(", "));
         }
-        println!("--cni auto picks: {auto}");
+        outln!("--cni auto picks: {auto}");
         for (kind, n) in un {
-            println!("not enforced under {auto}: {n} {kind}");
+            outln!("not enforced under {auto}: {n} {kind}");
         }
     }
     Ok(0)

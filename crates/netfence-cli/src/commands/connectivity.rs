@@ -302,7 +302,9 @@ pub fn run(args: &ConnectivityArgs) -> Result<i32> {
     report.sort();
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
-    report.write(format, &mut out)?;
-    out.flush()?;
+    report
+        .write(format, &mut out)
+        .and_then(|()| out.flush())
+        .map_err(crate::out::StdoutError)?;
     Ok(0)
 }

@@ -1,5 +1,6 @@
 //! `netfence diff`: what a change to the policies opens and closes.
 
+use crate::out::out;
 use anyhow::{anyhow, bail, Result};
 use netfence_engine::diff::diff;
 use netfence_report::diff as render;
@@ -65,7 +66,7 @@ pub fn run(args: &DiffArgs) -> Result<i32> {
             ))
         }
     };
-    print!("{out}");
+    out!("{out}");
     Ok(if args.fail_on_change && !d.is_empty() {
         1
     } else {

@@ -1,10 +1,11 @@
 //! `netfence flows explain|replay` and `netfence generate from-flows`: Hubble flow logs
 //! against the manifests.
 
+use crate::out::{out, outln};
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use netfence_engine::eval::{Evaluator, FlowVerdict, LayerVerdict};
 use netfence_engine::flows::{self, Kind, Resolved};
 use netfence_engine::{Direction, Profile};
@@ -25,9 +26,8 @@ pub fn run(cmd: &FlowsCommand) -> Result<i32> {
 }
 
 fn read_flows(path: &Path) -> Result<Vec<ObservedFlow>> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read `{}`", path.display()))?;
-    let parsed = hubble::parse(&path.display().to_string(), &text);
+    let src = crate::input::read_one(path)?;
+    let parsed = hubble::parse(&src.name, &src.text);
     if !parsed.errors.is_empty() {
         for e in &parsed.errors {
             eprintln!("error: {e}");
@@ -36,6 +36,13 @@ fn read_flows(path: &Path) -> Result<Vec<ObservedFlow>> {
             "{} invalid record(s) in `{}`",
             parsed.errors.len(),
             path.display()
+        );
+    }
+    if parsed.flows.is_empty() {
+        bail!(
+            "`{}` holds no flow record ({} record(s) without a flow); `hubble observe -o json` prints one per line",
+            src.name,
+            parsed.other_records
         );
     }
     Ok(parsed.flows)
@@ -221,37 +228,37 @@ fn explain(a: &FlowsArgs) -> Result<i32> {
                 "connection": key, "line": f.line, "reason": f.drop_reason,
             })).collect::<Vec<_>>(),
         });
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        outln!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(i32::from(!drift.is_empty()));
     }
-    println!(
+    outln!(
         "{} flow records from {} (--cni {profile})",
         flows_in.len(),
         a.flows.display()
     );
-    println!("\nPolicy drops ({}):", drops.len());
+    outln!("\nPolicy drops ({}):", drops.len());
     for g in &drops {
-        println!("  {}  [{}]", g.key, lines(g));
+        outln!("  {}  [{}]", g.key, lines(g));
         let f = &flows_in[g.first];
         if !denied(&g.verdict) && g.verdict.is_some() {
-            println!("    drift: the manifests ALLOW this connection; the cluster runs other policies than these files");
+            outln!("    drift: the manifests ALLOW this connection; the cluster runs other policies than these files");
             continue;
         }
-        println!("    denied by: {}", verdict_text(&g.verdict));
+        outln!("    denied by: {}", verdict_text(&g.verdict));
         if !f.decided_by.is_empty() {
-            println!("    the cluster names: {}", f.decided_by.join(", "));
+            outln!("    the cluster names: {}", f.decided_by.join(", "));
         }
         if f.explicit_deny() {
-            println!("    an explicit deny rule decides: no allow rule can open it; narrow or remove the deny if the traffic is wanted");
+            outln!("    an explicit deny rule decides: no allow rule can open it; narrow or remove the deny if the traffic is wanted");
         } else {
             if matches!(
                 &resolved.ends[g.first],
                 Some((flows::End::Ip(_) | flows::End::Fqdn(..), _))
             ) {
-                println!("    the source is on the internet: open it only if the traffic is wanted (a scan is not)");
+                outln!("    the source is on the internet: open it only if the traffic is wanted (a scan is not)");
             }
             for (yaml, verified) in fix(g) {
-                println!(
+                outln!(
                     "    smallest allow{}:",
                     if verified {
                         " (checked: that side then allows it)"
@@ -260,44 +267,56 @@ fn explain(a: &FlowsArgs) -> Result<i32> {
                     }
                 );
                 for l in yaml.lines() {
-                    println!("      {l}");
+                    outln!("      {l}");
                 }
             }
         }
     }
-    println!(
+    outln!(
         "\nDrift: forwarded in the cluster, denied by the manifests ({}):",
         drift.len()
     );
     for g in &drift {
-        println!(
+        outln!(
             "  {}  [{}]\n    manifests: {}",
             g.key,
             lines(g),
             verdict_text(&g.verdict)
         );
     }
-    println!(
+    outln!(
         "\nAudit mode: would be dropped under enforcement ({}):",
         audit.len()
     );
     for g in &audit {
-        println!(
+        outln!(
             "  {}  [{}]\n    manifests: {}",
             g.key,
             lines(g),
             verdict_text(&g.verdict)
         );
     }
-    println!(
+    outln!(
         "\nNon-policy drops, not blamed on policy ({}):",
         other.len()
     );
     for (f, key) in &other {
-        println!(
+        outln!(
             "  {key}  [line {}]: {}",
             f.line,
             f.drop_reason.as_deref().unwrap_or("unknown")
+        );
+    }
+    let unjudged: Vec<String> = flows_in
+        .iter()
+        .filter(|f| flows::kind(f) == Kind::Other)
+        .map(|f| f.line.to_string())
+        .collect();
+    if !unjudged.is_empty() {
+        outln!(
+            "\nOther verdicts (error, redirected, traced, translated), not judged ({}): lines {}",
+            unjudged.len(),
+            unjudged.join(",")
         );
     }
     Ok(i32::from(!drift.is_empty()))
@@ -318,16 +337,16 @@ fn replay(a: &FlowsArgs) -> Result<i32> {
                 "connection": g.key, "lines": g.lines, "by": verdict_text(&g.verdict),
             })).collect::<Vec<_>>(),
         });
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        outln!("{}", serde_json::to_string_pretty(&v)?);
     } else {
-        println!(
+        outln!(
             "{} observed connections replayed against the policies (--cni {profile}); {} would now be dropped{}:",
             observed.len(),
             breaks.len(),
             if unevaluated > 0 { format!(" ({unevaluated} ICMP not evaluated)") } else { String::new() }
         );
         for g in &breaks {
-            println!(
+            outln!(
                 "  {}  [{}]\n    {}",
                 g.key,
                 lines(g),
@@ -382,9 +401,9 @@ pub fn generate(a: &FromFlowsArgs) -> Result<i32> {
                 "widened": out.proof.widened,
             },
         });
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        outln!("{}", serde_json::to_string_pretty(&v)?);
     } else {
-        println!(
+        outln!(
             "# netfence generate from-flows: {} policies from {} flow records.\n# proof: {}/{} learned connections allowed, {}/{} policy-dropped connections still denied{}",
             out.policies,
             flows_in.len(),
@@ -395,15 +414,15 @@ pub fn generate(a: &FromFlowsArgs) -> Result<i32> {
             if out.proof.holds() { "" } else { " -- PROOF FAILED" }
         );
         for e in &out.excluded {
-            println!("# not learned: {} ({})", e.key, e.reason);
+            outln!("# not learned: {} ({})", e.key, e.reason);
         }
         for f in &out.proof.failures {
-            println!("# failure: {f}");
+            outln!("# failure: {f}");
         }
         for w in &out.proof.widened {
-            println!("# widened: {w}");
+            outln!("# widened: {w}");
         }
-        print!("{}", out.yaml);
+        out!("{}", out.yaml);
     }
     Ok(if out.proof.holds() { 0 } else { 1 })
 }

@@ -1,5 +1,6 @@
 //! `netfence generate default-deny|dns`.
 
+use crate::out::out;
 use anyhow::{anyhow, bail, Context, Result};
 use netfence_generate::{generate, to_yaml, Kind};
 
@@ -45,7 +46,7 @@ fn run_target(t: &GenerateTarget, kind: Kind) -> Result<i32> {
     namespaces.retain(|n| !t.exclude.contains(n));
     let generated = generate(c, profile, &namespaces, kind).map_err(|e| anyhow!(e))?;
     match &t.out {
-        None => print!("{}", to_yaml(&generated)),
+        None => out!("{}", to_yaml(&generated)),
         Some(dir) => {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("cannot create `{}`", dir.display()))?;

@@ -1,5 +1,6 @@
 //! `netfence query`: one flow's verdict with every layer's say.
 
+use crate::out::outln;
 use std::net::IpAddr;
 
 use anyhow::{anyhow, bail, Result};
@@ -191,9 +192,9 @@ pub fn run(args: &QueryArgs) -> Result<i32> {
                 "verified": f.verified,
             })).collect::<Vec<_>>(),
         });
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        outln!("{}", serde_json::to_string_pretty(&v)?);
     } else {
-        println!(
+        outln!(
             "{} => {} : {} {}{} is {}",
             name(&src),
             name(&dst),
@@ -212,7 +213,7 @@ pub fn run(args: &QueryArgs) -> Result<i32> {
                 .as_ref()
                 .map(|o| format!(" ({o})"))
                 .unwrap_or_default();
-            println!(
+            outln!(
                 "  {d:<7} {:<26} {:<5} {}{}{}",
                 s.layer,
                 verdict_str(s.verdict),
@@ -227,19 +228,19 @@ pub fn run(args: &QueryArgs) -> Result<i32> {
                 s.detail,
             );
             if !at.is_empty() {
-                println!("          at{at}");
+                outln!("          at{at}");
             }
         }
         if !allowed {
             if let Some(cni) = netfence_audit::cni::not_enforcing(c) {
-                println!("note: the cluster runs {cni}, which does not enforce NetworkPolicy: this flow is not blocked there (seed pitfall 3)");
+                outln!("note: the cluster runs {cni}, which does not enforce NetworkPolicy: this flow is not blocked there (seed pitfall 3)");
             }
         }
         for cause in &causes {
-            println!("likely cause: {}\n    fix: {}", cause.cause, cause.fix);
+            outln!("likely cause: {}\n    fix: {}", cause.cause, cause.fix);
         }
         for f in &fixes {
-            println!(
+            outln!(
                 "fix: {}{}",
                 f.summary,
                 if f.verified {
@@ -250,7 +251,7 @@ pub fn run(args: &QueryArgs) -> Result<i32> {
             );
             if let Some(y) = &f.yaml {
                 for line in y.lines() {
-                    println!("    {line}");
+                    outln!("    {line}");
                 }
             }
         }

@@ -1,5 +1,6 @@
 //! `netfence test`: connectivity assertions checked offline, as CI tests.
 
+use crate::out::out;
 use anyhow::{anyhow, bail, Context, Result};
 use netfence_engine::connectivity::external_ranges;
 use netfence_engine::eval::Evaluator;
@@ -27,7 +28,7 @@ fn select(c: &Cluster, sel: &Selector, ranges: &[IpRange]) -> Result<Vec<End>> {
 
 pub fn run(args: &TestArgs) -> Result<i32> {
     if args.print_schema {
-        print!("{}", spec::schema_json());
+        out!("{}", spec::schema_json());
         return Ok(0);
     }
     let Some(spec_path) = &args.spec else {
@@ -124,7 +125,7 @@ pub fn run(args: &TestArgs) -> Result<i32> {
         "junit" => tests_report::junit(&spec_path.display().to_string(), &results),
         other => bail!("unknown format `{other}` (expected text or junit)"),
     };
-    print!("{out}");
+    out!("{out}");
     Ok(if results.iter().all(CaseResult::passed) {
         0
     } else {
