@@ -424,13 +424,32 @@ impl Builder {
             ctx.object = format!("{kind} {name}");
         }
         // Structure first: an unknown field or a wrong type stops this object.
+        let mut value = value;
         let problems = schema::check(&value, crd_schema::of(k, &kind));
         if !problems.is_empty() {
+            let mut refused = false;
             for p in problems {
-                self.errors
-                    .push(ctx.err(Some(p.path), p.message, p.help.as_deref()));
+                match p.case_of {
+                    // Workloads are read as Go's case-insensitive decoders (and so
+                    // netpol-analyzer) read them; a policy is never guessed at.
+                    Some(known) if !k.is_policy() => {
+                        schema::rename_key(&mut value, &p.path, &known);
+                        self.warnings.push(ctx.err(
+                            Some(p.path),
+                            format!("{}: read as `{known}`, as Go's case-insensitive decoding does; the API server's strict validation rejects it", p.message),
+                            Some(&format!("write `{known}`")),
+                        ));
+                    }
+                    _ => {
+                        refused = true;
+                        self.errors
+                            .push(ctx.err(Some(p.path), p.message, p.help.as_deref()));
+                    }
+                }
             }
-            return;
+            if refused {
+                return;
+            }
         }
         if !self.metadata_ok(&ctx, &value, k, &kind) {
             return;
@@ -443,7 +462,6 @@ impl Builder {
             return;
         }
         self.seen_objects.insert(key, here);
-        let value = value;
         match k {
             Kind::Namespace => {
                 if let Some(n) = self.typed::<core::Namespace>(&ctx, value) {
@@ -634,9 +652,10 @@ impl Builder {
                     _ => names::dns1123_subdomain(n),
                 };
                 if let Err(m) = check {
-                    self.errors.push(ctx.err(
+                    // A name decides no verdict: flagged, and the object analysed anyway.
+                    self.warnings.push(ctx.err(
                         Some("metadata.name".into()),
-                        format!("name `{}` {m}", names::shorten(n)),
+                        format!("name `{}` {m}: the API server rejects it", names::shorten(n)),
                         None,
                     ));
                 }

@@ -35,6 +35,20 @@ pub(crate) enum Kind {
 }
 
 impl Kind {
+    /// A policy of some dialect (as opposed to the inventory it applies to).
+    pub(crate) fn is_policy(self) -> bool {
+        !matches!(
+            self,
+            Kind::Namespace
+                | Kind::Pod
+                | Kind::Workload
+                | Kind::CronJob
+                | Kind::Service
+                | Kind::Ingress
+                | Kind::Route
+        )
+    }
+
     /// Objects of this kind live in a namespace.
     pub(crate) fn namespaced(self) -> bool {
         !matches!(

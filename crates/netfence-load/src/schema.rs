@@ -49,6 +49,9 @@ pub(crate) struct Problem {
     pub path: String,
     pub message: String,
     pub help: Option<String>,
+    /// For an unknown field that differs from a known one only in case: the known name
+    /// (Go's `encoding/json` reads it as that field; the API server's strict decoding does not).
+    pub case_of: Option<String>,
 }
 
 /// At most this many problems are reported per object: the first ones say enough.
@@ -160,6 +163,7 @@ fn walk(v: &Value, shape: &Shape, path: &str, out: &mut Vec<Problem>) {
                 }
                 _ => None,
             },
+            case_of: None,
         });
     }
 }
@@ -173,8 +177,14 @@ fn unknown_field(obj: &Obj, key: &str, path: String) -> Problem {
     } else {
         format!("{} fields are known here", known.len())
     };
+    let case_of = obj
+        .fields
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(key))
+        .map(|(n, _)| n.clone());
     Problem {
         path,
+        case_of,
         message: format!("unknown field `{key}`"),
         help: Some(match near {
             Some(n) => format!("did you mean `{n}`?"),
@@ -396,5 +406,31 @@ mod tests {
         assert_eq!(p.len(), 2, "{p:?}");
         assert_eq!(p[0].path, "spec.podSelector.matchLabels.a");
         assert_eq!(p[1].message, "must be a list, not a string");
+    }
+}
+
+/// Renames the key at `path` (its last step) to `to`, keeping the value.
+pub(crate) fn rename_key(value: &mut Value, path: &str, to: &str) {
+    use crate::node::{path_steps, Step};
+    let steps = path_steps(path);
+    let Some((Step::Key(last), parents)) = steps.split_last() else {
+        return;
+    };
+    let mut cur = value;
+    for step in parents {
+        let next = match (cur, step) {
+            (Value::Object(m), Step::Key(k)) => m.get_mut(*k),
+            (Value::Array(a), Step::Index(i)) => a.get_mut(*i),
+            _ => None,
+        };
+        match next {
+            Some(n) => cur = n,
+            None => return,
+        }
+    }
+    if let Value::Object(m) = cur {
+        if let Some(v) = m.remove(*last) {
+            m.insert(to.to_string(), v);
+        }
     }
 }
