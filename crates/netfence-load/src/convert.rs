@@ -28,6 +28,8 @@ pub(crate) struct Builder {
     seen_endpoints: HashMap<String, usize>,
     /// Every object by (kind, namespace, name), with where it was first seen.
     seen_objects: HashMap<ObjectKey, Place>,
+    /// The keys of `seen_objects` in input order (merging stays deterministic).
+    seen_order: Vec<ObjectKey>,
     referenced_namespaces: Vec<String>,
 }
 
@@ -92,6 +94,16 @@ fn kind_key(k: Kind, kind: &str) -> String {
     match k {
         Kind::CalicoPolicy { .. } | Kind::CalicoTier => format!("projectcalico.org/{kind}"),
         _ => kind.to_string(),
+    }
+}
+
+/// `Kind ns/name` (or `Kind name` when cluster-scoped) for messages.
+fn object_name(key: &ObjectKey) -> String {
+    let kind = key.0.trim_start_matches("projectcalico.org/");
+    if key.1.is_empty() {
+        format!("{kind} {}", key.2)
+    } else {
+        format!("{kind} {}/{}", key.1, key.2)
     }
 }
 
@@ -461,6 +473,7 @@ impl Builder {
             self.errors.push(duplicate_error(&ctx, &key, first));
             return;
         }
+        self.seen_order.push(key.clone());
         self.seen_objects.insert(key, here);
         match k {
             Kind::Namespace => {
@@ -651,7 +664,14 @@ impl Builder {
                     Kind::Service => names::dns1035_label(n),
                     _ => names::dns1123_subdomain(n),
                 };
-                if let Err(m) = check {
+                if let (Kind::Namespace, Err(m)) = (k, &check) {
+                    // a namespace's name is a label every namespace selector can read
+                    self.errors.push(ctx.err(
+                        Some("metadata.name".into()),
+                        format!("namespace name `{}` {m}", names::shorten(n)),
+                        None,
+                    ));
+                } else if let Err(m) = check {
                     // A name decides no verdict: flagged, and the object analysed anyway.
                     self.warnings.push(ctx.err(
                         Some("metadata.name".into()),
@@ -1043,7 +1063,31 @@ impl Builder {
     }
 
     /// Appends a partial model built from later input.
-    pub(crate) fn merge(&mut self, other: Builder) {
+    pub(crate) fn merge(&mut self, mut other: Builder) {
+        // an object of a later source that an earlier one already defines
+        for key in std::mem::take(&mut other.seen_order) {
+            let Some(place) = other.seen_objects.remove(&key) else {
+                continue;
+            };
+            match self.seen_objects.get(&key) {
+                Some(first) => {
+                    let (file, document, line, prefix) = &place;
+                    let ctx = Ctx {
+                        file,
+                        document: *document,
+                        line: *line,
+                        object: object_name(&key),
+                        node: None,
+                        prefix: prefix.clone(),
+                    };
+                    other.errors.push(duplicate_error(&ctx, &key, first));
+                }
+                None => {
+                    self.seen_order.push(key.clone());
+                    self.seen_objects.insert(key, place);
+                }
+            }
+        }
         let c = other.cluster;
         self.cluster.namespaces.extend(c.namespaces);
         for ep in c.endpoints {

@@ -144,13 +144,14 @@ fn yaml_options() -> serde_saphyr::Options {
     o
 }
 
-/// Leading tabs of every line replaced by one space each.
+/// Tabs in the leading white space of every line replaced by one space each.
 fn untab(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for line in text.lines() {
-        let tabs = line.len() - line.trim_start_matches('\t').len();
-        out.push_str(&" ".repeat(tabs));
-        out.push_str(line.get(tabs..).unwrap_or(""));
+        let rest = line.trim_start_matches([' ', '\t']);
+        let lead = line.len() - rest.len();
+        out.push_str(&line.get(..lead).unwrap_or("").replace('\t', " "));
+        out.push_str(rest);
         out.push('\n');
     }
     out

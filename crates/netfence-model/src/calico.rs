@@ -69,6 +69,7 @@ impl Selector {
         let mut p = Parser {
             s: text.as_bytes(),
             pos: 0,
+            depth: 0,
         };
         p.skip_ws()?;
         if p.pos == p.s.len() {
@@ -141,7 +142,12 @@ impl fmt::Display for Selector {
 struct Parser<'a> {
     s: &'a [u8],
     pos: usize,
+    /// Parentheses open at this point (bounded, so that input cannot overflow the stack).
+    depth: usize,
 }
+
+/// Deepest nesting of parentheses a selector may have; Calico's own selectors never come close.
+pub const MAX_SELECTOR_DEPTH: usize = 64;
 
 impl Parser<'_> {
     fn err(&self, message: &str) -> SelectorError {
@@ -282,7 +288,14 @@ impl Parser<'_> {
     fn primary(&mut self) -> Result<Selector, SelectorError> {
         self.skip_ws()?;
         if self.eat("(")? {
+            if self.depth >= MAX_SELECTOR_DEPTH {
+                return Err(self.err(&format!(
+                    "parentheses nest deeper than {MAX_SELECTOR_DEPTH} levels"
+                )));
+            }
+            self.depth += 1;
             let e = self.or()?;
+            self.depth -= 1;
             if !self.eat(")")? {
                 return Err(self.err("expected `)`"));
             }
@@ -552,6 +565,16 @@ mod tests {
             }
         }
         assert_eq!(Selector::parse("").unwrap(), Selector::All, "S10 empty");
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_stack_overflow() {
+        let deep = format!("{}a == 'b'{}", "(".repeat(12_000), ")".repeat(12_000));
+        let e = Selector::parse(&deep).unwrap_err();
+        assert!(e.to_string().contains("deeper than 64"), "{e}");
+        let ok = format!("{}a == 'b'{}", "(".repeat(64), ")".repeat(64));
+        assert!(Selector::parse(&ok).is_ok());
+        assert!(Selector::parse(&"!".repeat(100_000)).is_err());
     }
 
     #[test]
