@@ -1,6 +1,10 @@
 //! The CNI a cluster runs, recognised from its workloads (calico-node, cilium, antrea-agent,
 //! weave-net, kube-flannel), and whether it enforces NetworkPolicy.
 
+#![expect(
+    clippy::indexing_slicing,
+    reason = "endpoint, class, rule and flow ids index the cluster and tables they were built from"
+)]
 use netfence_model::{Cluster, EndpointId};
 
 /// CNIs recognised from workload names and labels, and whether they enforce NetworkPolicy.

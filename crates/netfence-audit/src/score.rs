@@ -15,6 +15,10 @@
 //! The cluster score is the mean of the namespace scores weighted by workloads. The maturity
 //! level is the number of consecutive patterns, from the first, met at 90% or more.
 
+#![expect(
+    clippy::indexing_slicing,
+    reason = "endpoint, class, rule and flow ids index the cluster and tables they were built from"
+)]
 use std::collections::BTreeMap;
 
 /// How the score is computed (printed by `netfence rule score`).
@@ -115,7 +119,15 @@ fn l7_share(ctx: &AuditCtx<'_>, ids: &[usize]) -> (f64, String) {
 fn fqdn_only_share(ctx: &AuditCtx<'_>, ids: &[usize]) -> (f64, String) {
     let c = ctx.cluster;
     // 192.0.2.1 (TEST-NET-1) stands for an address no policy names.
-    let probe = netfence_model::IpSet::from_ip(std::net::IpAddr::from([192, 0, 2, 1])).ranges()[0];
+    let probe = netfence_model::IpSet::from_ip(std::net::IpAddr::from([192, 0, 2, 1]))
+        .ranges()
+        .into_iter()
+        .next()
+        .unwrap_or(netfence_model::IpRange {
+            v6: false,
+            lo: 0xC000_0201,
+            hi: 0xC000_0201,
+        });
     let open = ids
         .iter()
         .filter(|&&i| {
@@ -290,7 +302,7 @@ pub fn score(ctx: &AuditCtx<'_>) -> Score {
             for k in [3u8, 4] {
                 patterns.push(PatternScore {
                     pattern: k,
-                    name: NAMES[usize::from(k) - 1],
+                    name: NAMES.get(usize::from(k) - 1).copied().unwrap_or_default(),
                     points: 0.0,
                     weight: 15.0,
                     note: format!(

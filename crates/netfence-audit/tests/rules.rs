@@ -1,5 +1,11 @@
 //! Every rule fires on its fixture (`resources/test/fixtures/CODE.yaml`) and stays silent on
 //! the fixed one (`CODE.fixed.yaml`); the rendered findings are snapshots.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    reason = "test code: a panic is a failed test"
+)]
 #![allow(clippy::disallowed_methods, reason = "the test reads its fixtures")]
 
 use std::path::PathBuf;

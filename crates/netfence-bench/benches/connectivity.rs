@@ -1,5 +1,12 @@
 //! Criterion benchmarks: loading and the full connectivity map of generated clusters.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    reason = "test code: a panic is a failed test"
+)]
+
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use netfence_bench::{generate, Params};
 

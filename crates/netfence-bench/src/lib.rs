@@ -4,6 +4,11 @@
 //! Every workload has its own `app` label, so there are as many endpoint classes as workloads:
 //! the benchmark is not kinder than a real cluster. Policies mix podSelector,
 //! namespaceSelector, matchExpressions, ipBlock with except, named ports and endPort.
+
+#![expect(
+    clippy::indexing_slicing,
+    reason = "a development tool over generated data it builds itself"
+)]
 #![forbid(unsafe_code)]
 
 use std::fmt::Write as _;

@@ -4,6 +4,12 @@
 //! netfence-gen write DIR [--namespaces N] [--workloads N] [--replicas N] [--seed N]
 //! netfence-gen measure [--namespaces N] [--workloads N] [--replicas N] [--seed N] [--cni generic|cilium]
 //! ```
+
+#![expect(
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    reason = "a development tool over generated data it builds itself"
+)]
 #![allow(
     clippy::disallowed_methods,
     reason = "a command-line tool: files and the clock"

@@ -2,6 +2,13 @@
 //! backend-mtls, backend-authz) examples: one layered verdict per flow, audit findings, and
 //! the same flows under flannel.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    reason = "test code: a panic is a failed test"
+)]
+
 mod common;
 
 const EXAMPLE: &str = "examples/seed-calico-istio";

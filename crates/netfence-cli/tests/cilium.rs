@@ -1,6 +1,13 @@
 //! End-to-end on the seed's Cilium examples (patterns 3 and 4): L7 and FQDN verdicts of
 //! `query`, L7 constraints in `connectivity`, and the seed's duplicate `ingress:` key.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    reason = "test code: a panic is a failed test"
+)]
+
 mod common;
 
 const EXAMPLE: &str = "examples/seed-cilium";

@@ -1,5 +1,11 @@
 //! End-to-end: the `netfence` binary on the shipped example and on bad input.
 #![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    reason = "test code: a panic is a failed test"
+)]
+#![allow(
     clippy::disallowed_methods,
     reason = "tests read the files the binary writes and reads"
 )]

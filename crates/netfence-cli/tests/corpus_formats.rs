@@ -1,6 +1,12 @@
 //! netpol-analyzer's expected json, csv and md outputs, against netfence's. The corpus lives in
 //! `../shared/conformance` (data, not in the repository): without it this test does nothing.
 //! Cases listed in KNOWN_GAPS.md are skipped; every other case must match.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    reason = "test code: a panic is a failed test"
+)]
 #![allow(clippy::disallowed_methods, reason = "the test reads the corpus files")]
 
 use std::path::{Path, PathBuf};

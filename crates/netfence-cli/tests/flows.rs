@@ -2,6 +2,12 @@
 //! `../shared/fixtures/hubble` (data, not in the repository: without it these tests return
 //! early, so a fresh clone passes).
 #![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    reason = "test code: a panic is a failed test"
+)]
+#![allow(
     clippy::disallowed_methods,
     reason = "tests check for the shared fixtures and write generated policies to a temp dir"
 )]

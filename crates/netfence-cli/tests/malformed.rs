@@ -2,6 +2,14 @@
 //! files and checks the exit code and the messages, with their file:line. All failures are
 //! reported together.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::disallowed_methods,
+    reason = "test code: a panic is a failed test, and files and the environment are its input"
+)]
+
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;

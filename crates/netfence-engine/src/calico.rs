@@ -748,7 +748,7 @@ impl<'a> Evaluator<'a> {
                 {
                     let lonely = self.cluster.endpoints.iter().find(|e| {
                         self.calico_applies(p, e, dir)
-                            && !plan[t + 1..].iter().any(|later| {
+                            && !plan.iter().skip(t + 1).any(|later| {
                                 !later.default_pass
                                     && later
                                         .members

@@ -7,6 +7,10 @@
 //! pairs a source may reach are visited, so the cost follows the number of classes and of
 //! allowed connections. Named ports are resolved once per distinct named-port signature.
 
+#![expect(
+    clippy::indexing_slicing,
+    reason = "endpoint, class, rule and flow ids index the cluster and tables they were built from"
+)]
 use std::collections::HashMap;
 use std::sync::Arc;
 

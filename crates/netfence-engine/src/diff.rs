@@ -6,6 +6,10 @@
 //! by `namespace/name[Kind]`; those present on one side only are listed as such, with their
 //! connections.
 
+#![expect(
+    clippy::indexing_slicing,
+    reason = "endpoint, class, rule and flow ids index the cluster and tables they were built from"
+)]
 use std::collections::{BTreeMap, BTreeSet};
 
 use netfence_model::{Cluster, ConnSet, IpRange, IpSet, Protocol};

@@ -2,6 +2,10 @@
 //! inventory (or to workloads made from the flow's own labels when the manifests lack them),
 //! then judged by the engine like any query.
 
+#![expect(
+    clippy::indexing_slicing,
+    reason = "endpoint, class, rule and flow ids index the cluster and tables they were built from"
+)]
 use std::collections::BTreeMap;
 
 use netfence_model::flow::{FlowEnd, ObservedFlow, Verdict};
@@ -94,17 +98,17 @@ pub fn workload_of_pod(pod: &str) -> (String, &'static str) {
             && s.chars()
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
     };
-    let n = parts.len();
-    if n >= 3 && is_hash(parts[n - 1], 5, 5) && is_hash(parts[n - 2], 6, 10) {
-        return (parts[..n - 2].join("-"), "Deployment");
+    let join = |head: &[&str]| head.join("-");
+    match parts.as_slice() {
+        [head @ .., rs, hash] if !head.is_empty() && is_hash(hash, 5, 5) && is_hash(rs, 6, 10) => {
+            (join(head), "Deployment")
+        }
+        [head @ .., ordinal] if !head.is_empty() && ordinal.chars().all(|c| c.is_ascii_digit()) => {
+            (join(head), "StatefulSet")
+        }
+        [head @ .., hash] if !head.is_empty() && is_hash(hash, 5, 5) => (join(head), "DaemonSet"),
+        _ => (pod.to_string(), "Pod"),
     }
-    if n >= 2 && parts[n - 1].chars().all(|c| c.is_ascii_digit()) {
-        return (parts[..n - 1].join("-"), "StatefulSet");
-    }
-    if n >= 2 && is_hash(parts[n - 1], 5, 5) {
-        return (parts[..n - 1].join("-"), "DaemonSet");
-    }
-    (pod.to_string(), "Pod")
 }
 
 /// The inventory with a workload for every pod the flows mention that it lacks, and each

@@ -2,6 +2,13 @@
 //! pods `a/web{app=web}` (port 8080), `a/cli{app=cli}` (service account `cli-sa`),
 //! `b/cli{app=cli}` (IP 10.244.3.3); namespace `b{team=y}`; external 1.1.1.1.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    reason = "test code: a panic is a failed test"
+)]
+
 use netfence_engine::eval::{Evaluator, Peer};
 use netfence_engine::Profile;
 use netfence_model::{Cluster, IpSet, Protocol};

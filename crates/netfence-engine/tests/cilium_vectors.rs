@@ -2,6 +2,13 @@
 //! pods `a/fe{role=frontend}`, `a/be{role=backend}` (port 80 named `http`), `b/fe{role=frontend}`,
 //! external `1.1.1.1`, DNS cache `api.example.com -> 2.2.2.2`.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    reason = "test code: a panic is a failed test"
+)]
+
 use std::net::IpAddr;
 
 use netfence_engine::cilium::{CiliumOptions, Outcome};

@@ -1,6 +1,13 @@
 //! The fast engine (classes, interned sets, layered ANP/NP/BANP) against the naive reference
 //! evaluator, one flow at a time, on random clusters.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    reason = "test code: a panic is a failed test"
+)]
+
 mod support;
 
 use netfence_engine::connectivity::{compute, Node};

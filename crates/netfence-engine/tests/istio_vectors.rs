@@ -2,6 +2,13 @@
 //! `foo/httpbin{app=httpbin}` (sidecar, port 8000), `bar/curl` (service account `curl`, sidecar,
 //! mTLS), `legacy/curl` (no sidecar: plaintext); root namespace `istio-system`.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    reason = "test code: a panic is a failed test"
+)]
+
 use netfence_engine::cilium::Outcome;
 use netfence_engine::eval::{Evaluator, Peer};
 use netfence_engine::mesh::Traffic;

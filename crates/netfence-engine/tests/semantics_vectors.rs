@@ -2,6 +2,13 @@
 //! the specification. Vectors marked INVALID are loader tests (netfence-load); IMPL vectors
 //! are checked under both CNI profiles.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    reason = "test code: a panic is a failed test"
+)]
+
 mod support;
 
 use netfence_engine::eval::{Evaluator, Peer};

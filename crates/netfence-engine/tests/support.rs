@@ -1,4 +1,10 @@
 //! Builders for engine tests: clusters written as data, no YAML.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    reason = "test code: a panic is a failed test"
+)]
 #![allow(dead_code)]
 
 use netfence_model::cluster::NAMESPACE_NAME_LABEL;

@@ -7,6 +7,10 @@
 //! workload keeps DNS egress to kube-dns. Selectors use each workload's stable labels (never
 //! `pod-template-hash`); internet egress with `destination_names` becomes `toFQDNs`.
 
+#![expect(
+    clippy::indexing_slicing,
+    reason = "endpoint, class, rule and flow ids index the cluster and tables they were built from"
+)]
 use std::collections::{BTreeMap, BTreeSet};
 
 use netfence_engine::cilium::Outcome;

@@ -56,15 +56,20 @@ pub(crate) fn policy(
         get(spec, "serviceAccountSelector"),
         "spec.serviceAccountSelector",
     )?;
-    let mut rules = [Vec::new(), Vec::new()];
-    for (k, key) in ["ingress", "egress"].into_iter().enumerate() {
+    let (mut ingress, mut egress) = (Vec::new(), Vec::new());
+    for key in ["ingress", "egress"] {
         let list = match get(spec, key) {
             Value::Null => continue,
             Value::Array(a) => a,
             _ => return Err((format!("spec.{key}"), "must be a list".into())),
         };
         for (i, r) in list.iter().enumerate() {
-            rules[k].push(rule(
+            let rules = if key == "ingress" {
+                &mut ingress
+            } else {
+                &mut egress
+            };
+            rules.push(rule(
                 r,
                 &format!("spec.{key}[{i}]"),
                 key == "ingress",
@@ -72,7 +77,6 @@ pub(crate) fn policy(
             )?);
         }
     }
-    let [ingress, egress] = rules;
     let (applies_ingress, applies_egress) = match get(spec, "types") {
         Value::Null => match (ingress.is_empty(), egress.is_empty()) {
             // Calico: an egress-only policy is Egress only (Kubernetes would add Ingress).

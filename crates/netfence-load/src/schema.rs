@@ -366,6 +366,32 @@ impl Cache {
     }
 }
 
+/// Renames the key at `path` (its last step) to `to`, keeping the value.
+pub(crate) fn rename_key(value: &mut Value, path: &str, to: &str) {
+    use crate::node::{path_steps, Step};
+    let steps = path_steps(path);
+    let Some((Step::Key(last), parents)) = steps.split_last() else {
+        return;
+    };
+    let mut cur = value;
+    for step in parents {
+        let next = match (cur, step) {
+            (Value::Object(m), Step::Key(k)) => m.get_mut(*k),
+            (Value::Array(a), Step::Index(i)) => a.get_mut(*i),
+            _ => None,
+        };
+        match next {
+            Some(n) => cur = n,
+            None => return,
+        }
+    }
+    if let Value::Object(m) = cur {
+        if let Some(v) = m.remove(*last) {
+            m.insert(to.to_string(), v);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -406,31 +432,5 @@ mod tests {
         assert_eq!(p.len(), 2, "{p:?}");
         assert_eq!(p[0].path, "spec.podSelector.matchLabels.a");
         assert_eq!(p[1].message, "must be a list, not a string");
-    }
-}
-
-/// Renames the key at `path` (its last step) to `to`, keeping the value.
-pub(crate) fn rename_key(value: &mut Value, path: &str, to: &str) {
-    use crate::node::{path_steps, Step};
-    let steps = path_steps(path);
-    let Some((Step::Key(last), parents)) = steps.split_last() else {
-        return;
-    };
-    let mut cur = value;
-    for step in parents {
-        let next = match (cur, step) {
-            (Value::Object(m), Step::Key(k)) => m.get_mut(*k),
-            (Value::Array(a), Step::Index(i)) => a.get_mut(*i),
-            _ => None,
-        };
-        match next {
-            Some(n) => cur = n,
-            None => return,
-        }
-    }
-    if let Value::Object(m) = cur {
-        if let Some(v) = m.remove(*last) {
-            m.insert(to.to_string(), v);
-        }
     }
 }

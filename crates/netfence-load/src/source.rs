@@ -23,18 +23,20 @@ pub struct Source {
 impl Source {
     /// Decodes the bytes of a file: UTF-8 (with or without a byte-order mark) or UTF-16 with
     /// a byte-order mark. Anything else is an error naming the first bad byte's line.
-    pub fn from_bytes(name: &str, bytes: Vec<u8>) -> Result<Source, LoadError> {
-        let err = |line: Option<usize>, message: String| LoadError {
-            file: name.to_string(),
-            document: 1,
-            line,
-            object: None,
-            field: None,
-            message,
-            help: Some("save the file as UTF-8".into()),
+    pub fn from_bytes(name: &str, bytes: Vec<u8>) -> Result<Source, Box<LoadError>> {
+        let err = |line: Option<usize>, message: String| {
+            Box::new(LoadError {
+                file: name.to_string(),
+                document: 1,
+                line,
+                object: None,
+                field: None,
+                message,
+                help: Some("save the file as UTF-8".into()),
+            })
         };
-        let utf16 = |be: bool, body: &[u8]| -> Result<String, LoadError> {
-            if body.len() % 2 != 0 {
+        let utf16 = |be: bool, body: &[u8]| -> Result<String, Box<LoadError>> {
+            if !body.len().is_multiple_of(2) {
                 return Err(err(None, "invalid UTF-16: odd number of bytes".into()));
             }
             let units = body.chunks_exact(2).map(|c| match c {

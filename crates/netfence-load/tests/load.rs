@@ -1,5 +1,12 @@
 //! Loading manifests: kinds, lists, defaulting, and every error located.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    reason = "test code: a panic is a failed test"
+)]
+
 use netfence_load::{load, Source};
 use netfence_model::{NpPeer, PortRef};
 

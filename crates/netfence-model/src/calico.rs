@@ -150,6 +150,11 @@ struct Parser<'a> {
 pub const MAX_SELECTOR_DEPTH: usize = 64;
 
 impl Parser<'_> {
+    /// The input not read yet.
+    fn rest(&self) -> &[u8] {
+        self.s.get(self.pos..).unwrap_or_default()
+    }
+
     fn err(&self, message: &str) -> SelectorError {
         SelectorError {
             offset: self.pos,
@@ -170,7 +175,7 @@ impl Parser<'_> {
 
     fn eat(&mut self, tok: &str) -> Result<bool, SelectorError> {
         self.skip_ws()?;
-        if self.s[self.pos..].starts_with(tok.as_bytes()) {
+        if self.rest().starts_with(tok.as_bytes()) {
             self.pos += tok.len();
             Ok(true)
         } else {
@@ -181,7 +186,7 @@ impl Parser<'_> {
     /// A keyword followed by a non-label character.
     fn eat_word(&mut self, word: &str) -> Result<bool, SelectorError> {
         self.skip_ws()?;
-        let rest = &self.s[self.pos..];
+        let rest = self.rest();
         if rest.starts_with(word.as_bytes())
             && rest.get(word.len()).is_none_or(|c| !is_label_char(*c))
         {
@@ -247,7 +252,7 @@ impl Parser<'_> {
         if self.pos - start > 512 {
             return Err(self.err("a label name has at most 512 characters"));
         }
-        Ok(String::from_utf8_lossy(&self.s[start..self.pos]).into_owned())
+        Ok(String::from_utf8_lossy(self.s.get(start..self.pos).unwrap_or_default()).into_owned())
     }
 
     fn string(&mut self) -> Result<String, SelectorError> {
@@ -257,13 +262,16 @@ impl Parser<'_> {
             _ => return Err(self.err("expected a quoted value ('v' or \"v\")")),
         };
         let start = self.pos + 1;
-        let end = self.s[start..]
+        let end = self
+            .s
+            .get(start..)
+            .unwrap_or_default()
             .iter()
             .position(|c| *c == q)
             .map(|i| start + i)
             .ok_or_else(|| self.err("unterminated string"))?;
         self.pos = end + 1;
-        Ok(String::from_utf8_lossy(&self.s[start..end]).into_owned())
+        Ok(String::from_utf8_lossy(self.s.get(start..end).unwrap_or_default()).into_owned())
     }
 
     fn set(&mut self) -> Result<Vec<String>, SelectorError> {

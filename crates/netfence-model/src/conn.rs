@@ -269,13 +269,19 @@ impl ConnSet {
     /// The given ports of one protocol.
     pub fn single(protocol: Protocol, ports: PortSet) -> Self {
         let mut c = Self::none();
-        c.ports[protocol.index()] = ports;
+        if let Some(slot) = c.ports.get_mut(protocol.index()) {
+            *slot = ports;
+        }
         c
     }
 
     /// The port set of one protocol.
     pub fn ports(&self, protocol: Protocol) -> &PortSet {
-        &self.ports[protocol.index()]
+        match protocol {
+            Protocol::Sctp => &self.ports[0],
+            Protocol::Tcp => &self.ports[1],
+            Protocol::Udp => &self.ports[2],
+        }
     }
 
     /// Whether no connection is allowed.

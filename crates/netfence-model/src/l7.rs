@@ -274,9 +274,13 @@ impl FqdnPattern {
         if multilabel {
             if let Some(rest) = p.strip_prefix("**.") {
                 // One or more whole labels, then the rest.
-                return n
-                    .match_indices('.')
-                    .any(|(i, _)| i > 0 && glob_label(rest.as_bytes(), &n.as_bytes()[i + 1..]));
+                return n.match_indices('.').any(|(i, _)| {
+                    i > 0
+                        && glob_label(
+                            rest.as_bytes(),
+                            n.as_bytes().get(i + 1..).unwrap_or_default(),
+                        )
+                });
             }
         }
         glob_label(p.as_bytes(), n.as_bytes())
@@ -284,24 +288,31 @@ impl FqdnPattern {
 }
 
 /// Glob where each run of `*` matches DNS characters within one label (never a dot).
+///
+/// Dynamic programming over (pattern, name) positions: linear in their product, so a pattern
+/// full of stars cannot make matching exponential.
 fn glob_label(p: &[u8], n: &[u8]) -> bool {
-    match p.first() {
-        None => n.is_empty(),
-        Some(b'*') => {
-            let rest = &p[1..];
-            let mut i = 0;
-            loop {
-                if glob_label(rest, &n[i..]) {
-                    return true;
-                }
-                match n.get(i) {
-                    Some(c) if c.is_ascii_alphanumeric() || *c == b'-' || *c == b'_' => i += 1,
-                    _ => return false,
-                }
+    let w = n.len() + 1;
+    // m[i * w + j]: p[i..] matches n[j..]
+    let mut m = vec![false; (p.len() + 1) * w];
+    if let Some(last) = m.last_mut() {
+        *last = true;
+    }
+    let dns = |c: u8| c.is_ascii_alphanumeric() || c == b'-' || c == b'_';
+    for i in (0..p.len()).rev() {
+        for j in (0..=n.len()).rev() {
+            let at = |i: usize, j: usize| m.get(i * w + j).copied().unwrap_or(false);
+            let v = match (p.get(i), n.get(j)) {
+                (Some(b'*'), c) => at(i + 1, j) || c.is_some_and(|c| dns(*c)) && at(i, j + 1),
+                (Some(pc), Some(c)) => pc == c && at(i + 1, j + 1),
+                _ => false,
+            };
+            if let Some(x) = m.get_mut(i * w + j) {
+                *x = v;
             }
         }
-        Some(c) => n.first() == Some(c) && glob_label(&p[1..], &n[1..]),
     }
+    m.first().copied().unwrap_or(false)
 }
 
 #[cfg(test)]

@@ -157,13 +157,19 @@ pub fn sarif(r: &AuditResult) -> String {
                 "level": level(d.severity),
                 "message": {"text": format!("{} ({}). Fix: {}", d.message, d.object, d.help)},
             });
-            if let Some(o) = d.origin.as_ref().filter(|o| !o.file.is_empty()) {
-                res["locations"] = serde_json::json!([{
-                    "physicalLocation": {
-                        "artifactLocation": {"uri": o.file.trim_start_matches("./")},
-                        "region": {"startLine": o.line.unwrap_or(1)},
-                    }
-                }]);
+            if let (Some(o), Some(m)) = (
+                d.origin.as_ref().filter(|o| !o.file.is_empty()),
+                res.as_object_mut(),
+            ) {
+                m.insert(
+                    "locations".into(),
+                    serde_json::json!([{
+                        "physicalLocation": {
+                            "artifactLocation": {"uri": o.file.trim_start_matches("./")},
+                            "region": {"startLine": o.line.unwrap_or(1)},
+                        }
+                    }]),
+                );
             }
             res
         })

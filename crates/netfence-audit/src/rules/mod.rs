@@ -1,5 +1,9 @@
 //! One module per rule. Each declares `RULE` (code, name, docs) and its check.
 
+#![expect(
+    clippy::indexing_slicing,
+    reason = "endpoint, class, rule and flow ids index the cluster and tables they were built from"
+)]
 pub(crate) mod allow_all_peers;
 pub(crate) mod audit_policy_gaps;
 pub(crate) mod calico_deny_shadowed;

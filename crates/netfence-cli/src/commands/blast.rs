@@ -1,5 +1,9 @@
 //! `netfence blast-radius`: lateral movement from a compromised workload.
 
+#![expect(
+    clippy::indexing_slicing,
+    reason = "endpoint, class, rule and flow ids index the cluster and tables they were built from"
+)]
 use crate::out::{out, outln};
 use std::fmt::Write as _;
 

@@ -1,5 +1,9 @@
 //! `netfence cni [PATH]`: the capability table of the CNI profiles, and what the input runs.
 
+#![expect(
+    clippy::indexing_slicing,
+    reason = "endpoint, class, rule and flow ids index the cluster and tables they were built from"
+)]
 use crate::out::outln;
 use anyhow::{bail, Result};
 use netfence_engine::Profile;

@@ -1,5 +1,9 @@
 //! `netfence connectivity`.
 
+#![expect(
+    clippy::indexing_slicing,
+    reason = "endpoint, class, rule and flow ids index the cluster and tables they were built from"
+)]
 use std::collections::HashMap;
 use std::io::Write as _;
 use std::sync::Arc;

@@ -1,6 +1,10 @@
 //! The two ends of a flow as commands name them: `namespace/name` of a workload or pod, or an
 //! IP address (standing for the external range that holds it).
 
+#![expect(
+    clippy::indexing_slicing,
+    reason = "endpoint, class, rule and flow ids index the cluster and tables they were built from"
+)]
 use std::net::IpAddr;
 
 use anyhow::{anyhow, bail, Result};

@@ -1,5 +1,9 @@
 //! `netfence query`: one flow's verdict with every layer's say.
 
+#![expect(
+    clippy::indexing_slicing,
+    reason = "endpoint, class, rule and flow ids index the cluster and tables they were built from"
+)]
 use crate::out::outln;
 use std::net::IpAddr;
 

@@ -1,5 +1,12 @@
 //! What the end-to-end tests share: running the binary from the repository root.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    reason = "test code: a panic is a failed test"
+)]
+
 use assert_cmd::Command;
 
 /// Runs `netfence ARGS` in the repository root: (exit code, stdout, stderr).
