@@ -1,6 +1,5 @@
-//! `flows explain`, `flows replay` and `generate from-flows` over the four Hubble samples of
-//! `../shared/fixtures/hubble` (data, not in the repository: without it these tests return
-//! early, so a fresh clone passes).
+//! `flows explain`, `flows replay` and `generate from-flows` over the four hand-written Hubble
+//! samples vendored in `tests/fixtures/hubble` (see its README).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -9,7 +8,7 @@
 )]
 #![allow(
     clippy::disallowed_methods,
-    reason = "tests check for the shared fixtures and write generated policies to a temp dir"
+    reason = "tests read the vendored fixtures and write generated policies to a temp dir"
 )]
 
 use std::path::PathBuf;
@@ -22,9 +21,10 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-fn sample(name: &str) -> Option<String> {
-    let p = root().join(format!("../shared/fixtures/hubble/{name}.jsonl"));
-    p.exists().then(|| p.display().to_string())
+fn sample(name: &str) -> String {
+    let p = root().join(format!("tests/fixtures/hubble/{name}.jsonl"));
+    assert!(p.exists(), "{} is part of the repository", p.display());
+    p.display().to_string()
 }
 
 use common::run;
@@ -52,9 +52,7 @@ const POLICIES: &str = "examples/hubble-shop/policies";
 
 #[test]
 fn explain_blames_policy_only_for_policy_drops() {
-    let Some(f) = sample("enforced-drops") else {
-        return;
-    };
+    let f = sample("enforced-drops");
     let (code, v) = json(&[
         "flows", "explain", &f, CLUSTER, POLICIES, "--format", "json",
     ]);
@@ -93,16 +91,14 @@ fn explain_blames_policy_only_for_policy_drops() {
 
 #[test]
 fn explain_text_of_the_enforced_sample() {
-    let Some(f) = sample("enforced-drops") else {
-        return;
-    };
+    let f = sample("enforced-drops");
     let (_, out, _) = run(&["flows", "explain", &f, CLUSTER, POLICIES]);
     insta::assert_snapshot!(out.replace(&f, "enforced-drops.jsonl"));
 }
 
 #[test]
 fn explain_l7_refusal_and_audit_mode() {
-    let Some(f) = sample("l7") else { return };
+    let f = sample("l7");
     let (code, v) = json(&[
         "flows", "explain", &f, CLUSTER, POLICIES, "--format", "json",
     ]);
@@ -117,7 +113,7 @@ fn explain_l7_refusal_and_audit_mode() {
         "{drops:?}"
     );
     for name in ["audit-mode", "legacy-bare-flow"] {
-        let Some(f) = sample(name) else { return };
+        let f = sample(name);
         let (code, v) = json(&[
             "flows", "explain", &f, CLUSTER, POLICIES, "--format", "json",
         ]);
@@ -129,9 +125,7 @@ fn explain_l7_refusal_and_audit_mode() {
 
 #[test]
 fn drift_when_the_cluster_forwards_what_the_manifests_deny() {
-    let Some(f) = sample("enforced-drops") else {
-        return;
-    };
+    let f = sample("enforced-drops");
     // Against the tightened proposal, the forwarded api -> postgres flow is drift.
     let (code, v) = json(&[
         "flows",
@@ -154,9 +148,7 @@ fn drift_when_the_cluster_forwards_what_the_manifests_deny() {
 
 #[test]
 fn replay_groups_what_a_change_breaks() {
-    let Some(f) = sample("audit-mode") else {
-        return;
-    };
+    let f = sample("audit-mode");
     let (code, v) = json(&[
         "flows",
         "replay",
@@ -189,7 +181,7 @@ fn replay_groups_what_a_change_breaks() {
 #[test]
 fn generate_from_flows_is_least_privilege_and_proved() {
     for name in SAMPLES {
-        let Some(f) = sample(name) else { return };
+        let f = sample(name);
         for dialect in [
             &["--dialect", "cilium", "--l7", "--fqdn"][..],
             &["--dialect", "networkpolicy"][..],
@@ -227,7 +219,7 @@ fn generate_from_flows_is_least_privilege_and_proved() {
 
 #[test]
 fn generate_uses_destination_names_and_l7_requests() {
-    let Some(f) = sample("l7") else { return };
+    let f = sample("l7");
     let (code, out, err) = run(&["generate", "from-flows", &f, "--l7", "--fqdn"]);
     assert_eq!(code, 0, "{err}");
     let yaml: String = out
@@ -267,7 +259,7 @@ fn generate_uses_destination_names_and_l7_requests() {
 #[test]
 fn generated_policies_replay_clean() {
     for name in SAMPLES {
-        let Some(f) = sample(name) else { return };
+        let f = sample(name);
         let (code, out, _) = run(&["generate", "from-flows", &f, CLUSTER, "--l7", "--fqdn"]);
         assert_eq!(code, 0, "{name}");
         let dir = tempfile::tempdir().unwrap();
@@ -292,9 +284,7 @@ fn generated_policies_replay_clean() {
 /// written: the refused DELETE stays refused.
 #[test]
 fn generate_keeps_l7_refusals_when_l4_records_of_the_same_port_are_mixed_in() {
-    let (Some(a), Some(b)) = (sample("enforced-drops"), sample("l7")) else {
-        return;
-    };
+    let (a, b) = (sample("enforced-drops"), sample("l7"));
     let dir = tempfile::tempdir().unwrap();
     let mixed = dir.path().join("mixed.jsonl");
     let text = std::fs::read_to_string(a).unwrap() + &std::fs::read_to_string(b).unwrap();

@@ -163,10 +163,54 @@ fn run_case(case: &Case, inventory: &str) -> Result<(), String> {
         let _ = out.read(&mut byte);
         drop(out);
     }
-    let out = child.wait_with_output().map_err(|e| e.to_string())?;
-    let code = out.status.code().unwrap_or(-1);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    // Drain both pipes while waiting, and stop a case that runs away (an older build on a
+    // symlink loop or a FIFO): 60 s is far beyond what any case needs.
+    let drain = |pipe: Option<Box<dyn std::io::Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut p) = pipe {
+                let _ = std::io::Read::read_to_end(&mut p, &mut buf);
+            }
+            buf
+        })
+    };
+    let out_reader = drain(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
+    );
+    let err_reader = drain(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let status = loop {
+        if let Some(st) = child.try_wait().map_err(|e| e.to_string())? {
+            break Some(st);
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let stdout_bytes = out_reader.join().unwrap_or_default();
+    let stderr_bytes = err_reader.join().unwrap_or_default();
+    let code = match status {
+        Some(st) => st.code().unwrap_or(-1),
+        None => {
+            return Err(format!(
+                "{} [{}]: still running after 60 s",
+                case.name, case.family
+            ))
+        }
+    };
+    let stdout = String::from_utf8_lossy(&stdout_bytes);
+    let stderr = String::from_utf8_lossy(&stderr_bytes);
     let mut wrong = Vec::new();
     if code != case.exit {
         wrong.push(format!("exit {code}, expected {}", case.exit));

@@ -17,6 +17,8 @@ mod cilium;
 mod convert;
 mod crd_schema;
 mod err;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod hubble;
 mod istio;
 mod kinds;
