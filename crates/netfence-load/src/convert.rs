@@ -83,6 +83,25 @@ impl Ctx<'_> {
     }
 }
 
+/// A serde message in netfence's words (the schema check catches shapes first, so what is
+/// left is mostly ranges and formats).
+fn serde_message(m: &str) -> String {
+    if let Some(rest) = m.strip_prefix("invalid value: integer `") {
+        let n = rest.split('`').next().unwrap_or_default();
+        if m.contains("expected i32") {
+            return format!("{n} is outside the 32-bit integer range this field holds");
+        }
+        if m.contains("expected i64") || m.contains("expected u64") {
+            return format!("{n} is outside the 64-bit integer range this field holds");
+        }
+        return format!("{n} is out of range for this field");
+    }
+    if m.starts_with("premature end of input") || m.contains("failed to parse") {
+        return format!("invalid value: {m}");
+    }
+    m.to_string()
+}
+
 /// `(kind, namespace, name)` of an object: two objects with one key are one object twice.
 type ObjectKey = (String, String, String);
 
@@ -818,8 +837,8 @@ impl Builder {
             Ok(t) => Some(t),
             Err(e) => {
                 let path = e.path().to_string();
-                self.errors
-                    .push(ctx.err(Some(path), e.into_inner().to_string(), None));
+                let message = serde_message(&e.into_inner().to_string());
+                self.errors.push(ctx.err(Some(path), message, None));
                 None
             }
         }

@@ -66,11 +66,20 @@ pub(crate) fn check(value: &Value, shape: &Shape) -> Vec<Problem> {
         (Value::Object(m), Shape::Obj(obj))
             if m.contains_key("status") && obj.field("status").is_none() =>
         {
-            let mut m = m.clone();
-            m.remove("status");
-            walk(&Value::Object(m), shape, "", &mut out);
+            // the other fields, as the object's own
+            if let Shape::Obj(obj) = shape {
+                let mut path = Vec::new();
+                for (k, x) in m.iter().filter(|(k, _)| *k != "status") {
+                    path.push(Seg::Key(k));
+                    match obj.field(k) {
+                        Some(s) => walk(x, s, &mut path, &mut out),
+                        None => out.push(unknown_field(obj, k, path_text(&path))),
+                    }
+                    path.pop();
+                }
+            }
         }
-        _ => walk(value, shape, "", &mut out),
+        _ => walk(value, shape, &mut Vec::new(), &mut out),
     }
     out
 }
@@ -99,7 +108,24 @@ fn wanted(shape: &Shape) -> &'static str {
     }
 }
 
-fn walk(v: &Value, shape: &Shape, path: &str, out: &mut Vec<Problem>) {
+/// One step of the path being walked; formatted only when a problem is reported.
+enum Seg<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+fn path_text(path: &[Seg<'_>]) -> String {
+    let mut out = String::new();
+    for seg in path {
+        match seg {
+            Seg::Key(k) => out = join_key(&out, k),
+            Seg::Index(i) => out.push_str(&format!("[{i}]")),
+        }
+    }
+    out
+}
+
+fn walk<'a>(v: &'a Value, shape: &Shape, path: &mut Vec<Seg<'a>>, out: &mut Vec<Problem>) {
     if out.len() >= MAX_PROBLEMS {
         return;
     }
@@ -116,27 +142,32 @@ fn walk(v: &Value, shape: &Shape, path: &str, out: &mut Vec<Problem>) {
         (Shape::IntOrStr, Value::Number(n)) => n.is_i64() || n.is_u64(),
         (Shape::List(item), Value::Array(items)) => {
             for (i, x) in items.iter().enumerate() {
-                walk(x, item, &format!("{path}[{i}]"), out);
+                path.push(Seg::Index(i));
+                walk(x, item, path, out);
+                path.pop();
             }
             true
         }
         (Shape::Map(item), Value::Object(m)) => {
             for (k, x) in m {
-                walk(x, item, &join_key(path, k), out);
+                path.push(Seg::Key(k));
+                walk(x, item, path, out);
+                path.pop();
             }
             true
         }
         (Shape::Obj(obj), Value::Object(m)) => {
             for (k, x) in m {
-                let here = join_key(path, k);
+                path.push(Seg::Key(k));
                 match obj.field(k) {
-                    Some(s) => walk(x, s, &here, out),
+                    Some(s) => walk(x, s, path, out),
                     None => {
                         if out.len() < MAX_PROBLEMS {
-                            out.push(unknown_field(obj, k, here));
+                            out.push(unknown_field(obj, k, path_text(path)));
                         }
                     }
                 }
+                path.pop();
             }
             true
         }
@@ -151,7 +182,7 @@ fn walk(v: &Value, shape: &Shape, path: &str, out: &mut Vec<Problem>) {
             _ => type_name(v).to_string(),
         };
         out.push(Problem {
-            path: path.to_string(),
+            path: path_text(path),
             message: format!("must be {}, not {what}", wanted(shape)),
             help: match (shape, v) {
                 (Shape::List(_), Value::String(_) | Value::Number(_) | Value::Bool(_)) => {

@@ -133,7 +133,11 @@ pub struct Kafka {
 /// Parses a spec from YAML or JSON text, naming the place of any error.
 pub fn parse(name: &str, text: &str) -> Result<Spec, String> {
     serde_saphyr::from_str::<Spec>(text).map_err(|e| {
-        let first = crate::source::yaml_message(&e);
+        let mut first = crate::source::yaml_message(&e);
+        if first.contains("untagged enum Selector") {
+            // serde's words for "none of the forms fits"
+            first = "an end must be `namespace/name`, an IP address or entity, or a mapping with `namespace` and/or `labels` (strings)".into();
+        }
         match e.location() {
             Some(l) => format!("{name}:{}: invalid test spec: {first}", l.line()),
             None => format!("{name}: invalid test spec: {first}"),
