@@ -11,6 +11,8 @@
 )]
 #![forbid(unsafe_code)]
 
+pub mod kubectl;
+
 use std::fmt::Write as _;
 
 /// Generator parameters.

@@ -1,8 +1,8 @@
 //! `netfence-gen`: writes a synthetic cluster to a folder, or measures netfence on one.
 //!
 //! ```text
-//! netfence-gen write DIR [--namespaces N] [--workloads N] [--replicas N] [--seed N]
-//! netfence-gen measure [--namespaces N] [--workloads N] [--replicas N] [--seed N] [--cni generic|cilium]
+//! netfence-gen write DIR [--as files|kubectl-yaml|kubectl-json] [--namespaces N] [--workloads N] [--replicas N] [--seed N]
+//! netfence-gen measure [--as files|kubectl-yaml|kubectl-json] [--namespaces N] [--workloads N] [--replicas N] [--seed N] [--cni generic|cilium]
 //! ```
 
 #![expect(
@@ -32,6 +32,7 @@ fn main() {
     let mut p = Params::reference();
     let mut dir = None;
     let mut profile = netfence_engine::Profile::Generic;
+    let mut shape = "files".to_string();
     let mut i = 1;
     while i < args.len() {
         let val = |k: usize| args.get(k + 1).and_then(|v| v.parse::<u64>().ok());
@@ -40,6 +41,7 @@ fn main() {
             "--workloads" => p.workloads_per_namespace = val(i).unwrap_or(50) as usize,
             "--replicas" => p.replicas = val(i).unwrap_or(2) as usize,
             "--seed" => p.seed = val(i).unwrap_or(7),
+            "--as" => shape = args.get(i + 1).cloned().unwrap_or_default(),
             "--cni" => {
                 profile = args
                     .get(i + 1)
@@ -67,7 +69,23 @@ fn main() {
                 eprintln!("usage: netfence-gen write DIR [options]");
                 std::process::exit(2);
             };
-            for (path, text) in generate(p) {
+            let files = generate(p);
+            let files = match shape.as_str() {
+                "files" => files,
+                "kubectl-yaml" => vec![(
+                    "cluster.yaml".to_string(),
+                    netfence_bench::kubectl::list(&files, netfence_bench::kubectl::Format::Yaml),
+                )],
+                "kubectl-json" => vec![(
+                    "cluster.json".to_string(),
+                    netfence_bench::kubectl::list(&files, netfence_bench::kubectl::Format::Json),
+                )],
+                other => {
+                    eprintln!("--as: files, kubectl-yaml or kubectl-json, not `{other}`");
+                    std::process::exit(2);
+                }
+            };
+            for (path, text) in files {
                 let full = std::path::Path::new(&dir).join(path);
                 if let Some(parent) = full.parent() {
                     std::fs::create_dir_all(parent).expect("create folder");
@@ -81,7 +99,24 @@ fn main() {
             );
         }
         Some("measure") => {
-            let files = generate(p);
+            let files = match shape.as_str() {
+                "kubectl-yaml" => vec![(
+                    "cluster.yaml".to_string(),
+                    netfence_bench::kubectl::list(
+                        &generate(p),
+                        netfence_bench::kubectl::Format::Yaml,
+                    ),
+                )],
+                "kubectl-json" => vec![(
+                    "cluster.json".to_string(),
+                    netfence_bench::kubectl::list(
+                        &generate(p),
+                        netfence_bench::kubectl::Format::Json,
+                    ),
+                )],
+                _ => generate(p),
+            };
+            let bytes: usize = files.iter().map(|(_, t)| t.len()).sum();
             let sources: Vec<netfence_load::Source> = files
                 .into_iter()
                 .map(|(name, text)| netfence_load::Source { name, text })
@@ -103,6 +138,12 @@ fn main() {
                 c.network_policies.len(),
                 map.edges.len(),
                 (c.endpoints.len() * p.replicas).pow(2),
+            );
+            println!(
+                "input {} ({:.1} MB): load {:.1} MB/s",
+                shape,
+                bytes as f64 / 1e6,
+                bytes as f64 / 1e6 / t_load.as_secs_f64()
             );
             println!(
                 "profile {profile}  load {:.2}s  connectivity {:.2}s  peak RSS {} MiB",

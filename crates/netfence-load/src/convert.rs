@@ -33,6 +33,9 @@ pub(crate) struct Builder {
     referenced_namespaces: Vec<String>,
 }
 
+/// List items converted by one task.
+const LIST_CHUNK: usize = 256;
+
 /// Context for errors about one object.
 pub(crate) struct Ctx<'a> {
     pub file: &'a str,
@@ -83,6 +86,26 @@ impl Ctx<'_> {
     }
 }
 
+/// Drops what the API server adds and netfence never reads (checked already by the schema):
+/// `managedFields`, and a pod's status but for its addresses. It is most of a `kubectl get -o
+/// yaml` dump, and the typed conversion would copy it.
+fn strip_server_fields(value: &mut Value, k: Kind) {
+    let Some(m) = value.as_object_mut() else {
+        return;
+    };
+    if let Some(meta) = m.get_mut("metadata").and_then(Value::as_object_mut) {
+        meta.remove("managedFields");
+    }
+    if let Some(status) = m.get_mut("status").and_then(Value::as_object_mut) {
+        if k == Kind::Pod {
+            status
+                .retain(|key, _| matches!(key.as_str(), "podIP" | "podIPs" | "hostIP" | "hostIPs"));
+        } else {
+            status.clear();
+        }
+    }
+}
+
 /// A serde message in netfence's words (the schema check catches shapes first, so what is
 /// left is mostly ranges and formats).
 fn serde_message(m: &str) -> String {
@@ -106,7 +129,17 @@ fn serde_message(m: &str) -> String {
 type ObjectKey = (String, String, String);
 
 /// Where an object was read: file, document, line, path inside the document.
-type Place = (String, usize, usize, String);
+#[derive(Debug, Clone)]
+struct Place {
+    file: String,
+    document: usize,
+    line: usize,
+    /// Path inside the document (`items[3]`).
+    prefix: String,
+    /// How many errors the builder held once this object was converted: where a merge puts
+    /// the error about a later duplicate of it, so errors stay in input order.
+    errors_after: usize,
+}
 
 /// The kind part of an object's identity: Calico's NetworkPolicy is not Kubernetes'.
 fn kind_key(k: Kind, kind: &str) -> String {
@@ -127,7 +160,7 @@ fn object_name(key: &ObjectKey) -> String {
 }
 
 fn duplicate_error(ctx: &Ctx<'_>, key: &ObjectKey, first: &Place) -> LoadError {
-    let (file, doc, line, path) = first;
+    let (file, doc, line, path) = (&first.file, first.document, first.line, &first.prefix);
     let inside = if path.is_empty() {
         String::new()
     } else {
@@ -380,22 +413,48 @@ impl Builder {
         let is_list = kind.ends_with("List") || (kind.is_empty() && value.get("items").is_some());
         if is_list {
             let inner = kind.strip_suffix("List").filter(|k| !k.is_empty());
-            match value.get("items") {
+            let mut value = value;
+            let items = value.as_object_mut().and_then(|m| m.remove("items"));
+            match items {
                 None | Some(Value::Null) => {}
                 Some(Value::Array(items)) => {
                     let inherited = inner.map(|k| (api.as_str(), k));
-                    for (i, item) in items.iter().enumerate() {
-                        let n = node.and_then(|n| item_node(n, Some("items"), i));
-                        let l = n.map_or(line, |n| n.line);
-                        self.add_value(
-                            file,
-                            index,
-                            l,
-                            item.clone(),
-                            n,
-                            join(&prefix, &format!("items[{i}]")),
-                            inherited,
-                        );
+                    // Items convert on every core, in chunks whose partial models are merged
+                    // in input order: the result is that of a sequential load.
+                    let mut chunks: Vec<Vec<Value>> = Vec::new();
+                    let mut items = items.into_iter();
+                    loop {
+                        let chunk: Vec<Value> = items.by_ref().take(LIST_CHUNK).collect();
+                        if chunk.is_empty() {
+                            break;
+                        }
+                        chunks.push(chunk);
+                    }
+                    use rayon::prelude::*;
+                    let parts: Vec<Builder> = chunks
+                        .into_par_iter()
+                        .enumerate()
+                        .map(|(c, chunk)| {
+                            let mut b = Builder::default();
+                            for (k, item) in chunk.into_iter().enumerate() {
+                                let i = c * LIST_CHUNK + k;
+                                let n = node.and_then(|n| item_node(n, Some("items"), i));
+                                let l = n.map_or(line, |n| n.line);
+                                b.add_value(
+                                    file,
+                                    index,
+                                    l,
+                                    item,
+                                    n,
+                                    join(&prefix, &format!("items[{i}]")),
+                                    inherited,
+                                );
+                            }
+                            b
+                        })
+                        .collect();
+                    for part in parts {
+                        self.merge(part);
                     }
                 }
                 Some(other) => self.errors.push(LoadError {
@@ -404,7 +463,7 @@ impl Builder {
                         format!(
                             "`items` of a {} must be a list, not {}",
                             if kind.is_empty() { "List" } else { &kind },
-                            crate::schema::type_name(other)
+                            crate::schema::type_name(&other)
                         ),
                         Some(join(&prefix, "items")),
                         Some("each object of the list is an element of `items`".into()),
@@ -485,18 +544,34 @@ impl Builder {
         if !self.metadata_ok(&ctx, &value, k, &kind) {
             return;
         }
+        strip_server_fields(&mut value, k);
         let ns_key = if k.namespaced() { ns.as_str() } else { "" };
         let key = (kind_key(k, &kind), ns_key.to_string(), name.clone());
-        let here = (file.to_string(), index, ctx.line, ctx.prefix.clone());
-        if let Some(first) = self.seen_objects.get(&key) {
-            self.errors.push(duplicate_error(&ctx, &key, first));
-            return;
+        self.convert(k, &kind, &ctx, value, &name, &ns);
+        let here = Place {
+            file: file.to_string(),
+            document: index,
+            line: ctx.line,
+            prefix: ctx.prefix.clone(),
+            errors_after: self.errors.len(),
+        };
+        // After the conversion, as a merge of partial models finds it: a parallel load reports
+        // the same errors in the same order as a sequential one.
+        match self.seen_objects.get(&key) {
+            Some(first) => self.errors.push(duplicate_error(&ctx, &key, first)),
+            None => {
+                self.seen_order.push(key.clone());
+                self.seen_objects.insert(key, here);
+            }
         }
-        self.seen_order.push(key.clone());
-        self.seen_objects.insert(key, here);
+    }
+
+    /// Converts one checked object of a kind netfence reads into the model.
+    fn convert(&mut self, k: Kind, kind: &str, ctx: &Ctx<'_>, value: Value, name: &str, ns: &str) {
+        let (name, ns) = (name.to_string(), ns.to_string());
         match k {
             Kind::Namespace => {
-                if let Some(n) = self.typed::<core::Namespace>(&ctx, value) {
+                if let Some(n) = self.typed::<core::Namespace>(ctx, value) {
                     let mut labels: BTreeMap<String, String> =
                         n.metadata.labels.clone().unwrap_or_default();
                     labels.insert(NAMESPACE_NAME_LABEL.to_string(), name.clone());
@@ -512,7 +587,7 @@ impl Builder {
                 }
             }
             Kind::Pod => {
-                if let Some(p) = self.typed::<core::Pod>(&ctx, value) {
+                if let Some(p) = self.typed::<core::Pod>(ctx, value) {
                     let owner = p
                         .metadata
                         .owner_references
@@ -542,30 +617,30 @@ impl Builder {
                 }
             }
             Kind::Workload => self.template(
-                &ctx,
+                ctx,
                 &value,
                 value.pointer("/spec/template"),
                 &ns,
                 &name,
-                &kind,
+                kind,
             ),
             Kind::CronJob => self.template(
-                &ctx,
+                ctx,
                 &value,
                 value.pointer("/spec/jobTemplate/spec/template"),
                 &ns,
                 &name,
-                &kind,
+                kind,
             ),
             Kind::Service => {
-                if let Some(s) = self.typed::<core::Service>(&ctx, value) {
-                    self.service(&ctx, s, &ns, &name);
+                if let Some(s) = self.typed::<core::Service>(ctx, value) {
+                    self.service(ctx, s, &ns, &name);
                 }
             }
             Kind::NetworkPolicy => {
-                if let Some(np) = self.typed::<net::NetworkPolicy>(&ctx, value) {
+                if let Some(np) = self.typed::<net::NetworkPolicy>(ctx, value) {
                     self.referenced_namespaces.push(ns.clone());
-                    match network_policy(&np, &ns, &name, &ctx) {
+                    match network_policy(&np, &ns, &name, ctx) {
                         Ok(mut p) => {
                             for (key, rules) in
                                 [("ingress", &mut p.ingress), ("egress", &mut p.egress)]
@@ -589,9 +664,9 @@ impl Builder {
                     }
                 }
             }
-            Kind::AdminPolicy { baseline } => self.admin_policy(&ctx, value, &name, baseline),
+            Kind::AdminPolicy { baseline } => self.admin_policy(ctx, value, &name, baseline),
             Kind::Ingress => {
-                if let Some(i) = self.typed::<net::Ingress>(&ctx, value) {
+                if let Some(i) = self.typed::<net::Ingress>(ctx, value) {
                     self.ingress(i, &ns, &name);
                 }
             }
@@ -1084,24 +1159,28 @@ impl Builder {
     /// Appends a partial model built from later input.
     pub(crate) fn merge(&mut self, mut other: Builder) {
         // an object of a later source that an earlier one already defines
+        let base = self.errors.len();
+        let mut inserted = 0;
         for key in std::mem::take(&mut other.seen_order) {
-            let Some(place) = other.seen_objects.remove(&key) else {
+            let Some(mut place) = other.seen_objects.remove(&key) else {
                 continue;
             };
             match self.seen_objects.get(&key) {
                 Some(first) => {
-                    let (file, document, line, prefix) = &place;
                     let ctx = Ctx {
-                        file,
-                        document: *document,
-                        line: *line,
+                        file: &place.file,
+                        document: place.document,
+                        line: place.line,
                         object: object_name(&key),
                         node: None,
-                        prefix: prefix.clone(),
+                        prefix: place.prefix.clone(),
                     };
-                    other.errors.push(duplicate_error(&ctx, &key, first));
+                    let at = (place.errors_after + inserted).min(other.errors.len());
+                    other.errors.insert(at, duplicate_error(&ctx, &key, first));
+                    inserted += 1;
                 }
                 None => {
+                    place.errors_after += base + inserted;
                     self.seen_order.push(key.clone());
                     self.seen_objects.insert(key, place);
                 }

@@ -57,10 +57,20 @@ pub fn load(sources: &[Source]) -> Loaded {
     let parts: Vec<convert::Builder> = sources
         .par_iter()
         .map(|src| {
-            let mut b = convert::Builder::default();
             let (mut errors, mut warnings) = (Vec::new(), Vec::new());
-            for doc in source::documents(src, &mut errors, &mut warnings) {
-                b.add_document(doc);
+            // documents convert in parallel too, merged in input order
+            let docs = source::documents(src, &mut errors, &mut warnings);
+            let parts: Vec<convert::Builder> = docs
+                .into_par_iter()
+                .map(|doc| {
+                    let mut b = convert::Builder::default();
+                    b.add_document(doc);
+                    b
+                })
+                .collect();
+            let mut b = convert::Builder::default();
+            for part in parts {
+                b.merge(part);
             }
             errors.append(&mut b.errors);
             if errors.iter().any(|e| e.field.is_some()) && source::is_json_text(src) {

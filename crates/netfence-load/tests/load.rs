@@ -140,18 +140,20 @@ fn errors_name_file_document_and_line() {
     let text = format!(
         "{}\n---\n{}",
         np("  podSelector: {}\n"),
-        np("  podSelector: {}\n  ingress:\n  - from: [{}]\n")
+        np("  podSelector: {}\n  ingress:\n  - from: [{}]\n").replace("name: p", "name: q")
     );
     let l = load(&[src("multi.yaml", &text)]);
     assert_eq!(l.errors.len(), 1);
     let e = &l.errors[0];
     assert_eq!(
         (e.file.as_str(), e.document, e.line),
-        ("multi.yaml", 2, Some(10))
+        ("multi.yaml", 2, Some(18))
     );
     let shown = e.to_string();
     assert!(
-        shown.starts_with("multi.yaml:10: document 2 (NetworkPolicy a/p)"),
+        shown.starts_with(
+            "multi.yaml:18: document 2 (NetworkPolicy a/q), field `spec.ingress[0].from[0]`"
+        ),
         "{shown}"
     );
 }
@@ -159,8 +161,72 @@ fn errors_name_file_document_and_line() {
 #[test]
 fn all_errors_are_collected() {
     let bad = np("  podSelector: {}\n  ingress:\n  - from: [{}]\n");
-    let l = load(&[src("x.yaml", &format!("{bad}\n---\n{bad}\n---\nkind: [\n"))]);
+    let other = bad.replace("name: p", "name: q");
+    let l = load(&[src(
+        "x.yaml",
+        &format!("{bad}\n---\n{other}\n---\nkind: [\n"),
+    )]);
     assert_eq!(l.errors.len(), 3, "{:?}", l.errors);
+}
+
+#[test]
+fn parallel_loading_equals_sequential_loading() {
+    // one List of many items converts in parallel chunks; the same objects as separate
+    // documents, and as separate files, load to the same model and the same errors
+    let mut items = String::new();
+    let mut docs = String::new();
+    for i in 0..700 {
+        let body = format!("apiVersion: v1\nkind: Pod\nmetadata: {{name: p{i}, namespace: n{}, labels: {{app: a{}}}}}\nspec: {{containers: [{{name: c, image: i}}]}}\n", i % 7, i % 13);
+        items.push_str(&format!("- {}", body.replace('\n', "\n  ").trim_end()));
+        items.push('\n');
+        docs.push_str(&body);
+        docs.push_str("---\n");
+    }
+    let list = load(&[src(
+        "l.yaml",
+        &format!("apiVersion: v1\nkind: List\nitems:\n{items}"),
+    )]);
+    let split = load(&[src("d.yaml", &docs)]);
+    assert!(list.errors.is_empty() && split.errors.is_empty());
+    assert_eq!(list.cluster.endpoints.len(), 700);
+    assert_eq!(split.cluster.endpoints.len(), 700);
+    let names = |l: &netfence_load::Loaded| -> Vec<(String, Vec<String>)> {
+        l.cluster
+            .endpoints
+            .iter()
+            .map(|e| (e.display_name(), e.pods.clone()))
+            .collect()
+    };
+    assert!(
+        names(&list) == names(&split),
+        "the List and the documents differ"
+    );
+    // a duplicate and an invalid object far apart, in different chunks
+    items.push_str("- {apiVersion: v1, kind: Pod, metadata: {name: p3, namespace: n3}, spec: {containers: [{name: c, image: i}]}}\n");
+    items.push_str("- {apiVersion: v1, kind: Pod, metadata: {name: x, namespace: n1, labels: {\"bad key!\": v}}}\n");
+    let list = load(&[src(
+        "l.yaml",
+        &format!("apiVersion: v1\nkind: List\nitems:\n{items}"),
+    )]);
+    let messages: Vec<&str> = list.errors.iter().map(|e| e.message.as_str()).collect();
+    assert_eq!(messages.len(), 2, "{messages:?}");
+    assert!(messages[0].contains("defined twice"), "{messages:?}");
+    assert!(messages[1].contains("label key"), "{messages:?}");
+    assert_eq!(list.errors[0].field, None);
+    assert_eq!(
+        list.errors[1].field.as_deref(),
+        Some("items[701].metadata.labels.bad key!")
+    );
+    let files: Vec<Source> = docs
+        .split("---\n")
+        .filter(|d| !d.is_empty())
+        .enumerate()
+        .map(|(i, d)| src(&format!("f{i}.yaml"), d))
+        .collect();
+    assert!(
+        names(&load(&files)) == names(&split),
+        "files and documents differ"
+    );
 }
 
 #[test]
