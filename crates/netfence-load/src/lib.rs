@@ -29,6 +29,7 @@ mod selector;
 mod source;
 pub mod spec;
 mod workload;
+mod yaml;
 
 pub use err::LoadError;
 pub use source::{Source, MAX_INPUT_BYTES};

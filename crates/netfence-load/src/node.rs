@@ -1,13 +1,10 @@
 //! A parsed document as a tree that keeps the line of every key and value.
 //!
-//! YAML is parsed once per stream by serde-saphyr into [`Node`]s (documents split by the
+//! YAML is parsed once per stream into [`Node`]s by [`crate::yaml`] (documents split by the
 //! parser, not by scanning for `---`); JSON is parsed by serde_json and located lazily, only
 //! when an error needs a line. Repeated mapping keys are kept, so that the loader can name both
 //! places.
 
-use std::fmt;
-
-use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
 /// A value with the 1-based line it starts on (0 when unknown).
@@ -86,8 +83,21 @@ impl Node {
     /// Every key set twice in one mapping: `(path, key, first line, repeated line)`.
     pub fn duplicate_keys(&self) -> Vec<(String, String, usize, usize)> {
         let mut out = Vec::new();
-        self.collect_duplicates("", &mut out);
+        // paths are built only for a tree that has a duplicate
+        if self.has_duplicate_keys() {
+            self.collect_duplicates("", &mut out);
+        }
         out
+    }
+
+    fn has_duplicate_keys(&self) -> bool {
+        match &self.value {
+            NodeValue::Seq(items) => items.iter().any(Node::has_duplicate_keys),
+            NodeValue::Map(entries) => entries.iter().enumerate().any(|(i, e)| {
+                entries.iter().take(i).any(|f| f.key == e.key) || e.value.has_duplicate_keys()
+            }),
+            _ => false,
+        }
     }
 
     fn collect_duplicates(&self, path: &str, out: &mut Vec<(String, String, usize, usize)>) {
@@ -175,108 +185,6 @@ pub(crate) fn join_key(path: &str, key: &str) -> String {
     }
 }
 
-impl<'de> Deserialize<'de> for Node {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = serde_saphyr::Spanned::<NodeValue>::deserialize(d)?;
-        Ok(Node {
-            line: s.referenced.line() as usize,
-            value: s.value,
-        })
-    }
-}
-
-impl<'de> Deserialize<'de> for NodeValue {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(ValueVisitor)
-    }
-}
-
-struct ValueVisitor;
-
-impl<'de> Visitor<'de> for ValueVisitor {
-    type Value = NodeValue;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any YAML value")
-    }
-    fn visit_unit<E>(self) -> Result<NodeValue, E> {
-        Ok(NodeValue::Null)
-    }
-    fn visit_none<E>(self) -> Result<NodeValue, E> {
-        Ok(NodeValue::Null)
-    }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<NodeValue, D::Error> {
-        NodeValue::deserialize(d)
-    }
-    fn visit_bool<E>(self, b: bool) -> Result<NodeValue, E> {
-        Ok(NodeValue::Bool(b))
-    }
-    fn visit_i64<E>(self, n: i64) -> Result<NodeValue, E> {
-        Ok(NodeValue::Number(n.into()))
-    }
-    fn visit_u64<E>(self, n: u64) -> Result<NodeValue, E> {
-        Ok(NodeValue::Number(n.into()))
-    }
-    fn visit_i128<E: de::Error>(self, n: i128) -> Result<NodeValue, E> {
-        i64::try_from(n)
-            .map(|n| NodeValue::Number(n.into()))
-            .map_err(|_| E::custom(format!("the integer {n} is too large")))
-    }
-    fn visit_u128<E: de::Error>(self, n: u128) -> Result<NodeValue, E> {
-        u64::try_from(n)
-            .map(|n| NodeValue::Number(n.into()))
-            .map_err(|_| E::custom(format!("the integer {n} is too large")))
-    }
-    fn visit_f64<E>(self, n: f64) -> Result<NodeValue, E> {
-        Ok(serde_json::Number::from_f64(n).map_or(NodeValue::Null, NodeValue::Number))
-    }
-    fn visit_str<E>(self, s: &str) -> Result<NodeValue, E> {
-        Ok(NodeValue::Str(s.to_string()))
-    }
-    fn visit_string<E>(self, s: String) -> Result<NodeValue, E> {
-        Ok(NodeValue::Str(s))
-    }
-    fn visit_bytes<E>(self, b: &[u8]) -> Result<NodeValue, E> {
-        Ok(NodeValue::Str(String::from_utf8_lossy(b).into_owned()))
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<NodeValue, A::Error> {
-        let mut items = Vec::new();
-        while let Some(n) = seq.next_element::<Node>()? {
-            items.push(n);
-        }
-        Ok(NodeValue::Seq(items))
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<NodeValue, A::Error> {
-        let mut entries = Vec::new();
-        while let Some(key) = map.next_key::<serde_saphyr::Spanned<Key>>()? {
-            let value = map.next_value::<Node>()?;
-            entries.push(Entry {
-                key: key.value.0,
-                key_line: key.referenced.line() as usize,
-                value,
-            });
-        }
-        Ok(NodeValue::Map(entries))
-    }
-}
-
-/// A mapping key: YAML allows scalars of any type there; they are read as their text.
-struct Key(String);
-
-impl<'de> Deserialize<'de> for Key {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        match NodeValue::deserialize(d)? {
-            NodeValue::Str(s) => Ok(Key(s)),
-            NodeValue::Number(n) => Ok(Key(n.to_string())),
-            NodeValue::Bool(b) => Ok(Key(b.to_string())),
-            NodeValue::Null => Ok(Key("null".into())),
-            NodeValue::Seq(_) | NodeValue::Map(_) => Err(de::Error::custom(
-                "a mapping key must be a plain value, not a list or mapping",
-            )),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -307,7 +215,7 @@ mod tests {
     #[test]
     fn lines_of_keys_and_items() {
         let text = "a: 1\nspec:\n  ingress:\n  - from:\n    - podSelector: {}\n  egress: []\n";
-        let n: Node = serde_saphyr::from_str(text).unwrap();
+        let n = crate::yaml::parse(text).unwrap().remove(0);
         assert_eq!(n.line_of("spec.ingress"), 3);
         assert_eq!(n.line_of("spec.ingress[0]"), 4);
         assert_eq!(n.line_of("spec.ingress[0].from[0].podSelector"), 5);

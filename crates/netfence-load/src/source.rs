@@ -8,8 +8,7 @@ use crate::node::Node;
 /// The largest input netfence reads from one file, in bytes (2 GiB).
 pub const MAX_INPUT_BYTES: u64 = 2 << 30;
 
-/// Deepest nesting of YAML collections netfence reads; Kubernetes objects nest far less.
-const MAX_DEPTH: usize = 128;
+use crate::yaml::MAX_DEPTH;
 
 /// One input: a name for messages and its text.
 #[derive(Debug, Clone)]
@@ -130,22 +129,6 @@ fn json_values(text: &str) -> Result<Vec<(usize, Value)>, serde_json::Error> {
     Ok(out)
 }
 
-fn yaml_options() -> serde_saphyr::Options {
-    let mut budget = serde_saphyr::Budget::default();
-    // Real `kind: List` dumps hold millions of nodes: the input size bounds them, and the alias
-    // limits below bound what aliases add, so node, event and document counts are not capped.
-    budget.max_reader_input_bytes = None;
-    budget.max_events = usize::MAX;
-    budget.max_nodes = usize::MAX;
-    budget.max_documents = usize::MAX;
-    budget.max_total_scalar_bytes = usize::MAX;
-    budget.max_depth = MAX_DEPTH;
-    let mut o = serde_saphyr::Options::default();
-    o.budget = Some(budget);
-    o.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::PassThrough;
-    o
-}
-
 /// Tabs in the leading white space of every line replaced by one space each.
 fn untab(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -160,8 +143,8 @@ fn untab(text: &str) -> String {
 }
 
 /// Parses a YAML stream into its documents' trees.
-pub(crate) fn yaml_nodes(text: &str) -> Result<Vec<Node>, serde_saphyr::Error> {
-    serde_saphyr::from_str_multiple_with_options::<Node, Vec<Node>>(text, yaml_options())
+pub(crate) fn yaml_nodes(text: &str) -> Result<Vec<Node>, crate::yaml::YamlError> {
+    crate::yaml::parse(text)
 }
 
 /// A parser's message in netfence's words: the first line, with the library's vocabulary
@@ -234,7 +217,7 @@ pub(crate) fn documents(
     let mut parsed = yaml_nodes(&src.text);
     if parsed
         .as_ref()
-        .is_err_and(|e| e.to_string().to_lowercase().contains("tab"))
+        .is_err_and(|e| e.message.to_lowercase().contains("tab"))
     {
         // Go's YAML parser (and so kubectl) reads a tab in front of a flow-collection entry;
         // do the same, and say so.
@@ -267,7 +250,7 @@ pub(crate) fn documents(
     match parsed {
         Ok(nodes) => to_documents(nodes),
         Err(e) => {
-            let line = e.location().map(|l| l.line() as usize).filter(|l| *l > 0);
+            let line = e.line.filter(|l| *l > 0);
             // the document holding the error: count the document markers before it
             let document = line.map_or(1, |l| document_of_line(&src.text, l));
             // The documents before the broken one still parse on their own, so their own
@@ -277,11 +260,7 @@ pub(crate) fn documents(
                 .and_then(|end| yaml_nodes(src.text.get(..end).unwrap_or("")).ok())
                 .map(to_documents)
                 .unwrap_or_default();
-            errors.push(at(
-                document,
-                line,
-                format!("invalid YAML: {}", yaml_message(&e)),
-            ));
+            errors.push(at(document, line, format!("invalid YAML: {}", e.message)));
             before
         }
     }
