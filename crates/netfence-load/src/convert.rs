@@ -139,6 +139,8 @@ struct Place {
     /// How many errors the builder held once this object was converted: where a merge puts
     /// the error about a later duplicate of it, so errors stay in input order.
     errors_after: usize,
+    /// A policy (a duplicate is an error) rather than inventory (a warning).
+    policy: bool,
 }
 
 /// The kind part of an object's identity: Calico's NetworkPolicy is not Kubernetes'.
@@ -177,7 +179,11 @@ fn duplicate_error(ctx: &Ctx<'_>, key: &ObjectKey, first: &Place) -> LoadError {
                 format!("{}/{}", key.1, key.2)
             }
         ),
-        Some("a cluster holds one object per kind, namespace and name, and netfence cannot know which of the two it holds: keep one"),
+        Some(if first.policy {
+            "a cluster holds one object per kind, namespace and name, and netfence cannot know which of the two it holds: keep one"
+        } else {
+            "a cluster holds one object per kind, namespace and name: both definitions are analysed (as netpol-analyzer does); keep one"
+        }),
     )
 }
 
@@ -554,11 +560,13 @@ impl Builder {
             line: ctx.line,
             prefix: ctx.prefix.clone(),
             errors_after: self.errors.len(),
+            policy: k.is_policy(),
         };
         // After the conversion, as a merge of partial models finds it: a parallel load reports
         // the same errors in the same order as a sequential one.
         match self.seen_objects.get(&key) {
-            Some(first) => self.errors.push(duplicate_error(&ctx, &key, first)),
+            Some(first) if first.policy => self.errors.push(duplicate_error(&ctx, &key, first)),
+            Some(first) => self.warnings.push(duplicate_error(&ctx, &key, first)),
             None => {
                 self.seen_order.push(key.clone());
                 self.seen_objects.insert(key, here);
@@ -1175,9 +1183,13 @@ impl Builder {
                         node: None,
                         prefix: place.prefix.clone(),
                     };
-                    let at = (place.errors_after + inserted).min(other.errors.len());
-                    other.errors.insert(at, duplicate_error(&ctx, &key, first));
-                    inserted += 1;
+                    if first.policy {
+                        let at = (place.errors_after + inserted).min(other.errors.len());
+                        other.errors.insert(at, duplicate_error(&ctx, &key, first));
+                        inserted += 1;
+                    } else {
+                        other.warnings.push(duplicate_error(&ctx, &key, first));
+                    }
                 }
                 None => {
                     place.errors_after += base + inserted;
