@@ -125,6 +125,13 @@ fn serde_message(m: &str) -> String {
     m.to_string()
 }
 
+/// The elements of list `key` of `v` (of `v` itself when `key` is empty); none when it is
+/// not a list.
+fn list_of<'a>(v: &'a Value, key: &str) -> impl Iterator<Item = &'a Value> {
+    let list = if key.is_empty() { Some(v) } else { v.get(key) };
+    list.and_then(Value::as_array).into_iter().flatten()
+}
+
 /// `(kind, namespace, name)` of an object: two objects with one key are one object twice.
 type ObjectKey = (String, String, String);
 
@@ -844,20 +851,8 @@ impl Builder {
         ] {
             let Some(spec) = spec else { continue };
             for list in ["containers", "initContainers"] {
-                for (ci, c) in spec
-                    .get(list)
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .enumerate()
-                {
-                    for (pi, p) in c
-                        .get("ports")
-                        .and_then(Value::as_array)
-                        .into_iter()
-                        .flatten()
-                        .enumerate()
-                    {
+                for (ci, c) in list_of(spec, list).enumerate() {
+                    for (pi, p) in list_of(c, "ports").enumerate() {
                         for (key, min) in [("containerPort", 1), ("hostPort", 0)] {
                             let Some(n) = p.get(key).and_then(Value::as_i64) else {
                                 continue;
@@ -877,9 +872,8 @@ impl Builder {
         if k == Kind::Service {
             for (i, p) in value
                 .pointer("/spec/ports")
-                .and_then(Value::as_array)
                 .into_iter()
-                .flatten()
+                .flat_map(|ports| list_of(ports, ""))
                 .enumerate()
             {
                 if let Some(n) = p
