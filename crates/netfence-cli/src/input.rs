@@ -58,16 +58,24 @@ fn walk(dir: &Path, out: &mut Vec<Source>, visited: &mut Visited) -> Result<()> 
 }
 
 /// Reads at most [`MAX_INPUT_BYTES`] from `r`; more is an error naming `what`.
-fn read_capped(mut r: impl Read, what: &str) -> Result<Vec<u8>> {
+fn read_capped(r: impl Read, what: &str) -> Result<Vec<u8>> {
+    read_at_most(r, what, MAX_INPUT_BYTES)
+}
+
+fn read_at_most(mut r: impl Read, what: &str, cap: u64) -> Result<Vec<u8>> {
     let mut bytes = Vec::new();
     r.by_ref()
-        .take(MAX_INPUT_BYTES + 1)
+        .take(cap + 1)
         .read_to_end(&mut bytes)
         .with_context(|| format!("cannot read {what}"))?;
-    if bytes.len() as u64 > MAX_INPUT_BYTES {
+    if bytes.len() as u64 > cap {
         bail!(
-            "{what} is larger than {} GiB, the most netfence reads from one input",
-            MAX_INPUT_BYTES >> 30
+            "{what} is larger than {}, the most netfence reads from one input",
+            if cap >= 1 << 30 {
+                format!("{} GiB", cap >> 30)
+            } else {
+                format!("{cap} bytes")
+            }
         );
     }
     Ok(bytes)
@@ -229,4 +237,20 @@ pub fn is_empty(c: &netfence_model::Cluster) -> bool {
         && c.peer_authentications.is_empty()
         && c.authorization_policies.is_empty()
         && c.audit_policies.is_empty()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_endless_input_is_cut_at_the_cap_with_an_error() {
+        // what `/dev/zero` does, with a small cap
+        let e = read_at_most(std::io::repeat(0), "`/dev/zero`", 1000).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "`/dev/zero` is larger than 1000 bytes, the most netfence reads from one input"
+        );
+        assert_eq!(read_at_most(&b"abc"[..], "x", 3).unwrap(), b"abc");
+    }
 }
