@@ -201,21 +201,35 @@ fn parallel_loading_equals_sequential_loading() {
         names(&list) == names(&split),
         "the List and the documents differ"
     );
-    // a duplicate and an invalid object far apart, in different chunks
-    items.push_str("- {apiVersion: v1, kind: Pod, metadata: {name: p3, namespace: n3}, spec: {containers: [{name: c, image: i}]}}\n");
+    // a policy at the front and its duplicate far behind, in another chunk, then an invalid
+    // object: the errors come in input order; a duplicate pod is a warning
+    let policy = "- {apiVersion: networking.k8s.io/v1, kind: NetworkPolicy, metadata: {name: d, namespace: n1}, spec: {podSelector: {}}}\n";
+    let mut items = format!("{policy}{items}");
+    items.push_str(policy);
     items.push_str("- {apiVersion: v1, kind: Pod, metadata: {name: x, namespace: n1, labels: {\"bad key!\": v}}}\n");
+    items.push_str("- {apiVersion: v1, kind: Pod, metadata: {name: p3, namespace: n3}, spec: {containers: [{name: c, image: i}]}}\n");
     let list = load(&[src(
         "l.yaml",
         &format!("apiVersion: v1\nkind: List\nitems:\n{items}"),
     )]);
     let messages: Vec<&str> = list.errors.iter().map(|e| e.message.as_str()).collect();
     assert_eq!(messages.len(), 2, "{messages:?}");
-    assert!(messages[0].contains("defined twice"), "{messages:?}");
+    assert!(
+        messages[0].contains("NetworkPolicy `n1/d` is defined twice"),
+        "{messages:?}"
+    );
     assert!(messages[1].contains("label key"), "{messages:?}");
+    assert!(
+        list.warnings
+            .iter()
+            .any(|w| w.message.contains("Pod `n3/p3` is defined twice")),
+        "{:?}",
+        list.warnings
+    );
     assert_eq!(list.errors[0].field, None);
     assert_eq!(
         list.errors[1].field.as_deref(),
-        Some("items[701].metadata.labels.bad key!")
+        Some("items[702].metadata.labels.bad key!")
     );
     let files: Vec<Source> = docs
         .split("---\n")
