@@ -131,9 +131,10 @@ impl Graph {
 /// means any foothold reaches everything.
 pub fn namespace_scores(cluster: &Cluster, graph: &Graph) -> BTreeMap<String, f64> {
     let n = cluster.endpoints.len();
+    let counts = reach_counts(cluster, graph);
     let mut sums: BTreeMap<String, (f64, usize)> = BTreeMap::new();
     for (id, ep) in cluster.endpoints.iter().enumerate() {
-        let reached = graph.reach(id, None).len();
+        let reached = counts.get(id).copied().unwrap_or(0);
         let share = if n > 1 {
             reached as f64 / (n - 1) as f64
         } else {
@@ -146,4 +147,92 @@ pub fn namespace_scores(cluster: &Cluster, graph: &Graph) -> BTreeMap<String, f6
     sums.into_iter()
         .map(|(ns, (s, k))| (ns, 100.0 * s / k as f64))
         .collect()
+}
+
+/// How many other workloads each workload reaches, transitively (what `reach(e, None).len()`
+/// counts), computed once per class of endpoints no policy tells apart: members of a class
+/// have the same neighbours, so the search runs on the graph of classes, and costs grow with
+/// classes, not with pods.
+pub fn reach_counts(cluster: &Cluster, graph: &Graph) -> Vec<usize> {
+    let classes = crate::classes::Classes::new(cluster);
+    let k = classes.len();
+    let mut out: Vec<Vec<usize>> = vec![Vec::new(); k];
+    for (s, edges) in graph.out.iter().enumerate() {
+        let cs = classes.class_of[s];
+        out[cs].extend(edges.iter().map(|(d, _)| classes.class_of[*d]));
+    }
+    for v in &mut out {
+        v.sort_unstable();
+        v.dedup();
+    }
+    let per_class: Vec<usize> = (0..k)
+        .map(|start| {
+            // the start class counts only when a path leads back into it (then its other
+            // members are reached; the start itself never is)
+            let mut seen = vec![false; k];
+            let mut queue: VecDeque<usize> = out[start].iter().copied().collect();
+            for &c in &out[start] {
+                seen[c] = true;
+            }
+            while let Some(c) = queue.pop_front() {
+                for &d in &out[c] {
+                    if !seen[d] {
+                        seen[d] = true;
+                        queue.push_back(d);
+                    }
+                }
+            }
+            (0..k)
+                .filter(|&c| seen[c])
+                .map(|c| classes.members[c].len())
+                .sum::<usize>()
+                - usize::from(seen[start])
+        })
+        .collect();
+    classes.class_of.iter().map(|&c| per_class[c]).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::connectivity;
+    use netfence_model::{Endpoint, Labels};
+
+    fn pod(ns: &str, name: &str, app: &str) -> Endpoint {
+        let mut labels = Labels::new();
+        labels.insert("app".into(), app.into());
+        Endpoint {
+            namespace: ns.into(),
+            name: name.into(),
+            kind: "Pod".into(),
+            pods: vec![name.into()],
+            labels,
+            annotations: Labels::new(),
+            service_account: "default".into(),
+            named_ports: Vec::new(),
+            container_ports: Vec::new(),
+            ips: Vec::new(),
+            host_ip: None,
+            host_network: false,
+            origin: netfence_model::Origin::default(),
+        }
+    }
+
+    #[test]
+    fn class_counts_equal_per_workload_searches() {
+        // no policy: every pod reaches every other; pods share classes by label
+        let mut c = Cluster::default();
+        for i in 0..30 {
+            c.endpoints
+                .push(pod("a", &format!("p{i}"), &format!("x{}", i % 3)));
+        }
+        c.ensure_namespace("a");
+        let map = connectivity::compute(&c, crate::Profile::Generic);
+        let g = Graph::new(&c, &map);
+        let counts = reach_counts(&c, &g);
+        for (id, n) in counts.iter().enumerate() {
+            assert_eq!(*n, g.reach(id, None).len(), "endpoint {id}");
+        }
+        assert_eq!(counts[0], 29);
+    }
 }

@@ -192,10 +192,11 @@ pub fn run(args: &BlastArgs) -> Result<i32> {
 
 fn cluster_view(c: &Cluster, graph: &Graph, format: &str) -> Result<i32> {
     let total = c.endpoints.len().saturating_sub(1);
+    let counts = netfence_engine::reach::reach_counts(c, graph);
     let exposed: Vec<(String, usize)> = graph
         .exposed
         .iter()
-        .map(|&e| (c.endpoints[e].display_name(), graph.reach(e, None).len()))
+        .map(|&e| (c.endpoints[e].display_name(), counts[e]))
         .collect();
     let scores = namespace_scores(c, graph);
     match format {
