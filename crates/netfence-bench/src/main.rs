@@ -136,7 +136,7 @@ fn main() {
                 c.endpoints.len(),
                 classes,
                 c.network_policies.len(),
-                map.edges.len(),
+                map.edge_count(),
                 (c.endpoints.len() * p.replicas).pow(2),
             );
             println!(

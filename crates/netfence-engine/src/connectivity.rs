@@ -50,17 +50,87 @@ pub struct Edge {
     pub l7: Option<Arc<Vec<(ConnSet, L7Rules)>>>,
 }
 
-/// The connectivity map.
+/// One side of a bundle of edges: every member of a class, or one node.
+#[derive(Debug, Clone)]
+enum Side {
+    Class(u32),
+    One(Node),
+}
+
+/// Edges that share a connection set: a class pair (or a class and a range, FQDN or the
+/// ingress controller), expanded to endpoints only when iterated.
+#[derive(Debug, Clone)]
+struct Bundle {
+    src: Side,
+    dst: Side,
+    conn: Arc<ConnSet>,
+    l7: Option<Arc<Vec<(ConnSet, L7Rules)>>>,
+}
+
+/// The connectivity map. It is kept per class of endpoints, so its size grows with classes,
+/// not with pod pairs; [`Connectivity::edges`] expands it to endpoint pairs as it iterates.
 #[derive(Debug, Clone, Default)]
 pub struct Connectivity {
-    /// Allowed, non-empty connections (a workload to itself excluded).
-    pub edges: Vec<Edge>,
+    bundles: Vec<Bundle>,
+    /// The endpoints of each class.
+    members: Vec<Vec<EndpointId>>,
+    /// Each endpoint's workload (endpoints of one workload never get edges between them).
+    workload_of: Vec<u32>,
     /// External source ranges (cut at every ingress CIDR).
     pub src_ranges: Vec<IpRange>,
     /// External destination ranges (cut at every egress CIDR).
     pub dst_ranges: Vec<IpRange>,
     /// DNS names and patterns of `toFQDNs` rules (Cilium), for [`Node::Fqdn`].
     pub fqdns: Vec<String>,
+}
+
+impl Connectivity {
+    /// Allowed, non-empty connections between nodes (a workload to itself excluded), in a
+    /// stable order: class pairs, then external ranges, the ingress controller and FQDNs.
+    pub fn edges(&self) -> impl Iterator<Item = Edge> + '_ {
+        self.bundles.iter().flat_map(move |b| {
+            let dsts = self.side(&b.dst);
+            self.side(&b.src).flat_map(move |s| {
+                let ws = self.workload(s);
+                dsts.clone().filter_map(move |d| {
+                    let same = s == d || ws.is_some() && ws == self.workload(d);
+                    (!same).then(|| Edge {
+                        src: s,
+                        dst: d,
+                        conn: b.conn.clone(),
+                        l7: b.l7.clone(),
+                    })
+                })
+            })
+        })
+    }
+
+    /// The nodes of one side of a bundle.
+    fn side<'a>(&'a self, side: &'a Side) -> impl Iterator<Item = Node> + Clone + 'a {
+        let (members, one): (&[EndpointId], Option<Node>) = match side {
+            Side::Class(c) => (
+                self.members
+                    .get(*c as usize)
+                    .map(Vec::as_slice)
+                    .unwrap_or_default(),
+                None,
+            ),
+            Side::One(n) => (&[], Some(*n)),
+        };
+        members.iter().map(|&e| Node::Endpoint(e)).chain(one)
+    }
+
+    fn workload(&self, n: Node) -> Option<u32> {
+        match n {
+            Node::Endpoint(e) => self.workload_of.get(e).copied(),
+            _ => None,
+        }
+    }
+
+    /// The number of edges, counted without expanding them.
+    pub fn edge_count(&self) -> usize {
+        self.edges().count()
+    }
 }
 
 /// Every `toFQDNs` name or pattern of the cluster's Cilium policies, sorted.
@@ -211,14 +281,7 @@ pub fn compute_with_ranges(
         }
         (edges, t, f)
     };
-    let members = |c: u32| {
-        classes
-            .members
-            .get(c as usize)
-            .map(Vec::as_slice)
-            .unwrap_or_default()
-    };
-    let mut edges = Vec::with_capacity(class_edges.len() + to_ext.len() + from_ext.len());
+    let mut bundles = Vec::with_capacity(class_edges.len() + to_ext.len() + from_ext.len());
     let has_l7 = ev.uses_cilium()
         && cluster
             .cilium_policies
@@ -232,52 +295,43 @@ pub fn compute_with_ranges(
                     .any(|pr| pr.l7.is_some())
             });
     let rep = |c: u32| &cluster.endpoints[classes.representative(c as usize)];
+    let bundle = |src: Side, dst: Side, conn: Arc<ConnSet>| Bundle {
+        src,
+        dst,
+        conn,
+        l7: None,
+    };
     for (sc, dc, conn) in class_edges {
         let l7 = if has_l7 {
             l7_notes(&ev, Peer::Endpoint(rep(sc)), Peer::Endpoint(rep(dc)), &conn)
         } else {
             None
         };
-        for &s in members(sc) {
-            for &d in members(dc) {
-                if s != d && !same_workload(cluster, s, d) {
-                    edges.push(Edge {
-                        src: Node::Endpoint(s),
-                        dst: Node::Endpoint(d),
-                        conn: conn.clone(),
-                        l7: l7.clone(),
-                    });
-                }
-            }
-        }
+        bundles.push(Bundle {
+            l7,
+            ..bundle(Side::Class(sc), Side::Class(dc), conn)
+        });
     }
     for (c, r, conn) in to_ext {
-        for &s in members(c) {
-            edges.push(Edge {
-                src: Node::Endpoint(s),
-                dst: Node::External(dst_ranges[r]),
-                conn: conn.clone(),
-                l7: None,
-            });
-        }
+        bundles.push(bundle(
+            Side::Class(c),
+            Side::One(Node::External(dst_ranges[r])),
+            conn,
+        ));
     }
     for (r, c, conn) in from_ext {
-        for &d in members(c) {
-            edges.push(Edge {
-                src: Node::External(src_ranges[r]),
-                dst: Node::Endpoint(d),
-                conn: conn.clone(),
-                l7: None,
-            });
-        }
+        bundles.push(bundle(
+            Side::One(Node::External(src_ranges[r])),
+            Side::Class(c),
+            conn,
+        ));
     }
     for (id, conn) in crate::ingress::controller_edges(&ev) {
-        edges.push(Edge {
-            src: Node::IngressController,
-            dst: Node::Endpoint(id),
-            conn: Arc::new(conn),
-            l7: None,
-        });
+        bundles.push(bundle(
+            Side::One(Node::IngressController),
+            Side::One(Node::Endpoint(id)),
+            Arc::new(conn),
+        ));
     }
     let fqdns = if ev.uses_cilium() {
         fqdn_destinations(cluster)
@@ -294,22 +348,33 @@ pub fn compute_with_ranges(
                     ip: None,
                 },
             );
-            if conn.is_empty() {
-                continue;
-            }
-            let conn = Arc::new(conn);
-            for &s in members(c) {
-                edges.push(Edge {
-                    src: Node::Endpoint(s),
-                    dst: Node::Fqdn(i as u32),
-                    conn: conn.clone(),
-                    l7: None,
-                });
+            if !conn.is_empty() {
+                bundles.push(bundle(
+                    Side::Class(c),
+                    Side::One(Node::Fqdn(i as u32)),
+                    Arc::new(conn),
+                ));
             }
         }
     }
+    // workloads by (namespace, name, kind): pods of one workload are one endpoint already,
+    // but two endpoints may still name one workload
+    let mut workloads: std::collections::HashMap<(&str, &str, &str), u32> =
+        std::collections::HashMap::new();
+    let workload_of = cluster
+        .endpoints
+        .iter()
+        .map(|e| {
+            let next = workloads.len() as u32;
+            *workloads
+                .entry((e.namespace.as_str(), e.name.as_str(), e.kind.as_str()))
+                .or_insert(next)
+        })
+        .collect();
     Connectivity {
-        edges,
+        bundles,
+        members: classes.members,
+        workload_of,
         src_ranges,
         dst_ranges,
         fqdns,
@@ -375,13 +440,6 @@ fn general_external_edges(
         })
         .collect();
     (to, from)
-}
-
-fn same_workload(cluster: &Cluster, a: EndpointId, b: EndpointId) -> bool {
-    match (cluster.endpoints.get(a), cluster.endpoints.get(b)) {
-        (Some(x), Some(y)) => x.namespace == y.namespace && x.name == y.name && x.kind == y.kind,
-        _ => false,
-    }
 }
 
 /// Every layer, per class pair (used when admin policies exist).

@@ -120,8 +120,7 @@ fn named_map(
         Node::IngressController => crate::ingress::CONTROLLER_NAME.to_string(),
         Node::Fqdn(i) => format!("{}[FQDN]", map.fqdns[*i as usize]),
     };
-    map.edges
-        .iter()
+    map.edges()
         .map(|e| ((name(&e.src), name(&e.dst)), (*e.conn).clone()))
         .collect()
 }

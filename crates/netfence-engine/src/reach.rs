@@ -48,7 +48,7 @@ impl Graph {
         let mut out: Vec<Vec<(EndpointId, Arc<ConnSet>)>> =
             vec![Vec::new(); cluster.endpoints.len()];
         let mut exposed = std::collections::BTreeSet::new();
-        for e in &map.edges {
+        for e in map.edges() {
             match (&e.src, &e.dst) {
                 (Node::Endpoint(s), Node::Endpoint(d)) => {
                     if let Some(v) = out.get_mut(*s) {

@@ -334,8 +334,7 @@ fn check(c: &Cluster) -> Result<(), TestCaseError> {
             }
             for (s, d) in pairs {
                 let got = map
-                    .edges
-                    .iter()
+                    .edges()
                     .find(|e| e.src == s && e.dst == d)
                     .map(|e| e.conn.clone())
                     .unwrap_or_default();

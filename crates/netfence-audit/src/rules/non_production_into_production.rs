@@ -51,7 +51,7 @@ fn check(ctx: &AuditCtx<'_>, out: &mut Vec<Diagnostic>) {
     let (key, prod) = &ctx.config.env_label;
     let env = |ns: &str| ctx.cluster.namespace_labels(ns).get(key).cloned();
     let mut into: BTreeMap<usize, Vec<String>> = BTreeMap::new();
-    for e in &ctx.map().edges {
+    for e in ctx.map().edges() {
         let (Node::Endpoint(s), Node::Endpoint(d)) = (&e.src, &e.dst) else {
             continue;
         };

@@ -192,7 +192,7 @@ pub fn run(args: &ConnectivityArgs) -> Result<i32> {
         ..Default::default()
     };
     let mut names = Names::new(c, &map.fqdns);
-    for e in &map.edges {
+    for e in map.edges() {
         if focus.keep_pair(c, &e.src, &e.dst) && focus.keep_conn(&e.conn) {
             let line = ConnLine {
                 src: names.node(&e.src),
@@ -247,7 +247,7 @@ pub fn run(args: &ConnectivityArgs) -> Result<i32> {
         // an exposure entry (as netpol-analyzer does).
         let exposed: std::collections::HashSet<EndpointId> =
             exp.lines.iter().map(|l| l.endpoint).collect();
-        for e in &map.edges {
+        for e in map.edges() {
             if !focus.keep_pair(c, &e.src, &e.dst) || !focus.keep_conn(&e.conn) {
                 continue;
             }

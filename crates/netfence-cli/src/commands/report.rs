@@ -39,7 +39,7 @@ pub fn run(args: &ReportArgs) -> Result<i32> {
         .collect();
     let mut links = Vec::new();
     let mut external_in: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for e in &map.edges {
+    for e in map.edges() {
         match (&e.src, &e.dst) {
             (Node::Endpoint(s), Node::Endpoint(d)) => links.push(Link {
                 src: *s,
