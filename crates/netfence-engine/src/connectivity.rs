@@ -127,6 +127,44 @@ impl Connectivity {
         }
     }
 
+    /// The endpoint-to-endpoint bundles: every source of the first slice reaches every
+    /// destination of the second on the connection set, but a workload never itself (members
+    /// of one class share a namespace, so a bundle across namespaces has no such pair).
+    pub fn endpoint_bundles(
+        &self,
+    ) -> impl Iterator<Item = (&[EndpointId], &[EndpointId], &Arc<ConnSet>)> + '_ {
+        let members = |c: u32| {
+            self.members
+                .get(c as usize)
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+        };
+        self.bundles
+            .iter()
+            .filter_map(move |b| match (&b.src, &b.dst) {
+                (Side::Class(s), Side::Class(d)) => Some((members(*s), members(*d), &b.conn)),
+                _ => None,
+            })
+    }
+
+    /// The edges from external ranges, without expanding the others.
+    pub fn external_ingress_edges(&self) -> impl Iterator<Item = Edge> + '_ {
+        self.bundles
+            .iter()
+            .filter_map(|b| match b.src {
+                Side::One(src @ Node::External(_)) => Some((src, b)),
+                _ => None,
+            })
+            .flat_map(move |(src, b)| {
+                self.side(&b.dst).map(move |dst| Edge {
+                    src,
+                    dst,
+                    conn: b.conn.clone(),
+                    l7: b.l7.clone(),
+                })
+            })
+    }
+
     /// The number of edges, counted without expanding them.
     pub fn edge_count(&self) -> usize {
         self.edges().count()

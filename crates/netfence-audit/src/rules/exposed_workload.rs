@@ -67,7 +67,7 @@ fn check(ctx: &AuditCtx<'_>, out: &mut Vec<Diagnostic>) {
         }
     }
     let mut internet: BTreeMap<usize, Vec<String>> = BTreeMap::new();
-    for e in ctx.map().edges() {
+    for e in ctx.map().external_ingress_edges() {
         if let (Node::External(r), Node::Endpoint(d)) = (&e.src, &e.dst) {
             if ctx
                 .ev

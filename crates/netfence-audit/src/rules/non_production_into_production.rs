@@ -6,8 +6,6 @@
 )]
 use std::collections::BTreeMap;
 
-use netfence_engine::connectivity::Node;
-
 use super::on_workload;
 use crate::context::AuditCtx;
 use crate::diagnostic::{Diagnostic, Severity};
@@ -51,20 +49,27 @@ fn check(ctx: &AuditCtx<'_>, out: &mut Vec<Diagnostic>) {
     let (key, prod) = &ctx.config.env_label;
     let env = |ns: &str| ctx.cluster.namespace_labels(ns).get(key).cloned();
     let mut into: BTreeMap<usize, Vec<String>> = BTreeMap::new();
-    for e in ctx.map().edges() {
-        let (Node::Endpoint(s), Node::Endpoint(d)) = (&e.src, &e.dst) else {
+    // per class pair: a class lives in one namespace, so the environments are the bundle's
+    for (srcs, dsts, conn) in ctx.map().endpoint_bundles() {
+        let (Some(&s0), Some(&d0)) = (srcs.first(), dsts.first()) else {
             continue;
         };
-        let (src, dst) = (&ctx.cluster.endpoints[*s], &ctx.cluster.endpoints[*d]);
-        let (Some(se), Some(de)) = (env(&src.namespace), env(&dst.namespace)) else {
+        let (src0, dst0) = (&ctx.cluster.endpoints[s0], &ctx.cluster.endpoints[d0]);
+        let (Some(se), Some(de)) = (env(&src0.namespace), env(&dst0.namespace)) else {
             continue;
         };
-        if &de == prod && &se != prod {
-            into.entry(*d).or_default().push(format!(
-                "{} ({se}) on {}",
-                src.display_name(),
-                e.conn
-            ));
+        if &de != prod || &se == prod {
+            continue;
+        }
+        for &s in srcs {
+            for &d in dsts {
+                if s != d {
+                    into.entry(d).or_default().push(format!(
+                        "{} ({se}) on {conn}",
+                        ctx.cluster.endpoints[s].display_name()
+                    ));
+                }
+            }
         }
     }
     for (id, from) in into {
