@@ -204,17 +204,9 @@ mod tests {
         Endpoint {
             namespace: ns.into(),
             name: name.into(),
-            kind: "Pod".into(),
             pods: vec![name.into()],
             labels,
-            annotations: Labels::new(),
-            service_account: "default".into(),
-            named_ports: Vec::new(),
-            container_ports: Vec::new(),
-            ips: Vec::new(),
-            host_ip: None,
-            host_network: false,
-            origin: netfence_model::Origin::default(),
+            ..crate::ingress::controller()
         }
     }
 
