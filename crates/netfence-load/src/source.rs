@@ -106,11 +106,11 @@ fn must_be_json(src: &Source) -> bool {
 /// each with its first line.
 fn json_values(text: &str) -> Result<Vec<(usize, Value)>, serde_json::Error> {
     let mut out = Vec::new();
-    let mut stream = serde_json::Deserializer::from_str(text).into_iter::<Value>();
+    let mut stream = serde_json::Deserializer::from_str(text).into_iter::<StrictJson>();
     let mut offset = 0;
     let mut line = 1;
     while let Some(v) = stream.next() {
-        let v = v?;
+        let StrictJson(v) = v?;
         // the value starts after the white space that follows the previous one
         let start = text
             .get(offset..)
@@ -127,6 +127,67 @@ fn json_values(text: &str) -> Result<Vec<(usize, Value)>, serde_json::Error> {
         offset = end;
     }
     Ok(out)
+}
+
+/// A JSON value whose objects may not repeat a key (the API server's strict decoding refuses
+/// them; serde_json would keep the last one silently).
+struct StrictJson(Value);
+
+impl<'de> serde::Deserialize<'de> for StrictJson {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(StrictVisitor).map(StrictJson)
+    }
+}
+
+struct StrictVisitor;
+
+impl<'de> serde::de::Visitor<'de> for StrictVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_bool<E>(self, b: bool) -> Result<Value, E> {
+        Ok(Value::Bool(b))
+    }
+    fn visit_i64<E>(self, n: i64) -> Result<Value, E> {
+        Ok(Value::Number(n.into()))
+    }
+    fn visit_u64<E>(self, n: u64) -> Result<Value, E> {
+        Ok(Value::Number(n.into()))
+    }
+    fn visit_f64<E>(self, n: f64) -> Result<Value, E> {
+        Ok(serde_json::Number::from_f64(n).map_or(Value::Null, Value::Number))
+    }
+    fn visit_str<E>(self, s: &str) -> Result<Value, E> {
+        Ok(Value::String(s.to_string()))
+    }
+    fn visit_string<E>(self, s: String) -> Result<Value, E> {
+        Ok(Value::String(s))
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(StrictJson(v)) = seq.next_element()? {
+            items.push(v);
+        }
+        Ok(Value::Array(items))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut m = serde_json::Map::new();
+        while let Some(k) = map.next_key::<String>()? {
+            let StrictJson(v) = map.next_value()?;
+            if m.contains_key(&k) {
+                return Err(serde::de::Error::custom(format!(
+                    "duplicate key `{k}`: a JSON object sets it twice"
+                )));
+            }
+            m.insert(k, v);
+        }
+        Ok(Value::Object(m))
+    }
 }
 
 /// Tabs in the leading white space of every line replaced by one space each.
