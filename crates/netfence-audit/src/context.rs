@@ -47,6 +47,7 @@ pub struct AuditCtx<'a> {
     map: OnceLock<Connectivity>,
     exposure: OnceLock<Exposure>,
     dns: OnceLock<Vec<Endpoint>>,
+    by_namespace: OnceLock<std::collections::HashMap<String, Vec<usize>>>,
 }
 
 impl<'a> AuditCtx<'a> {
@@ -60,7 +61,25 @@ impl<'a> AuditCtx<'a> {
             map: OnceLock::new(),
             exposure: OnceLock::new(),
             dns: OnceLock::new(),
+            by_namespace: OnceLock::new(),
         }
+    }
+
+    /// The endpoints of namespace `ns`, in id order (indexed once: rules that look at the
+    /// subjects of every policy would otherwise scan every endpoint per policy).
+    pub fn endpoints_in(&self, ns: &str) -> &[usize] {
+        self.by_namespace
+            .get_or_init(|| {
+                let mut m: std::collections::HashMap<String, Vec<usize>> =
+                    std::collections::HashMap::new();
+                for (id, e) in self.cluster.endpoints.iter().enumerate() {
+                    m.entry(e.namespace.clone()).or_default().push(id);
+                }
+                m
+            })
+            .get(ns)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
     }
 
     /// The connectivity map (computed once).

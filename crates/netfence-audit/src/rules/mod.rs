@@ -97,10 +97,11 @@ pub(crate) fn policy_subjects<'c>(
     ctx: &'c AuditCtx<'_>,
     np: &'c netfence_model::NetworkPolicy,
 ) -> impl Iterator<Item = &'c Endpoint> + 'c {
-    ctx.cluster
-        .endpoints
+    let cluster: &'c netfence_model::Cluster = ctx.cluster;
+    ctx.endpoints_in(&np.namespace)
         .iter()
-        .filter(move |e| e.namespace == np.namespace && np.pod_selector.matches(&e.labels))
+        .filter_map(move |&id| cluster.endpoints.get(id))
+        .filter(move |e| np.pod_selector.matches(&e.labels))
 }
 
 /// Where a policy's rule is written: the policy's place, at the rule's own line when known.
