@@ -129,9 +129,9 @@ impl Graph {
 /// Lateral-movement score of a namespace: the mean share (0-100) of the other workloads of the
 /// cluster that a workload of the namespace reaches, transitively. 0 is fully isolated, 100
 /// means any foothold reaches everything.
-pub fn namespace_scores(cluster: &Cluster, graph: &Graph) -> BTreeMap<String, f64> {
+/// `counts` are [`reach_counts`].
+pub fn namespace_scores(cluster: &Cluster, counts: &[usize]) -> BTreeMap<String, f64> {
     let n = cluster.endpoints.len();
-    let counts = reach_counts(cluster, graph);
     let mut sums: BTreeMap<String, (f64, usize)> = BTreeMap::new();
     for (id, ep) in cluster.endpoints.iter().enumerate() {
         let reached = counts.get(id).copied().unwrap_or(0);

@@ -488,8 +488,9 @@ impl Builder {
         let name = str_field(&value, &["metadata", "name"])
             .unwrap_or_default()
             .to_string();
-        let ns_given = str_field(&value, &["metadata", "namespace"]).map(str::to_string);
-        let ns = ns_given.clone().unwrap_or_else(|| "default".to_string());
+        let ns = str_field(&value, &["metadata", "namespace"])
+            .unwrap_or("default")
+            .to_string();
         let mut ctx = Ctx {
             file,
             document: index,
@@ -560,7 +561,7 @@ impl Builder {
         strip_server_fields(&mut value, k);
         let ns_key = if k.namespaced() { ns.as_str() } else { "" };
         let key = (kind_key(k, &kind), ns_key.to_string(), name.clone());
-        self.convert(k, &kind, &ctx, value, &name, &ns);
+        self.convert(k, &kind, &ctx, value, name, ns);
         let here = Place {
             file: file.to_string(),
             document: index,
@@ -582,8 +583,15 @@ impl Builder {
     }
 
     /// Converts one checked object of a kind netfence reads into the model.
-    fn convert(&mut self, k: Kind, kind: &str, ctx: &Ctx<'_>, value: Value, name: &str, ns: &str) {
-        let (name, ns) = (name.to_string(), ns.to_string());
+    fn convert(
+        &mut self,
+        k: Kind,
+        kind: &str,
+        ctx: &Ctx<'_>,
+        value: Value,
+        name: String,
+        ns: String,
+    ) {
         match k {
             Kind::Namespace => {
                 if let Some(n) = self.typed::<core::Namespace>(ctx, value) {

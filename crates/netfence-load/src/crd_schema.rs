@@ -515,7 +515,7 @@ pub(crate) fn of(kind: crate::kinds::Kind, name: &str) -> &'static Shape {
     macro_rules! builtin_shape {
         ($t:ty) => {{
             static C: Cache = Cache::new();
-            C.get(builtin::<$t>)
+            C.get(crate::schema::builtin_kind::<$t>)
         }};
     }
     match kind {

@@ -61,6 +61,7 @@ pub fn load(sources: &[Source]) -> Loaded {
             let (mut errors, mut warnings) = (Vec::new(), Vec::new());
             // documents convert in parallel too, merged in input order
             let docs = source::documents(src, &mut errors, &mut warnings);
+            let unlocated = docs.iter().any(|d| d.node.is_none());
             let parts: Vec<convert::Builder> = docs
                 .into_par_iter()
                 .map(|doc| {
@@ -74,7 +75,7 @@ pub fn load(sources: &[Source]) -> Loaded {
                 b.merge(part);
             }
             errors.append(&mut b.errors);
-            if errors.iter().any(|e| e.field.is_some()) && source::is_json_text(src) {
+            if unlocated && errors.iter().any(|e| e.field.is_some()) {
                 locate_json_errors(src, &mut errors);
             }
             b.errors = errors;

@@ -60,27 +60,7 @@ const MAX_PROBLEMS: usize = 20;
 /// Checks `value` against `shape`; problems in document order.
 pub(crate) fn check(value: &Value, shape: &Shape) -> Vec<Problem> {
     let mut out = Vec::new();
-    match (value, shape) {
-        // `status` belongs to the API server, which ignores it on create and update; older
-        // servers print kinds' since-removed status (NetworkPolicy's `status: {}`).
-        (Value::Object(m), Shape::Obj(obj))
-            if m.contains_key("status") && obj.field("status").is_none() =>
-        {
-            // the other fields, as the object's own
-            if let Shape::Obj(obj) = shape {
-                let mut path = Vec::new();
-                for (k, x) in m.iter().filter(|(k, _)| *k != "status") {
-                    path.push(Seg::Key(k));
-                    match obj.field(k) {
-                        Some(s) => walk(x, s, &mut path, &mut out),
-                        None => out.push(unknown_field(obj, k, path_text(&path))),
-                    }
-                    path.pop();
-                }
-            }
-        }
-        _ => walk(value, shape, &mut Vec::new(), &mut out),
-    }
+    walk(value, shape, &mut Vec::new(), &mut out);
     out
 }
 
@@ -293,6 +273,17 @@ pub(crate) fn builtin<T: schemars::JsonSchema>() -> Shape {
         .unwrap_or_default();
     let mut memo = HashMap::new();
     from_json_schema(root, &defs, &mut memo, &mut Vec::new())
+}
+
+/// The shape of a top-level built-in kind: its schema, with `status` free-form. The API
+/// server owns `status` and ignores it on create and update, and older servers print
+/// since-removed ones (NetworkPolicy's `status: {}`).
+pub(crate) fn builtin_kind<T: schemars::JsonSchema>() -> Shape {
+    let shape = builtin::<T>();
+    match &shape {
+        Shape::Obj(o) if o.field("status").is_none() => extend(&shape, [("status", Shape::Any)]),
+        _ => shape,
+    }
 }
 
 fn from_json_schema(

@@ -8,8 +8,6 @@ use crate::node::Node;
 /// The largest input netfence reads from one file, in bytes (2 GiB).
 pub const MAX_INPUT_BYTES: u64 = 2 << 30;
 
-use crate::yaml::MAX_DEPTH;
-
 /// One input: a name for messages and its text.
 #[derive(Debug, Clone)]
 pub struct Source {
@@ -91,11 +89,6 @@ fn looks_like_json(src: &Source) -> bool {
     src.name.ends_with(".json")
         || src.name.ends_with(".jsonl")
         || src.text.trim_start().starts_with(['{', '['])
-}
-
-/// The source was read as JSON (its documents have no lines until [`locate_json`]).
-pub(crate) fn is_json_text(src: &Source) -> bool {
-    looks_like_json(src) && json_values(&src.text).is_ok()
 }
 
 fn must_be_json(src: &Source) -> bool {
@@ -203,39 +196,6 @@ fn untab(text: &str) -> String {
     out
 }
 
-/// Parses a YAML stream into its documents' trees.
-pub(crate) fn yaml_nodes(text: &str) -> Result<Vec<Node>, crate::yaml::YamlError> {
-    crate::yaml::parse(text)
-}
-
-/// A parser's message in netfence's words: the first line, with the library's vocabulary
-/// (budgets, options) replaced by what it means for a manifest.
-pub(crate) fn yaml_message(e: &serde_saphyr::Error) -> String {
-    let msg = e.to_string();
-    let first = msg.lines().next().unwrap_or("invalid YAML").trim();
-    let lower = first.to_lowercase();
-    if lower.contains("budget") || lower.contains("alias") && lower.contains("limit") {
-        if lower.contains("depth") {
-            return format!("collections nest deeper than {MAX_DEPTH} levels");
-        }
-        return "aliases expand to more than netfence reads (an alias bomb?)".into();
-    }
-    if lower.contains("recursion") || lower.contains("depth") {
-        return format!("collections nest deeper than {MAX_DEPTH} levels");
-    }
-    // drop the location the error carries as data anyway
-    let first = match first.strip_prefix("error: line ") {
-        Some(rest) => rest.split_once(": ").map_or(rest, |(_, m)| m),
-        None => first,
-    };
-    let first = first
-        .split(" at line ")
-        .next()
-        .unwrap_or(first)
-        .trim_end_matches(['.', ',']);
-    first.to_string()
-}
-
 /// Parses a source into documents, pushing parse errors.
 pub(crate) fn documents(
     src: &Source,
@@ -275,14 +235,14 @@ pub(crate) fn documents(
             Err(_) => {}
         }
     }
-    let mut parsed = yaml_nodes(&src.text);
+    let mut parsed = crate::yaml::parse(&src.text);
     if parsed
         .as_ref()
         .is_err_and(|e| e.message.to_lowercase().contains("tab"))
     {
         // Go's YAML parser (and so kubectl) reads a tab in front of a flow-collection entry;
         // do the same, and say so.
-        if let Ok(nodes) = yaml_nodes(&untab(&src.text)) {
+        if let Ok(nodes) = crate::yaml::parse(&untab(&src.text)) {
             warnings.push(LoadError {
                 help: Some("YAML forbids tabs in indentation; replace them with spaces".into()),
                 ..at(
@@ -318,7 +278,7 @@ pub(crate) fn documents(
             // problems are reported too (the parser cannot resume after a syntax error).
             let before = line
                 .and_then(|l| last_marker_before(&src.text, l))
-                .and_then(|end| yaml_nodes(src.text.get(..end).unwrap_or("")).ok())
+                .and_then(|end| crate::yaml::parse(src.text.get(..end).unwrap_or("")).ok())
                 .map(to_documents)
                 .unwrap_or_default();
             errors.push(at(document, line, format!("invalid YAML: {}", e.message)));
@@ -362,7 +322,7 @@ fn document_of_line(text: &str, line: usize) -> usize {
 /// Lines for a JSON document's nodes, found by parsing its text as YAML (JSON is YAML); only
 /// called when an error needs them.
 pub(crate) fn locate_json(text: &str) -> Vec<Node> {
-    yaml_nodes(text).unwrap_or_default()
+    crate::yaml::parse(text).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -133,7 +133,7 @@ pub struct Kafka {
 /// Parses a spec from YAML or JSON text, naming the place of any error.
 pub fn parse(name: &str, text: &str) -> Result<Spec, String> {
     serde_saphyr::from_str::<Spec>(text).map_err(|e| {
-        let mut first = crate::source::yaml_message(&e);
+        let mut first = yaml_message(&e);
         if first.contains("untagged enum Selector") {
             // serde's words for "none of the forms fits"
             first = "an end must be `namespace/name`, an IP address or entity, or a mapping with `namespace` and/or `labels` (strings)".into();
@@ -143,6 +143,31 @@ pub fn parse(name: &str, text: &str) -> Result<Spec, String> {
             None => format!("{name}: invalid test spec: {first}"),
         }
     })
+}
+
+/// The parser's message in netfence's words: its first line, with the library's vocabulary
+/// (budgets) replaced by what it means for a spec.
+fn yaml_message(e: &serde_saphyr::Error) -> String {
+    let msg = e.to_string();
+    let first = msg.lines().next().unwrap_or("invalid YAML").trim();
+    let lower = first.to_lowercase();
+    if lower.contains("recursion") || lower.contains("depth") {
+        return "collections nest too deeply".into();
+    }
+    if lower.contains("budget") || lower.contains("alias") && lower.contains("limit") {
+        return "aliases expand to more than netfence reads (an alias bomb?)".into();
+    }
+    // drop the location the error carries as data anyway
+    let first = match first.strip_prefix("error: line ") {
+        Some(rest) => rest.split_once(": ").map_or(rest, |(_, m)| m),
+        None => first,
+    };
+    let first = first
+        .split(" at line ")
+        .next()
+        .unwrap_or(first)
+        .trim_end_matches(['.', ',']);
+    first.to_string()
 }
 
 /// The JSON schema of the spec, pretty-printed.

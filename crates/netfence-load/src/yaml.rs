@@ -209,7 +209,7 @@ pub(crate) fn parse(text: &str) -> Result<Vec<Node>, YamlError> {
         // a finished node goes into its parent, or is a document
         match stack.last_mut() {
             None => {
-                if n_is_content(&node) {
+                if node.value != NodeValue::Null {
                     docs.push(node);
                 }
             }
@@ -220,10 +220,7 @@ pub(crate) fn parse(text: &str) -> Result<Vec<Node>, YamlError> {
                 merges,
                 ..
             }) => match key.take() {
-                Some((k, key_line)) if k == "<<" => {
-                    let _ = key_line;
-                    merges.push(node);
-                }
+                Some((k, _)) if k == "<<" => merges.push(node),
                 Some((k, key_line)) => entries.push(Entry {
                     key: k,
                     key_line,
@@ -240,10 +237,6 @@ pub(crate) fn parse(text: &str) -> Result<Vec<Node>, YamlError> {
         }
     }
     Ok(docs)
-}
-
-fn n_is_content(n: &Node) -> bool {
-    n.value != NodeValue::Null
 }
 
 fn count(n: &Node) -> usize {

@@ -198,7 +198,7 @@ fn cluster_view(c: &Cluster, graph: &Graph, format: &str) -> Result<i32> {
         .iter()
         .map(|&e| (c.endpoints[e].display_name(), counts[e]))
         .collect();
-    let scores = namespace_scores(c, graph);
+    let scores = namespace_scores(c, &counts);
     match format {
         "json" => {
             let v = serde_json::json!({

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use anyhow::{Context, Result};
 use netfence_engine::connectivity::{compute, Node};
 use netfence_engine::eval::{Direction, Evaluator};
-use netfence_engine::reach::{namespace_scores, Graph};
+use netfence_engine::reach::{namespace_scores, reach_counts, Graph};
 use netfence_report::html::{self, AuditSummary, Blast, Link, Report, Workload};
 
 use crate::cli::ReportArgs;
@@ -119,7 +119,9 @@ pub fn run(args: &ReportArgs) -> Result<i32> {
             .collect(),
         policies,
         blast,
-        namespace_scores: namespace_scores(c, &graph).into_iter().collect(),
+        namespace_scores: namespace_scores(c, &reach_counts(c, &graph))
+            .into_iter()
+            .collect(),
         audit: Some(audit),
     };
     std::fs::write(&args.out, html::render(&report))
