@@ -19,6 +19,10 @@ use std::time::Instant;
 
 use netfence_bench::{generate, Params};
 
+/// The allocator the `netfence` binary uses, so that figures match it.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn peak_rss_kib() -> Option<u64> {
     let s = std::fs::read_to_string("/proc/self/status").ok()?;
     s.lines()

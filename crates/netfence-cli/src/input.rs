@@ -62,8 +62,16 @@ fn read_capped(r: impl Read, what: &str) -> Result<Vec<u8>> {
     read_at_most(r, what, MAX_INPUT_BYTES)
 }
 
-fn read_at_most(mut r: impl Read, what: &str, cap: u64) -> Result<Vec<u8>> {
-    let mut bytes = Vec::new();
+fn read_at_most(r: impl Read, what: &str, cap: u64) -> Result<Vec<u8>> {
+    read_at_most_into(r, what, cap, Vec::new())
+}
+
+fn read_at_most_into(
+    mut r: impl Read,
+    what: &str,
+    cap: u64,
+    mut bytes: Vec<u8>,
+) -> Result<Vec<u8>> {
     r.by_ref()
         .take(cap + 1)
         .read_to_end(&mut bytes)
@@ -87,7 +95,14 @@ fn decode(name: &str, bytes: Vec<u8>) -> Result<Source> {
 
 fn read_file(p: &Path) -> Result<Source> {
     let f = std::fs::File::open(p).with_context(|| format!("cannot read `{}`", p.display()))?;
-    let bytes = read_capped(f, &format!("`{}`", p.display()))?;
+    // sized once from the file's length, not grown by doubling
+    let len = f.metadata().map_or(0, |m| m.len()).min(MAX_INPUT_BYTES);
+    let bytes = read_at_most_into(
+        f,
+        &format!("`{}`", p.display()),
+        MAX_INPUT_BYTES,
+        Vec::with_capacity(usize::try_from(len).unwrap_or(0).saturating_add(1)),
+    )?;
     decode(&p.display().to_string(), bytes)
 }
 

@@ -16,7 +16,8 @@ use serde_json::Value;
 use crate::err::LoadError;
 use crate::kinds::{self, Kind};
 use crate::node::Node;
-use crate::source::Document;
+use crate::node::NodeValue;
+use crate::source::{Body, Document};
 use crate::{admin, calico, cilium, crd_schema, istio, names, schema, selector, workload, Loaded};
 
 #[derive(Default)]
@@ -194,6 +195,21 @@ fn duplicate_error(ctx: &Ctx<'_>, key: &ObjectKey, first: &Place) -> LoadError {
     )
 }
 
+/// An object to convert: a JSON value, or a YAML node whose value is built when it is converted.
+pub(crate) enum Tree<'n> {
+    Value(Value),
+    Node(&'n Node),
+}
+
+impl<'n> Tree<'n> {
+    fn node(&self) -> Option<&'n Node> {
+        match self {
+            Tree::Value(_) => None,
+            Tree::Node(n) => Some(n),
+        }
+    }
+}
+
 /// The node of element `i` of a list (`key` names the list's field; `None`: the node is the list).
 fn item_node<'a>(n: &'a Node, key: Option<&str>, i: usize) -> Option<&'a Node> {
     let list = match key {
@@ -309,10 +325,16 @@ impl Builder {
             file,
             index,
             line,
-            value,
-            node,
+            body,
         } = doc;
-        let duplicates = node.as_ref().map(Node::duplicate_keys).unwrap_or_default();
+        let node = match body {
+            Body::Json(value) => {
+                self.add_value(&file, index, line, Tree::Value(value), String::new(), None);
+                return;
+            }
+            Body::Yaml(node) => node,
+        };
+        let duplicates = node.duplicate_keys();
         if !duplicates.is_empty() {
             // YAML forbids it, and which one the cluster got depends on the client: refuse
             // the document rather than guess.
@@ -329,15 +351,7 @@ impl Builder {
             }
             return;
         }
-        self.add_value(
-            &file,
-            index,
-            line,
-            value,
-            node.as_ref(),
-            String::new(),
-            None,
-        );
+        self.add_value(&file, index, line, Tree::Node(&node), String::new(), None);
     }
 
     /// Adds one object; `list_type` is the `(apiVersion, kind)` implied by an enclosing typed
@@ -348,8 +362,7 @@ impl Builder {
         file: &str,
         index: usize,
         line: usize,
-        value: Value,
-        node: Option<&Node>,
+        tree: Tree<'_>,
         prefix: String,
         list_type: Option<(&str, &str)>,
     ) {
@@ -362,13 +375,33 @@ impl Builder {
             message,
             help,
         };
+        let node = tree.node();
+        // A YAML list's items stay nodes until the core that converts them builds their value.
+        let (value, item_nodes) = match tree {
+            Tree::Value(v) => (v, None),
+            Tree::Node(n) => match (&n.value, n.get("items")) {
+                (
+                    NodeValue::Map(_),
+                    Some(
+                        items @ Node {
+                            value: NodeValue::Seq(_),
+                            ..
+                        },
+                    ),
+                ) => (n.to_json_without("items"), Some(items)),
+                _ => (n.to_json(), None),
+            },
+        };
         let value = match value {
             Value::Array(items) => {
                 // a JSON array of objects
                 for (i, item) in items.into_iter().enumerate() {
-                    let n = node.and_then(|n| item_node(n, None, i));
-                    let l = n.map_or(line, |n| n.line);
-                    self.add_value(file, index, l, item, n, format!("{prefix}[{i}]"), list_type);
+                    let tree = match node.and_then(|n| item_node(n, None, i)) {
+                        Some(n) => Tree::Node(n),
+                        None => Tree::Value(item),
+                    };
+                    let l = tree.node().map_or(line, |n| n.line);
+                    self.add_value(file, index, l, tree, format!("{prefix}[{i}]"), list_type);
                 }
                 return;
             }
@@ -423,65 +456,76 @@ impl Builder {
                     .to_string(),
             ),
         };
-        let is_list = kind.ends_with("List") || (kind.is_empty() && value.get("items").is_some());
+        let is_list = kind.ends_with("List")
+            || (kind.is_empty() && (value.get("items").is_some() || item_nodes.is_some()));
+        let mut value = value;
+        if !is_list {
+            if let (Some(items), Some(m)) = (item_nodes, value.as_object_mut()) {
+                m.insert("items".into(), items.to_json());
+            }
+        }
         if is_list {
             let inner = kind.strip_suffix("List").filter(|k| !k.is_empty());
-            let mut value = value;
-            let items = value.as_object_mut().and_then(|m| m.remove("items"));
-            match items {
-                None | Some(Value::Null) => {}
-                Some(Value::Array(items)) => {
-                    let inherited = inner.map(|k| (api.as_str(), k));
-                    // Items convert on every core, in chunks whose partial models are merged
-                    // in input order: the result is that of a sequential load.
-                    let mut chunks: Vec<Vec<Value>> = Vec::new();
-                    let mut items = items.into_iter();
-                    loop {
-                        let chunk: Vec<Value> = items.by_ref().take(LIST_CHUNK).collect();
-                        if chunk.is_empty() {
-                            break;
-                        }
-                        chunks.push(chunk);
+            let items: Option<Vec<Tree<'_>>> = match item_nodes {
+                Some(Node {
+                    value: NodeValue::Seq(items),
+                    ..
+                }) => Some(items.iter().map(Tree::Node).collect()),
+                _ => match value.as_object_mut().and_then(|m| m.remove("items")) {
+                    None | Some(Value::Null) => None,
+                    Some(Value::Array(items)) => Some(items.into_iter().map(Tree::Value).collect()),
+                    Some(other) => {
+                        self.errors.push(LoadError {
+                            line: node.map(|n| n.line_of("items")).or(Some(line)),
+                            ..bare(
+                                format!(
+                                    "`items` of a {} must be a list, not {}",
+                                    if kind.is_empty() { "List" } else { &kind },
+                                    crate::schema::type_name(&other)
+                                ),
+                                Some(join(&prefix, "items")),
+                                Some("each object of the list is an element of `items`".into()),
+                            )
+                        });
+                        return;
                     }
-                    use rayon::prelude::*;
-                    let parts: Vec<Builder> = chunks
-                        .into_par_iter()
-                        .enumerate()
-                        .map(|(c, chunk)| {
-                            let mut b = Builder::default();
-                            for (k, item) in chunk.into_iter().enumerate() {
-                                let i = c * LIST_CHUNK + k;
-                                let n = node.and_then(|n| item_node(n, Some("items"), i));
-                                let l = n.map_or(line, |n| n.line);
-                                b.add_value(
-                                    file,
-                                    index,
-                                    l,
-                                    item,
-                                    n,
-                                    join(&prefix, &format!("items[{i}]")),
-                                    inherited,
-                                );
-                            }
-                            b
-                        })
-                        .collect();
-                    for part in parts {
-                        self.merge(part);
-                    }
+                },
+            };
+            let inherited = inner.map(|k| (api.as_str(), k));
+            // Items convert on every core, in chunks whose partial models are merged in input
+            // order: the result is that of a sequential load.
+            let mut chunks: Vec<Vec<Tree<'_>>> = Vec::new();
+            let mut items = items.unwrap_or_default().into_iter();
+            loop {
+                let chunk: Vec<Tree<'_>> = items.by_ref().take(LIST_CHUNK).collect();
+                if chunk.is_empty() {
+                    break;
                 }
-                Some(other) => self.errors.push(LoadError {
-                    line: node.map(|n| n.line_of("items")).or(Some(line)),
-                    ..bare(
-                        format!(
-                            "`items` of a {} must be a list, not {}",
-                            if kind.is_empty() { "List" } else { &kind },
-                            crate::schema::type_name(&other)
-                        ),
-                        Some(join(&prefix, "items")),
-                        Some("each object of the list is an element of `items`".into()),
-                    )
-                }),
+                chunks.push(chunk);
+            }
+            use rayon::prelude::*;
+            let parts: Vec<Builder> = chunks
+                .into_par_iter()
+                .enumerate()
+                .map(|(c, chunk)| {
+                    let mut b = Builder::default();
+                    for (k, item) in chunk.into_iter().enumerate() {
+                        let i = c * LIST_CHUNK + k;
+                        let l = item.node().map_or(line, |n| n.line);
+                        b.add_value(
+                            file,
+                            index,
+                            l,
+                            item,
+                            join(&prefix, &format!("items[{i}]")),
+                            inherited,
+                        );
+                    }
+                    b
+                })
+                .collect();
+            for part in parts {
+                self.merge(part);
             }
             return;
         }
@@ -610,7 +654,7 @@ impl Builder {
                 }
             }
             Kind::Pod => {
-                if let Some(p) = self.typed::<core::Pod>(ctx, value) {
+                if let Some(p) = self.typed::<workload::Pod>(ctx, value) {
                     let owner = p
                         .metadata
                         .owner_references
@@ -957,17 +1001,15 @@ impl Builder {
         kind: &str,
     ) {
         let tmpl = match tmpl {
-            Some(v) => {
-                match serde_path_to_error::deserialize::<_, core::PodTemplateSpec>(v.clone()) {
-                    Ok(t) => Some(t),
-                    Err(e) => {
-                        let path = format!("spec.template.{}", e.path());
-                        self.errors
-                            .push(ctx.err(Some(path), e.into_inner().to_string(), None));
-                        return;
-                    }
+            Some(v) => match serde_path_to_error::deserialize::<_, workload::PodTemplateSpec>(v) {
+                Ok(t) => Some(t),
+                Err(e) => {
+                    let path = format!("spec.template.{}", e.path());
+                    self.errors
+                        .push(ctx.err(Some(path), e.into_inner().to_string(), None));
+                    return;
                 }
-            }
+            },
             None => None,
         };
         let labels = tmpl

@@ -11,6 +11,7 @@ use crate::{hubble, load, spec, Source};
 /// Decodes and loads one manifest file.
 pub fn manifest(data: &[u8]) {
     if let Ok(src) = Source::from_bytes("fuzz.yaml", data.to_vec()) {
+        assert!(yaml_split_agrees(&src.text), "split parse differs");
         let loaded = load(&[src]);
         // every error must name its file
         debug_assert!(loaded.errors.iter().all(|e| e.file == "fuzz.yaml"));
@@ -68,4 +69,21 @@ pub fn cilium_l7(data: &[u8]) {
         name: "fuzz.json".into(),
         text: doc,
     }]);
+}
+
+/// The documents of a YAML stream as JSON values, read as the loader reads them (YAML 1.1
+/// scalars, merge keys); `None` when the stream does not parse.
+pub fn yaml_as_json(text: &str) -> Option<Vec<serde_json::Value>> {
+    crate::yaml::parse(text)
+        .ok()
+        .map(|docs| docs.iter().map(crate::node::Node::to_json).collect())
+}
+
+/// Whether cutting a `kind: List` stream before every item and parsing the pieces apart gives
+/// the tree the sequential parse gives (true too when the cut is refused).
+pub fn yaml_split_agrees(text: &str) -> bool {
+    match crate::yaml::split_list(text, 1) {
+        Some(split) => crate::yaml::parse(text).ok() == Some(split),
+        None => true,
+    }
 }

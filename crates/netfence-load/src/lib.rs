@@ -61,7 +61,7 @@ pub fn load(sources: &[Source]) -> Loaded {
             let (mut errors, mut warnings) = (Vec::new(), Vec::new());
             // documents convert in parallel too, merged in input order
             let docs = source::documents(src, &mut errors, &mut warnings);
-            let unlocated = docs.iter().any(|d| d.node.is_none());
+            let unlocated = docs.iter().any(|d| matches!(d.body, source::Body::Json(_)));
             let parts: Vec<convert::Builder> = docs
                 .into_par_iter()
                 .map(|doc| {

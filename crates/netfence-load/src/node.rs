@@ -54,6 +54,20 @@ impl Node {
         }
     }
 
+    /// The JSON value of this mapping without entry `key` (of any other node: its value).
+    pub fn to_json_without(&self, key: &str) -> Value {
+        match &self.value {
+            NodeValue::Map(entries) => {
+                let mut m = serde_json::Map::with_capacity(entries.len());
+                for e in entries.iter().filter(|e| e.key != key) {
+                    m.insert(e.key.clone(), e.value.to_json());
+                }
+                Value::Object(m)
+            }
+            _ => self.to_json(),
+        }
+    }
+
     /// The line of the field at `path` (`spec.ingress[0].from[1].podSelector`), or of the
     /// deepest part of it that exists: a key's own line for a mapping entry.
     pub fn line_of(&self, path: &str) -> usize {

@@ -21,6 +21,8 @@ pub(crate) enum Shape {
     Any,
     Str,
     Int,
+    /// An integer the API server holds in 32 bits (`format: int32`).
+    Int32,
     Bool,
     Number,
     /// An integer or a string (`IntOrString`, Quantity).
@@ -79,7 +81,7 @@ fn wanted(shape: &Shape) -> &'static str {
     match shape {
         Shape::Any => "anything",
         Shape::Str => "a string",
-        Shape::Int => "an integer",
+        Shape::Int | Shape::Int32 => "an integer",
         Shape::Bool => "a boolean (true or false)",
         Shape::Number => "a number",
         Shape::IntOrStr => "an integer or a string",
@@ -117,6 +119,7 @@ fn walk<'a>(v: &'a Value, shape: &Shape, path: &mut Vec<Seg<'a>>, out: &mut Vec<
         (Shape::Any, _) => true,
         (Shape::Str, Value::String(_)) | (Shape::Bool, Value::Bool(_)) => true,
         (Shape::Int, Value::Number(n)) => n.is_i64() || n.is_u64(),
+        (Shape::Int32, Value::Number(n)) => n.as_i64().is_some_and(|x| i32::try_from(x).is_ok()),
         (Shape::Number, Value::Number(_)) => true,
         (Shape::IntOrStr, Value::String(_)) => true,
         (Shape::IntOrStr, Value::Number(n)) => n.is_i64() || n.is_u64(),
@@ -155,20 +158,30 @@ fn walk<'a>(v: &'a Value, shape: &Shape, path: &mut Vec<Seg<'a>>, out: &mut Vec<
     };
     if !ok && out.len() < MAX_PROBLEMS {
         let what = match v {
-            Value::String(s) if matches!(shape, Shape::Int) => format!("the string \"{s}\""),
-            Value::Number(n) if matches!(shape, Shape::Int | Shape::IntOrStr) => {
+            Value::String(s) if matches!(shape, Shape::Int | Shape::Int32) => {
+                format!("the string \"{s}\"")
+            }
+            Value::Number(n) if matches!(shape, Shape::Int | Shape::Int32 | Shape::IntOrStr) => {
                 format!("the number {n}")
             }
             _ => type_name(v).to_string(),
         };
+        let out_of_range =
+            matches!((shape, v), (Shape::Int32, Value::Number(n)) if n.is_i64() || n.is_u64());
         out.push(Problem {
             path: path_text(path),
-            message: format!("must be {}, not {what}", wanted(shape)),
+            message: if out_of_range {
+                format!("{v} is outside the 32-bit integer range this field holds")
+            } else {
+                format!("must be {}, not {what}", wanted(shape))
+            },
             help: match (shape, v) {
                 (Shape::List(_), Value::String(_) | Value::Number(_) | Value::Bool(_)) => {
                     Some("write a one-element list: `[value]` or `- value`".into())
                 }
-                (Shape::Int, Value::String(_)) => Some("write the number without quotes".into()),
+                (Shape::Int | Shape::Int32, Value::String(_)) => {
+                    Some("write the number without quotes".into())
+                }
                 (Shape::Str, Value::Number(_) | Value::Bool(_)) => {
                     Some("quote the value: the API server wants a string here".into())
                 }
@@ -320,6 +333,7 @@ fn from_json_schema(
     }
     match s.get("type").and_then(Value::as_str) {
         Some("string") => Shape::Str,
+        Some("integer") if s.get("format").and_then(Value::as_str) == Some("int32") => Shape::Int32,
         Some("integer") => Shape::Int,
         Some("number") => Shape::Number,
         Some("boolean") => Shape::Bool,

@@ -80,9 +80,17 @@ pub(crate) struct Document {
     pub index: usize,
     /// 1-based line of the document's first line.
     pub line: usize,
-    pub value: Value,
-    /// The document with the line of every node (YAML); JSON is located only on error.
-    pub node: Option<Node>,
+    pub body: Body,
+}
+
+/// A document's content as parsed.
+#[derive(Debug)]
+pub(crate) enum Body {
+    /// JSON, located only when an error needs a line.
+    Json(Value),
+    /// YAML with the line of every node; its JSON value is built per object, on the core that
+    /// converts it.
+    Yaml(Node),
 }
 
 fn looks_like_json(src: &Source) -> bool {
@@ -98,6 +106,13 @@ fn must_be_json(src: &Source) -> bool {
 /// The values of a JSON text: one value, or several separated by white space (JSON Lines),
 /// each with its first line.
 fn json_values(text: &str) -> Result<Vec<(usize, Value)>, serde_json::Error> {
+    if text.len() >= crate::yaml::SPLIT_MIN_BYTES {
+        if let Some(v) = split_json_list(text) {
+            let lead = text.len() - text.trim_start().len();
+            let line = 1 + text.get(..lead).map_or(0, |ws| ws.matches('\n').count());
+            return Ok(vec![(line, v)]);
+        }
+    }
     let mut out = Vec::new();
     let mut stream = serde_json::Deserializer::from_str(text).into_iter::<StrictJson>();
     let mut offset = 0;
@@ -122,17 +137,149 @@ fn json_values(text: &str) -> Result<Vec<(usize, Value)>, serde_json::Error> {
     Ok(out)
 }
 
+/// One JSON object with an `items` array (as `kubectl get -o json` prints a List), its items
+/// found by a string-aware bracket scan and parsed on every core. `None` (parse sequentially,
+/// which gives the errors) unless the text is exactly one such object and every part parses.
+fn split_json_list(text: &str) -> Option<Value> {
+    use rayon::prelude::*;
+    let bytes = text.as_bytes();
+    let (mut depth, mut in_str, mut escaped) = (0usize, false, false);
+    let mut str_start = 0;
+    let mut last_key: Option<(usize, usize)> = None; // the depth-1 string before a `:`
+    let mut items: Option<(usize, usize)> = None; // byte range of the items array, brackets included
+    let mut elements: Vec<(usize, usize)> = Vec::new();
+    let mut element_start: Option<usize> = None;
+    let mut in_items = false;
+    let mut end_of_value = None;
+    let mut items_keys = 0;
+    let mut after_comma = false;
+    for (i, &b) in bytes.iter().enumerate() {
+        if in_str {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => {
+                    in_str = false;
+                    if depth == 1 {
+                        last_key = Some((str_start, i + 1));
+                    }
+                }
+                _ => {}
+            }
+            continue;
+        }
+        if in_items
+            && depth == 2
+            && element_start.is_none()
+            && !b.is_ascii_whitespace()
+            && b != b']'
+            && b != b','
+        {
+            element_start = Some(i);
+        }
+        match b {
+            b'"' => {
+                in_str = true;
+                str_start = i;
+            }
+            b':' if depth == 1 => {
+                let key = last_key.and_then(|(a, z)| text.get(a..z));
+                if key == Some("\"items\"") {
+                    items_keys += 1;
+                    // the value must be an array
+                    let rest = text.get(i + 1..)?;
+                    let at = i + 1 + (rest.len() - rest.trim_start().len());
+                    if bytes.get(at) != Some(&b'[') {
+                        return None;
+                    }
+                    items = Some((at, at));
+                }
+            }
+            b'{' | b'[' => {
+                depth += 1;
+                if depth == 2 && b == b'[' && items.is_some_and(|(a, _)| a == i) {
+                    in_items = true;
+                }
+            }
+            b'}' | b']' => {
+                if in_items && depth == 2 {
+                    match element_start.take() {
+                        Some(s) => elements.push((s, i)),
+                        // `[1, ]`: a comma with nothing after it
+                        None if after_comma => return None,
+                        None => {}
+                    }
+                    if b == b']' {
+                        in_items = false;
+                        items = items.map(|(a, _)| (a, i + 1));
+                    }
+                }
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    end_of_value = Some(i + 1);
+                    break;
+                }
+            }
+            b',' if in_items && depth == 2 => {
+                elements.push((element_start.take()?, i));
+                after_comma = true;
+            }
+            _ => {}
+        }
+    }
+    let (end, (a, z)) = (end_of_value?, items?);
+    if items_keys != 1
+        || z <= a
+        || !text.get(end..)?.trim().is_empty()
+        || !text.trim_start().starts_with('{')
+    {
+        return None;
+    }
+    let parse = |s: &str| -> Option<Value> {
+        let mut d = serde_json::Deserializer::from_str(s);
+        let v = serde::de::DeserializeSeed::deserialize(StrictVisitor { metadata: false }, &mut d)
+            .ok()?;
+        d.end().ok()?;
+        Some(v)
+    };
+    let parsed: Vec<Option<Value>> = elements
+        .par_iter()
+        .map(|&(s, e)| parse(text.get(s..e)?))
+        .collect();
+    let mut outer = parse(&format!("{}[]{}", text.get(..a)?, text.get(z..)?))?;
+    let list: Vec<Value> = parsed.into_iter().collect::<Option<_>>()?;
+    match outer.get_mut("items") {
+        Some(v @ Value::Array(_)) => *v = Value::Array(list),
+        _ => return None,
+    }
+    Some(outer)
+}
+
 /// A JSON value whose objects may not repeat a key (the API server's strict decoding refuses
 /// them; serde_json would keep the last one silently).
 struct StrictJson(Value);
 
 impl<'de> serde::Deserialize<'de> for StrictJson {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(StrictVisitor).map(StrictJson)
+        d.deserialize_any(StrictVisitor { metadata: false })
+            .map(StrictJson)
     }
 }
 
-struct StrictVisitor;
+/// Reads a value; `metadata`: it is the value of a `metadata` key, whose `managedFields` are
+/// skipped unbuilt, as the YAML reader skips them (netfence never reads them).
+#[derive(Clone, Copy)]
+struct StrictVisitor {
+    metadata: bool,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for StrictVisitor {
+    type Value = Value;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
 
 impl<'de> serde::de::Visitor<'de> for StrictVisitor {
     type Value = Value;
@@ -163,7 +310,7 @@ impl<'de> serde::de::Visitor<'de> for StrictVisitor {
     }
     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
         let mut items = Vec::new();
-        while let Some(StrictJson(v)) = seq.next_element()? {
+        while let Some(v) = seq.next_element_seed(StrictVisitor { metadata: false })? {
             items.push(v);
         }
         Ok(Value::Array(items))
@@ -171,7 +318,13 @@ impl<'de> serde::de::Visitor<'de> for StrictVisitor {
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let mut m = serde_json::Map::new();
         while let Some(k) = map.next_key::<String>()? {
-            let StrictJson(v) = map.next_value()?;
+            if self.metadata && k == "managedFields" {
+                map.next_value::<serde::de::IgnoredAny>()?;
+                continue;
+            }
+            let v = map.next_value_seed(StrictVisitor {
+                metadata: k == "metadata",
+            })?;
             if m.contains_key(&k) {
                 return Err(serde::de::Error::custom(format!(
                     "duplicate key `{k}`: a JSON object sets it twice"
@@ -222,8 +375,7 @@ pub(crate) fn documents(
                         file: src.name.clone(),
                         index: i + 1,
                         line,
-                        value,
-                        node: None,
+                        body: Body::Json(value),
                     })
                     .collect()
             }
@@ -235,7 +387,7 @@ pub(crate) fn documents(
             Err(_) => {}
         }
     }
-    let mut parsed = crate::yaml::parse(&src.text);
+    let mut parsed = crate::yaml::parse_parallel(&src.text);
     if parsed
         .as_ref()
         .is_err_and(|e| e.message.to_lowercase().contains("tab"))
@@ -263,8 +415,7 @@ pub(crate) fn documents(
                 file: src.name.clone(),
                 index: i + 1,
                 line: node.line.max(1),
-                value: node.to_json(),
-                node: Some(node),
+                body: Body::Yaml(node),
             })
             .collect()
     };
@@ -359,7 +510,10 @@ mod tests {
         let (d, e) = docs("x.yaml", "a: |\n  ---\n  text\nb: 2\n---\nc: 3\n");
         assert!(e.is_empty(), "{e:?}");
         assert_eq!(d.len(), 2);
-        assert_eq!(d[0].value["a"], "---\ntext\n");
+        let Body::Yaml(n) = &d[0].body else {
+            panic!("a YAML document")
+        };
+        assert_eq!(n.to_json()["a"], "---\ntext\n");
     }
 
     #[test]
@@ -394,5 +548,65 @@ mod tests {
         assert_eq!(Source::from_bytes("x.yaml", utf16).unwrap().text, "a: 1\n");
         let bad = Source::from_bytes("x.yaml", b"a: 1\nb: \xFF\n".to_vec()).unwrap_err();
         assert_eq!(bad.line, Some(2));
+    }
+}
+
+#[cfg(test)]
+mod json_split_tests {
+    use super::*;
+
+    fn sequential(text: &str) -> Option<Value> {
+        let mut d = serde_json::Deserializer::from_str(text);
+        let v = serde::de::DeserializeSeed::deserialize(StrictVisitor { metadata: false }, &mut d)
+            .ok()?;
+        d.end().ok()?;
+        Some(v)
+    }
+
+    fn list(items: &[&str]) -> String {
+        format!(
+            "{{\n  \"apiVersion\": \"v1\",\n  \"kind\": \"List\",\n  \"items\": [\n{}\n  ],\n  \"metadata\": {{\"resourceVersion\": \"\"}}\n}}\n",
+            items.join(",\n")
+        )
+    }
+
+    #[test]
+    fn a_json_list_splits_to_the_sequential_value() {
+        let tricky = [
+            r#"{"kind": "Pod", "metadata": {"name": "a", "annotations": {"x": "] , [ } { \" \\"}}}"#,
+            r#"{"kind": "Pod", "metadata": {"name": "b", "managedFields": [{"f:x": {}}]}, "items": [1, 2]}"#,
+            r#"  [ "not", {"an": "object"} ]  "#,
+            r#""a string item with \\\" quotes""#,
+            "42",
+            "null",
+            r#"{"kind": "Pod", "metadata": {"name": "\u00e9t\u00e9"}}"#,
+        ];
+        let text = list(&tricky);
+        let split = split_json_list(&text).expect("splits");
+        assert_eq!(Some(split.clone()), sequential(&text));
+        assert_eq!(split["items"].as_array().map(Vec::len), Some(tricky.len()));
+        // managedFields are skipped unbuilt in both
+        assert_eq!(split["items"][1]["metadata"].get("managedFields"), None);
+    }
+
+    #[test]
+    fn what_the_scan_cannot_prove_is_parsed_sequentially() {
+        let ok = list(&[r#"{"a": 1}"#, r#"{"b": 2}"#]);
+        assert!(split_json_list(&ok).is_some());
+        // two values (JSON Lines), trailing text, an `items` that is not an array
+        assert!(split_json_list(&format!("{ok}{ok}")).is_none());
+        assert!(split_json_list(&format!("{ok} x")).is_none());
+        assert!(split_json_list(r#"{"items": {"a": [1]}}"#).is_none());
+        // `items` twice: the sequential parser reports the duplicate key
+        let twice = ok.replacen("\"kind\"", "\"items\": [],\n  \"kind\"", 1);
+        assert!(split_json_list(&twice).is_none());
+        assert!(sequential(&twice).is_none());
+        // a broken item, an empty element, a top-level array
+        assert!(split_json_list(&list(&[r#"{"a": }"#, "1"])).is_none());
+        assert!(split_json_list(&list(&["1", ""])).is_none());
+        assert!(split_json_list("[{\"items\": [1]}]").is_none());
+        // a key `items` inside a string or deeper is not the list's
+        let nested = r#"{"kind": "x", "s": "\"items\": [", "spec": {"items": [1, 2]}}"#;
+        assert!(split_json_list(nested).is_none());
     }
 }

@@ -48,16 +48,43 @@ enum Open {
 
 /// Parses every document of a stream; empty and null documents are left out.
 pub(crate) fn parse(text: &str) -> Result<Vec<Node>, YamlError> {
+    parse_from(text, 0)
+}
+
+/// [`parse`] for text that starts after line `offset` of its file.
+fn parse_from(text: &str, offset: usize) -> Result<Vec<Node>, YamlError> {
     let mut docs = Vec::new();
     let mut stack: Vec<Open> = Vec::new();
     let mut anchors: HashMap<usize, Node> = HashMap::new();
     let mut alias_nodes = 0usize;
+    // Depth inside a skipped `metadata.managedFields` (read by no one, half of a kubectl dump).
+    let mut skipping = 0usize;
+    let mut skipped_anchor = false;
     for ev in Parser::new_from_str(text) {
         let (ev, span) = ev.map_err(|e| YamlError {
-            line: Some(e.marker().line()),
+            line: Some(e.marker().line() + offset),
             message: e.info(),
         })?;
-        let line = span.start.line();
+        let line = span.start.line() + offset;
+        if skipping > 0 {
+            match ev {
+                Event::SequenceStart(_, anchor, _) | Event::MappingStart(_, anchor, _) => {
+                    skipped_anchor |= anchor != 0;
+                    skipping += 1;
+                }
+                Event::Scalar(_, _, anchor, _) => skipped_anchor |= anchor != 0,
+                Event::SequenceEnd | Event::MappingEnd => {
+                    skipping -= 1;
+                    if skipping == 0 {
+                        if let Some(Open::Map { key, .. }) = stack.last_mut() {
+                            *key = None;
+                        }
+                    }
+                }
+                _ => {}
+            }
+            continue;
+        }
         let node = match ev {
             Event::StreamStart | Event::StreamEnd => continue,
             Event::DocumentStart(..) => {
@@ -69,7 +96,11 @@ pub(crate) fn parse(text: &str) -> Result<Vec<Node>, YamlError> {
                 let Some(n) = anchors.get(&id) else {
                     return Err(YamlError {
                         line: Some(line),
-                        message: "an alias names no anchor".into(),
+                        message: if skipped_anchor {
+                            "an alias names no anchor (anchors inside `metadata.managedFields` are not read)".into()
+                        } else {
+                            "an alias names no anchor".into()
+                        },
                     });
                 };
                 // an alias of a scalar in a key's place is that key
@@ -141,6 +172,11 @@ pub(crate) fn parse(text: &str) -> Result<Vec<Node>, YamlError> {
                         message: "a mapping key must be a plain value, not a list or mapping"
                             .into(),
                     });
+                }
+                if is_managed_fields(&stack) {
+                    skipped_anchor |= anchor != 0;
+                    skipping = 1;
+                    continue;
                 }
                 if stack.len() >= MAX_DEPTH {
                     return Err(YamlError {
@@ -237,6 +273,161 @@ pub(crate) fn parse(text: &str) -> Result<Vec<Node>, YamlError> {
         }
     }
     Ok(docs)
+}
+
+/// The size of the pieces a large list is cut into.
+const PIECE_BYTES: usize = 1 << 20;
+
+/// Below this size a stream is parsed in one piece.
+pub(crate) const SPLIT_MIN_BYTES: usize = 4 << 20;
+
+/// Parses a stream as [`parse`] does, on every core when it is one large `kind: List` as
+/// `kubectl get -o yaml` prints it; the result is identical (see [`split_list`]).
+pub(crate) fn parse_parallel(text: &str) -> Result<Vec<Node>, YamlError> {
+    if text.len() >= SPLIT_MIN_BYTES {
+        if let Some(docs) = split_list(text, PIECE_BYTES) {
+            return Ok(docs);
+        }
+    }
+    parse(text)
+}
+
+/// One top-level `items:` block sequence, cut before each of its column-0 `- ` lines into
+/// pieces parsed in parallel, then put back into the mapping around it.
+///
+/// Inside the sequence, every line at column 0 is either an item's `-`, a comment or the end
+/// of the sequence: block content is indented, and a block scalar ends at a less indented
+/// line. Only a quoted scalar or a flow collection could span such a line, and then the piece
+/// before the cut ends inside it and fails to parse. So any piece that fails, a document
+/// marker or directive anywhere, or an anchor used across pieces (an alias without its anchor)
+/// sends the whole stream to the sequential parser, which gives its errors.
+pub(crate) fn split_list(text: &str, piece_bytes: usize) -> Option<Vec<Node>> {
+    use rayon::prelude::*;
+    // (byte offset, line index) of each line start
+    let mut items_line = None;
+    let mut region: Option<(usize, usize)> = None; // byte range of the sequence's lines
+    let mut starts: Vec<(usize, usize)> = Vec::new(); // item starts: (byte, 0-based line)
+    let mut offset = 0;
+    for (i, l) in text.split_inclusive('\n').enumerate() {
+        let at = offset;
+        offset += l.len();
+        if l.starts_with("---") || l.starts_with("...") || l.starts_with('%') {
+            return None;
+        }
+        match (items_line, region) {
+            (None, _) => {
+                if l.trim_end() == "items:" {
+                    items_line = Some(i);
+                }
+            }
+            (Some(_), Some((_, end))) if end < at => {}
+            (Some(_), _) => {
+                let t = l.trim_end();
+                if t == "-" || l.starts_with("- ") {
+                    starts.push((at, i));
+                    region = Some((region.map_or(at, |r| r.0), offset));
+                } else if t.is_empty() || l.starts_with(' ') || l.starts_with('#') {
+                    if region.is_some() {
+                        region = Some((region.map_or(at, |r| r.0), offset));
+                    } else if !t.is_empty() && !t.trim_start().starts_with('#') {
+                        return None; // an indented sequence: not kubectl's layout
+                    }
+                } else if region.is_some() {
+                    // the first column-0 line after the sequence ends it
+                    region = region.map(|(s, _)| (s, at.saturating_sub(1)));
+                } else {
+                    return None;
+                }
+            }
+        }
+    }
+    let (items_line, (begin, end)) = (items_line?, region?);
+    let end = end.min(text.len());
+    if starts.len() < 2 {
+        return None;
+    }
+    // pieces of about `piece_bytes`, cut at item starts
+    let mut cuts = vec![starts.first()?.to_owned()];
+    for &(at, line) in &starts {
+        if at - cuts.last()?.0 >= piece_bytes {
+            cuts.push((at, line));
+        }
+    }
+    let pieces: Vec<(usize, usize, usize)> = cuts
+        .iter()
+        .enumerate()
+        .map(|(k, &(at, line))| (at, cuts.get(k + 1).map_or(end, |c| c.0), line))
+        .collect();
+    let parsed: Vec<Option<Node>> = pieces
+        .par_iter()
+        .map(|&(from, to, line)| {
+            let mut docs = parse_from(text.get(from..to)?, line).ok()?;
+            match (docs.pop(), docs.is_empty()) {
+                (
+                    Some(
+                        n @ Node {
+                            value: NodeValue::Seq(_),
+                            ..
+                        },
+                    ),
+                    true,
+                ) => Some(n),
+                _ => None,
+            }
+        })
+        .collect();
+    // the mapping around the sequence, with the sequence's lines left blank (lines kept)
+    let blank = "\n".repeat(text.get(begin..end)?.matches('\n').count());
+    let outer = format!("{}{blank}{}", text.get(..begin)?, text.get(end..)?);
+    let mut docs = parse(&outer).ok()?;
+    let mut items = Vec::new();
+    let mut first_line = 0;
+    for piece in parsed {
+        let Node {
+            line,
+            value: NodeValue::Seq(mut seq),
+        } = piece?
+        else {
+            return None;
+        };
+        if first_line == 0 {
+            first_line = line;
+        }
+        items.append(&mut seq);
+    }
+    let [doc] = docs.as_mut_slice() else {
+        return None;
+    };
+    let NodeValue::Map(entries) = &mut doc.value else {
+        return None;
+    };
+    let entry = entries
+        .iter_mut()
+        .find(|e| e.key == "items" && e.key_line == items_line + 1)?;
+    if entry.value.value != NodeValue::Null {
+        return None;
+    }
+    entry.value = Node {
+        line: first_line,
+        value: NodeValue::Seq(items),
+    };
+    Some(docs)
+}
+
+/// Whether the value about to start is an object's `metadata.managedFields`: the API server's
+/// field ownership records, which netfence never reads (so neither builds nor checks them).
+fn is_managed_fields(stack: &[Open]) -> bool {
+    fn key_of(o: Option<&Open>) -> Option<&str> {
+        match o {
+            Some(Open::Map {
+                key: Some((k, _)), ..
+            }) => Some(k.as_str()),
+            _ => None,
+        }
+    }
+    let n = stack.len();
+    key_of(n.checked_sub(1).and_then(|i| stack.get(i))) == Some("managedFields")
+        && key_of(n.checked_sub(2).and_then(|i| stack.get(i))) == Some("metadata")
 }
 
 fn count(n: &Node) -> usize {
@@ -449,5 +640,74 @@ mod tests {
             .unwrap_err()
             .message
             .contains("deeper than 128"));
+    }
+}
+
+#[cfg(test)]
+mod split_tests {
+    use super::*;
+
+    /// A kubectl-style List of `n` items, each with a block scalar and a nested list.
+    fn list(n: usize) -> String {
+        let mut s = String::from("apiVersion: v1\nkind: List\nitems:\n");
+        for i in 0..n {
+            s.push_str(&format!(
+                "- apiVersion: v1\n  kind: Pod\n  metadata:\n    name: p{i}\n    annotations:\n      note: |\n        line one\n\n        - not an item\n    managedFields:\n    - manager: x\n      fieldsV1: {{\"f:spec\": {{}}}}\n  spec:\n    containers:\n    - name: c\n      ports:\n      - containerPort: 80\n# a comment\n\n"
+            ));
+        }
+        s.push_str("metadata:\n  resourceVersion: \"\"\n");
+        s
+    }
+
+    /// Every split parse equals the sequential parse, or does not happen.
+    fn same(text: &str) -> bool {
+        same_in(text, 4096)
+    }
+
+    /// [`same`] with pieces of `piece` bytes (1: a piece per item).
+    fn same_in(text: &str, piece: usize) -> bool {
+        let slow = parse(text).ok();
+        match split_list(text, piece) {
+            Some(fast) => {
+                assert_eq!(Some(fast), slow, "split parse differs");
+                true
+            }
+            None => false,
+        }
+    }
+
+    #[test]
+    fn a_kubectl_list_splits_to_the_sequential_tree() {
+        let text = list(5000);
+        assert!(text.len() > 1 << 20, "big enough for several pieces");
+        assert!(same(&text));
+        assert_eq!(parse_parallel(&text), parse(&text));
+    }
+
+    #[test]
+    fn what_the_split_cannot_prove_goes_to_the_sequential_parser() {
+        let big = list(3000);
+        // an anchor used across pieces
+        let anchored = big.replacen("name: p0\n", "name: &n p0\n", 1).replacen(
+            "name: p2999\n",
+            "name: *n\n",
+            1,
+        );
+        assert!(!same(&anchored));
+        // flow collections spanning lines
+        let flow = big.replacen("name: p1500\n", "name: [a,\n- b]\n", 1);
+        assert!(!same_in(&flow, 1));
+        // a quoted scalar spanning a column-0 `- ` line
+        let quoted = big.replacen("name: p1500\n", "name: \"p1500\n- x\"\n", 1);
+        assert!(!same_in(&quoted, 1));
+        // ... which parses alike when no cut falls inside it
+        assert!(same_in(&quoted, 1 << 30));
+        // a document marker
+        assert!(!same(&format!("---\n{big}")));
+        // an indented sequence, a stray column-0 line
+        assert!(!same(&big.replace("\n- apiVersion", "\n  - apiVersion")));
+        // `items:` that is not the mapping's own key
+        let inside = "note: \"a\nitems:\n- b\n- c\n\"\n";
+        assert!(!same(inside));
     }
 }
