@@ -625,3 +625,47 @@ fn query_names_the_likely_cause() {
         "{causes:?}"
     );
 }
+
+#[test]
+fn streamed_txt_lists_what_the_held_report_lists() {
+    // txt is written source by source; md goes through the report held in memory
+    for (dir, cni) in [
+        ("examples/seed-production", "generic"),
+        ("examples/seed-cilium", "cilium"),
+        ("examples/seed-calico-istio", "calico"),
+    ] {
+        let path = example().join("../..").join(dir);
+        let path = path.to_str().unwrap();
+        for focus in [&[][..], &["--focus-conn", "tcp-8080"][..]] {
+            let mut txt_args = vec!["connectivity", path, "--cni", cni];
+            txt_args.extend_from_slice(focus);
+            let mut md_args = txt_args.clone();
+            md_args.extend_from_slice(&["-o", "md"]);
+            let (code, txt, _) = run(&txt_args);
+            let (code_md, md, _) = run(&md_args);
+            assert_eq!((code, code_md), (0, 0));
+            let from_md: Vec<String> = md
+                .lines()
+                .skip_while(|l| !l.starts_with("|-"))
+                .skip(1)
+                .take_while(|l| l.starts_with('|'))
+                .map(|row| {
+                    let cells: Vec<&str> =
+                        row.trim_matches('|').split(" | ").map(str::trim).collect();
+                    match cells.as_slice() {
+                        [s, d] => format!("{s} => {d}"),
+                        [s, d, c] => format!("{s} => {d} : {c}"),
+                        other => other.join(" "),
+                    }
+                })
+                .collect();
+            let from_txt: Vec<String> = txt
+                .lines()
+                .filter(|l| l.contains(" => "))
+                .map(|l| l.split(" (").next().unwrap().to_string())
+                .collect();
+            assert!(!from_txt.is_empty(), "{dir}: no lines");
+            assert_eq!(from_txt, from_md, "{dir} {focus:?}");
+        }
+    }
+}

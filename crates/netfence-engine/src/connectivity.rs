@@ -67,6 +67,14 @@ struct Bundle {
     l7: Option<Arc<Vec<(ConnSet, L7Rules)>>>,
 }
 
+/// The bundles of a [`Connectivity`] by source (see [`Connectivity::source_index`]).
+#[derive(Debug, Clone, Default)]
+pub struct SourceIndex {
+    by_class: Vec<Vec<u32>>,
+    by_node: std::collections::HashMap<Node, Vec<u32>>,
+    class_of: Vec<u32>,
+}
+
 /// The connectivity map. It is kept per class of endpoints, so its size grows with classes,
 /// not with pod pairs; [`Connectivity::edges`] expands it to endpoint pairs as it iterates.
 #[derive(Debug, Clone, Default)]
@@ -161,6 +169,87 @@ impl Connectivity {
                     dst,
                     conn: b.conn.clone(),
                     l7: b.l7.clone(),
+                })
+            })
+    }
+
+    /// Every node that is the source of some edge, each once, in no particular order.
+    pub fn sources(&self) -> Vec<Node> {
+        let mut seen = std::collections::HashSet::new();
+        let mut out = Vec::new();
+        for b in &self.bundles {
+            for n in self.side(&b.src) {
+                if seen.insert(n) {
+                    out.push(n);
+                }
+            }
+        }
+        out
+    }
+
+    /// An index of the bundles by source, for [`Connectivity::edges_from`]: what a writer
+    /// that streams the map source by source needs, instead of holding every edge.
+    pub fn source_index(&self) -> SourceIndex {
+        let mut by_class: Vec<Vec<u32>> = vec![Vec::new(); self.members.len()];
+        let mut by_node: std::collections::HashMap<Node, Vec<u32>> = Default::default();
+        for (i, b) in self.bundles.iter().enumerate() {
+            let i = i as u32;
+            match b.src {
+                Side::Class(c) => {
+                    if let Some(v) = by_class.get_mut(c as usize) {
+                        v.push(i);
+                    }
+                }
+                Side::One(n) => by_node.entry(n).or_default().push(i),
+            }
+        }
+        let mut class_of = vec![u32::MAX; self.workload_of.len()];
+        for (c, members) in self.members.iter().enumerate() {
+            for &e in members {
+                if let Some(x) = class_of.get_mut(e) {
+                    *x = c as u32;
+                }
+            }
+        }
+        SourceIndex {
+            by_class,
+            by_node,
+            class_of,
+        }
+    }
+
+    /// The edges leaving `src` (as [`Connectivity::edges`] has them), through `index`.
+    pub fn edges_from<'a>(
+        &'a self,
+        index: &'a SourceIndex,
+        src: Node,
+    ) -> impl Iterator<Item = Edge> + 'a {
+        let bundles: &[u32] = match src {
+            Node::Endpoint(e) => index
+                .class_of
+                .get(e)
+                .and_then(|&c| index.by_class.get(c as usize))
+                .map(Vec::as_slice)
+                .unwrap_or_default(),
+            other => index
+                .by_node
+                .get(&other)
+                .map(Vec::as_slice)
+                .unwrap_or_default(),
+        };
+        let ws = self.workload(src);
+        bundles
+            .iter()
+            .filter_map(|&i| self.bundles.get(i as usize))
+            .flat_map(move |b| {
+                self.side(&b.dst).filter_map(move |d| {
+                    let same = src == d || ws.is_some() && ws == self.workload(d);
+                    (!same).then(|| Edge {
+                        src,
+                        dst: d,
+                        conn: b.conn.clone(),
+                        l7: b.l7.clone(),
+                    })
                 })
             })
     }
