@@ -51,7 +51,7 @@ pub struct Edge {
 }
 
 /// One side of a bundle of edges: every member of a class, or one node.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 enum Side {
     Class(u32),
     One(Node),
@@ -75,10 +75,28 @@ pub struct SourceIndex {
     class_of: Vec<u32>,
 }
 
+/// L7 rules a connection's requests must match, per set of ports (Cilium).
+type L7Notes = Option<Arc<Vec<(ConnSet, L7Rules)>>>;
+
+/// A class-to-class bundle: source and destination class, and an index into `conns`.
+#[derive(Debug, Clone, Copy)]
+struct ClassPair {
+    src: u32,
+    dst: u32,
+    conn: u32,
+}
+
 /// The connectivity map. It is kept per class of endpoints, so its size grows with classes,
 /// not with pod pairs; [`Connectivity::edges`] expands it to endpoint pairs as it iterates.
 #[derive(Debug, Clone, Default)]
 pub struct Connectivity {
+    /// Class-to-class connections (most of a map), 12 bytes each, grouped by source class.
+    pairs: Vec<ClassPair>,
+    /// Where each source class's pairs start in `pairs` (one more entry than classes).
+    pair_start: Vec<u32>,
+    /// The distinct connection sets (and L7 notes) of `pairs`.
+    conns: Vec<(Arc<ConnSet>, L7Notes)>,
+    /// The other bundles: with an external range, the ingress controller or an FQDN.
     bundles: Vec<Bundle>,
     /// The endpoints of each class.
     members: Vec<Vec<EndpointId>>,
@@ -96,34 +114,45 @@ impl Connectivity {
     /// Allowed, non-empty connections between nodes (a workload to itself excluded), in a
     /// stable order: class pairs, then external ranges, the ingress controller and FQDNs.
     pub fn edges(&self) -> impl Iterator<Item = Edge> + '_ {
-        self.bundles.iter().flat_map(move |b| {
-            let dsts = self.side(&b.dst);
-            self.side(&b.src).flat_map(move |s| {
+        self.all_bundles().flat_map(move |(src, dst, conn, l7)| {
+            let dsts = self.side(dst);
+            self.side(src).flat_map(move |s| {
                 let ws = self.workload(s);
                 dsts.clone().filter_map(move |d| {
                     let same = s == d || ws.is_some() && ws == self.workload(d);
                     (!same).then(|| Edge {
                         src: s,
                         dst: d,
-                        conn: b.conn.clone(),
-                        l7: b.l7.clone(),
+                        conn: conn.clone(),
+                        l7: l7.clone(),
                     })
                 })
             })
         })
     }
 
+    /// Every bundle, class pairs first, as (source, destination, connection, L7 notes).
+    fn all_bundles(&self) -> impl Iterator<Item = (Side, Side, &Arc<ConnSet>, &L7Notes)> + '_ {
+        self.pairs
+            .iter()
+            .filter_map(|p| {
+                let (conn, l7) = self.conns.get(p.conn as usize)?;
+                Some((Side::Class(p.src), Side::Class(p.dst), conn, l7))
+            })
+            .chain(self.bundles.iter().map(|b| (b.src, b.dst, &b.conn, &b.l7)))
+    }
+
     /// The nodes of one side of a bundle.
-    fn side<'a>(&'a self, side: &'a Side) -> impl Iterator<Item = Node> + Clone + 'a {
+    fn side(&self, side: Side) -> impl Iterator<Item = Node> + Clone + '_ {
         let (members, one): (&[EndpointId], Option<Node>) = match side {
             Side::Class(c) => (
                 self.members
-                    .get(*c as usize)
+                    .get(c as usize)
                     .map(Vec::as_slice)
                     .unwrap_or_default(),
                 None,
             ),
-            Side::One(n) => (&[], Some(*n)),
+            Side::One(n) => (&[], Some(n)),
         };
         members.iter().map(|&e| Node::Endpoint(e)).chain(one)
     }
@@ -147,12 +176,10 @@ impl Connectivity {
                 .map(Vec::as_slice)
                 .unwrap_or_default()
         };
-        self.bundles
-            .iter()
-            .filter_map(move |b| match (&b.src, &b.dst) {
-                (Side::Class(s), Side::Class(d)) => Some((members(*s), members(*d), &b.conn)),
-                _ => None,
-            })
+        self.pairs.iter().filter_map(move |p| {
+            let (conn, _) = self.conns.get(p.conn as usize)?;
+            Some((members(p.src), members(p.dst), conn))
+        })
     }
 
     /// The edges from external ranges, without expanding the others.
@@ -164,7 +191,7 @@ impl Connectivity {
                 _ => None,
             })
             .flat_map(move |(src, b)| {
-                self.side(&b.dst).map(move |dst| Edge {
+                self.side(b.dst).map(move |dst| Edge {
                     src,
                     dst,
                     conn: b.conn.clone(),
@@ -177,14 +204,26 @@ impl Connectivity {
     pub fn sources(&self) -> Vec<Node> {
         let mut seen = std::collections::HashSet::new();
         let mut out = Vec::new();
-        for b in &self.bundles {
-            for n in self.side(&b.src) {
+        for src in self
+            .pair_classes()
+            .chain(self.bundles.iter().map(|b| b.src))
+        {
+            for n in self.side(src) {
                 if seen.insert(n) {
                     out.push(n);
                 }
             }
         }
         out
+    }
+
+    /// Each source class that has pairs, once.
+    fn pair_classes(&self) -> impl Iterator<Item = Side> + '_ {
+        self.pair_start
+            .windows(2)
+            .enumerate()
+            .filter(|(_, w)| matches!(w, [a, b] if a < b))
+            .map(|(c, _)| Side::Class(c as u32))
     }
 
     /// An index of the bundles by source, for [`Connectivity::edges_from`]: what a writer
@@ -224,11 +263,20 @@ impl Connectivity {
         index: &'a SourceIndex,
         src: Node,
     ) -> impl Iterator<Item = Edge> + 'a {
+        let class = match src {
+            Node::Endpoint(e) => index.class_of.get(e).copied(),
+            _ => None,
+        };
+        let pairs: &[ClassPair] = class
+            .and_then(|c| {
+                let from = *self.pair_start.get(c as usize)? as usize;
+                let to = *self.pair_start.get(c as usize + 1)? as usize;
+                self.pairs.get(from..to)
+            })
+            .unwrap_or_default();
         let bundles: &[u32] = match src {
-            Node::Endpoint(e) => index
-                .class_of
-                .get(e)
-                .and_then(|&c| index.by_class.get(c as usize))
+            Node::Endpoint(_) => class
+                .and_then(|c| index.by_class.get(c as usize))
                 .map(Vec::as_slice)
                 .unwrap_or_default(),
             other => index
@@ -238,17 +286,26 @@ impl Connectivity {
                 .unwrap_or_default(),
         };
         let ws = self.workload(src);
-        bundles
+        pairs
             .iter()
-            .filter_map(|&i| self.bundles.get(i as usize))
-            .flat_map(move |b| {
-                self.side(&b.dst).filter_map(move |d| {
+            .filter_map(|p| {
+                let (conn, l7) = self.conns.get(p.conn as usize)?;
+                Some((Side::Class(p.dst), conn, l7))
+            })
+            .chain(
+                bundles
+                    .iter()
+                    .filter_map(|&i| self.bundles.get(i as usize))
+                    .map(|b| (b.dst, &b.conn, &b.l7)),
+            )
+            .flat_map(move |(dst, conn, l7)| {
+                self.side(dst).filter_map(move |d| {
                     let same = src == d || ws.is_some() && ws == self.workload(d);
                     (!same).then(|| Edge {
                         src,
                         dst: d,
-                        conn: b.conn.clone(),
-                        l7: b.l7.clone(),
+                        conn: conn.clone(),
+                        l7: l7.clone(),
                     })
                 })
             })
@@ -408,7 +465,7 @@ pub fn compute_with_ranges(
         }
         (edges, t, f)
     };
-    let mut bundles = Vec::with_capacity(class_edges.len() + to_ext.len() + from_ext.len());
+    let mut bundles = Vec::with_capacity(to_ext.len() + from_ext.len());
     let has_l7 = ev.uses_cilium()
         && cluster
             .cilium_policies
@@ -428,16 +485,47 @@ pub fn compute_with_ranges(
         conn,
         l7: None,
     };
+    // class pairs come grouped by source class; connection sets are interned by identity
+    let mut pairs = Vec::with_capacity(class_edges.len());
+    let mut conns: Vec<(Arc<ConnSet>, L7Notes)> = Vec::new();
+    // (every interned set stays alive in `conns`, so no address is reused while interning)
+    let mut conn_ids: std::collections::HashMap<usize, u32> = Default::default();
     for (sc, dc, conn) in class_edges {
         let l7 = if has_l7 {
             l7_notes(&ev, Peer::Endpoint(rep(sc)), Peer::Endpoint(rep(dc)), &conn)
         } else {
             None
         };
-        bundles.push(Bundle {
-            l7,
-            ..bundle(Side::Class(sc), Side::Class(dc), conn)
+        // (a set with L7 notes is kept apart: the notes are made per pair)
+        let id = match l7 {
+            None => *conn_ids
+                .entry(Arc::as_ptr(&conn) as usize)
+                .or_insert_with(|| {
+                    conns.push((conn, None));
+                    (conns.len() - 1) as u32
+                }),
+            Some(notes) => {
+                conns.push((conn, Some(notes)));
+                (conns.len() - 1) as u32
+            }
+        };
+        pairs.push(ClassPair {
+            src: sc,
+            dst: dc,
+            conn: id,
         });
+    }
+    if !pairs.is_sorted_by_key(|p| p.src) {
+        pairs.sort_by_key(|p| p.src);
+    }
+    let mut pair_start = vec![0u32; classes.len() + 1];
+    for p in &pairs {
+        if let Some(n) = pair_start.get_mut(p.src as usize + 1) {
+            *n += 1;
+        }
+    }
+    for c in 1..pair_start.len() {
+        pair_start[c] += pair_start[c - 1];
     }
     for (c, r, conn) in to_ext {
         bundles.push(bundle(
@@ -499,6 +587,9 @@ pub fn compute_with_ranges(
         })
         .collect();
     Connectivity {
+        pairs,
+        pair_start,
+        conns,
         bundles,
         members: classes.members,
         workload_of,
