@@ -68,18 +68,26 @@ impl<'a> AuditCtx<'a> {
     /// The endpoints of namespace `ns`, in id order (indexed once: rules that look at the
     /// subjects of every policy would otherwise scan every endpoint per policy).
     pub fn endpoints_in(&self, ns: &str) -> &[usize] {
-        self.by_namespace
-            .get_or_init(|| {
-                let mut m: std::collections::HashMap<String, Vec<usize>> =
-                    std::collections::HashMap::new();
-                for (id, e) in self.cluster.endpoints.iter().enumerate() {
-                    m.entry(e.namespace.clone()).or_default().push(id);
-                }
-                m
-            })
+        self.namespace_index()
             .get(ns)
             .map(Vec::as_slice)
             .unwrap_or_default()
+    }
+
+    /// Every namespace that has endpoints, in no particular order.
+    pub fn endpoint_namespaces(&self) -> impl Iterator<Item = &str> {
+        self.namespace_index().keys().map(String::as_str)
+    }
+
+    fn namespace_index(&self) -> &std::collections::HashMap<String, Vec<usize>> {
+        self.by_namespace.get_or_init(|| {
+            let mut m: std::collections::HashMap<String, Vec<usize>> =
+                std::collections::HashMap::new();
+            for (id, e) in self.cluster.endpoints.iter().enumerate() {
+                m.entry(e.namespace.clone()).or_default().push(id);
+            }
+            m
+        })
     }
 
     /// The connectivity map (computed once).

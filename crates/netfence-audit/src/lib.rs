@@ -51,12 +51,19 @@ pub struct AuditResult {
 
 /// Runs the selected rules.
 pub fn run(ctx: &AuditCtx<'_>, selection: &Selection) -> AuditResult {
-    let mut all = Vec::new();
-    for rule in RULES {
-        if selection.runs(rule.code) {
-            (rule.check)(ctx, &mut all);
-        }
-    }
+    use rayon::prelude::*;
+    // Rules are independent: they run on every core (shared analyses are computed once, by
+    // whichever rule asks first) and their findings are joined in rule order.
+    let per_rule: Vec<Vec<Diagnostic>> = RULES
+        .par_iter()
+        .filter(|rule| selection.runs(rule.code))
+        .map(|rule| {
+            let mut found = Vec::new();
+            (rule.check)(ctx, &mut found);
+            found
+        })
+        .collect();
+    let all: Vec<Diagnostic> = per_rule.into_iter().flatten().collect();
     let mut result = AuditResult::default();
     for d in all {
         if ctx.suppressed(&d) {

@@ -133,19 +133,51 @@ pub fn compute(
     profile: Profile,
     include: &dyn Fn(EndpointId) -> bool,
 ) -> Exposure {
+    use rayon::prelude::*;
     let ev = Evaluator::new(cluster, profile);
+    let mut by_namespace: std::collections::BTreeMap<&str, Vec<EndpointId>> = Default::default();
+    for (id, ep) in cluster.endpoints.iter().enumerate() {
+        by_namespace
+            .entry(ep.namespace.as_str())
+            .or_default()
+            .push(id);
+    }
     let reps: Vec<RepPeer> = representative_peers(cluster)
-        .into_iter()
-        .filter(|r| !realized(cluster, r))
+        .into_par_iter()
+        .filter(|r| !realized(cluster, &by_namespace, r))
         .collect();
     let any = anywhere();
+    let ids: Vec<EndpointId> = (0..cluster.endpoints.len())
+        .filter(|&id| include(id))
+        .collect();
+    // each workload on its own, on every core; merged in endpoint order
+    let parts: Vec<Exposure> = ids
+        .par_iter()
+        .map(|&id| exposure_of(&ev, cluster, id, &reps, &any))
+        .collect();
     let mut out = Exposure::default();
-    for (id, ep) in cluster.endpoints.iter().enumerate() {
-        if !include(id) {
-            continue;
-        }
+    for mut part in parts {
+        out.lines.append(&mut part.lines);
+        out.unprotected.append(&mut part.unprotected);
+    }
+    out
+}
+
+/// The exposure of one endpoint, in both directions.
+fn exposure_of(
+    ev: &Evaluator<'_>,
+    cluster: &Cluster,
+    id: EndpointId,
+    reps: &[RepPeer],
+    any: &RepPeer,
+) -> Exposure {
+    let mut out = Exposure::default();
+    let Some(ep) = cluster.endpoints.get(id) else {
+        return out;
+    };
+    {
         for dir in [Direction::Egress, Direction::Ingress] {
-            let detail = ev.direction_detail(ep, Peer::Rep(&any), dir);
+            let detail = ev.direction_detail(ep, Peer::Rep(any), dir);
             if !detail.np_isolated && !ev.admin_subject_has_rules(ep, dir) {
                 out.unprotected.push((id, dir));
                 out.lines.push(ExposureLine {
@@ -165,7 +197,7 @@ pub fn compute(
                     conn: entire.clone(),
                 });
             }
-            for rep in &reps {
+            for rep in reps {
                 let conn = ev.direction_allowed(ep, Peer::Rep(rep), dir);
                 // Shown when it differs from what the entire cluster gets: with NetworkPolicy
                 // alone a potential peer gets at least that much, so this hides exactly the
@@ -189,13 +221,23 @@ pub fn compute(
 /// pods is already a real pod: its connections are then in the connectivity list, not
 /// exposure. Empty selectors and expressions stand for more than the pods present, so they
 /// are always kept (netpol-analyzer's behaviour).
-fn realized(cluster: &Cluster, rep: &RepPeer) -> bool {
+fn realized(
+    cluster: &Cluster,
+    by_namespace: &std::collections::BTreeMap<&str, Vec<EndpointId>>,
+    rep: &RepPeer,
+) -> bool {
     let ns_sel = rep.namespace_selector();
     let simple = |s: &LabelSelector| !s.match_labels.is_empty() && s.match_expressions.is_empty();
     if !simple(&ns_sel) || !simple(&rep.pods) {
         return false;
     }
-    cluster.endpoints.iter().any(|ep| {
-        ns_sel.matches(cluster.namespace_labels(&ep.namespace)) && rep.pods.matches(&ep.labels)
+    by_namespace.iter().any(|(ns, ids)| {
+        ns_sel.matches(cluster.namespace_labels(ns))
+            && ids.iter().any(|&id| {
+                cluster
+                    .endpoints
+                    .get(id)
+                    .is_some_and(|ep| rep.pods.matches(&ep.labels))
+            })
     })
 }

@@ -4,6 +4,7 @@ use netfence_engine::connectivity::external_ranges;
 use netfence_engine::eval::{rules_of, Peer};
 use netfence_engine::exposure::representative_peers;
 use netfence_engine::Direction;
+use netfence_model::{NetworkPolicy, NpPeer, NpRule};
 
 use super::{on_policy, policy_subjects};
 use crate::context::AuditCtx;
@@ -54,37 +55,53 @@ fn check(ctx: &AuditCtx<'_>, out: &mut Vec<Diagnostic>) {
     let c = ctx.cluster;
     let (src_ranges, dst_ranges) = external_ranges(c);
     let reps = representative_peers(c);
-    for (i, p) in c.network_policies.iter().enumerate() {
+    use rayon::prelude::*;
+    // each policy on its own, on every core; reported in policy order
+    let found: Vec<Diagnostic> = c.network_policies.par_iter().enumerate().filter_map(|(i, p)| {
         let subjects: Vec<_> = policy_subjects(ctx, p).collect();
         // A namespace-wide policy also governs every pod created later: what the other policies
         // cover today says nothing about those, so it is never called redundant.
         if subjects.is_empty() || p.pod_selector.is_empty() {
-            continue; // NP201 reports the first case
+            return None; // NP201 reports the first case
         }
         let changes = [Direction::Ingress, Direction::Egress].iter().any(|&dir| {
             let Some(rules) = rules_of(p, dir) else {
                 return false;
             };
-            subjects.iter().any(|&ep| {
-                // The only policy isolating the workload: removing it opens everything.
-                if ctx.ev.selecting_policies(ep, dir).len() == 1 {
-                    return true;
+            // The only policy isolating a workload: removing it opens everything.
+            if subjects
+                .iter()
+                .any(|&ep| ctx.ev.selecting_policies(ep, dir).len() == 1)
+            {
+                return true;
+            }
+            // Otherwise only peers one of its rules matches can change, among the endpoints
+            // its rules can name at all (found lazily: the first change ends the search).
+            let matched = |peer: &Peer<'_>| {
+                rules.iter().any(|r| match &r.peers {
+                    None => true,
+                    Some(elems) => elems.iter().any(|e| ctx.ev.np_peer_matches(p, e, *peer)),
+                })
+            };
+            let ranges = if dir == Direction::Ingress {
+                &src_ranges
+            } else {
+                &dst_ranges
+            };
+            let slices = candidate_endpoints(ctx, p, rules);
+            let all: Vec<usize>;
+            let slices: Vec<&[usize]> = match slices {
+                Some(s) => s,
+                None => {
+                    all = (0..c.endpoints.len()).collect();
+                    vec![all.as_slice()]
                 }
-                // Otherwise only peers one of its rules matches can change.
-                let matched = |peer: &Peer<'_>| {
-                    rules.iter().any(|r| match &r.peers {
-                        None => true,
-                        Some(elems) => elems.iter().any(|e| ctx.ev.np_peer_matches(p, e, *peer)),
-                    })
-                };
-                let ranges = if dir == Direction::Ingress {
-                    &src_ranges
-                } else {
-                    &dst_ranges
-                };
-                c.endpoints
+            };
+            subjects.iter().any(|&ep| {
+                slices
                     .iter()
-                    .map(Peer::Endpoint)
+                    .flat_map(|s| s.iter())
+                    .map(|&id| Peer::Endpoint(&c.endpoints[id]))
                     .chain(reps.iter().map(Peer::Rep))
                     .chain(ranges.iter().map(Peer::Ip))
                     .filter(|peer| matched(peer))
@@ -95,10 +112,44 @@ fn check(ctx: &AuditCtx<'_>, out: &mut Vec<Diagnostic>) {
             })
         });
         if changes {
-            continue;
+            return None;
         }
-        out.push(on_policy(&RULE, i, p, p.origin.clone(), format!("removing {} changes no connection: other policies already allow everything it allows", p.qualified_name()),
+        Some(on_policy(&RULE, i, p, p.origin.clone(), format!("removing {} changes no connection: other policies already allow everything it allows", p.qualified_name()),
             "delete it (check with `netfence diff OLD NEW --fail-on-change`)".into(),
-        ));
+        ))
+    }).collect();
+    out.extend(found);
+}
+
+/// The endpoints `rules` of `p` can match (a superset, as slices of ids that may repeat),
+/// from the namespaces their peers name; `None` when a rule may match any endpoint.
+fn candidate_endpoints<'c>(
+    ctx: &'c AuditCtx<'_>,
+    p: &NetworkPolicy,
+    rules: &[NpRule],
+) -> Option<Vec<&'c [usize]>> {
+    let mut out: Vec<&[usize]> = Vec::new();
+    for r in rules {
+        for e in r.peers.as_ref()? {
+            match e {
+                NpPeer::Pods {
+                    namespaces: None, ..
+                } => out.push(ctx.endpoints_in(&p.namespace)),
+                NpPeer::Pods {
+                    namespaces: Some(sel),
+                    ..
+                } => {
+                    for ns in ctx.endpoint_namespaces() {
+                        if sel.matches(ctx.cluster.namespace_labels(ns)) {
+                            out.push(ctx.endpoints_in(ns));
+                        }
+                    }
+                }
+                // under profiles where ipBlocks match pod addresses, any endpoint may
+                NpPeer::IpBlock { .. } if ctx.profile.ipblock_matches_pod_ips() => return None,
+                NpPeer::IpBlock { .. } => {}
+            }
+        }
     }
+    Some(out)
 }
