@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use netfence_model::cilium::{
-    NAMESPACE_LABELS_PREFIX, POD_NAMESPACE_LABEL, RESERVED_PREFIX, SERVICE_ACCOUNT_LABEL,
+    CLUSTER_LABEL, DEFAULT_CLUSTER_NAME, NAMESPACE_LABELS_PREFIX, POD_NAMESPACE_LABEL,
+    RESERVED_PREFIX, SERVICE_ACCOUNT_LABEL,
 };
 use netfence_model::{
     CiliumPeer, CiliumPeerRule, CiliumPolicy, CiliumPortRule, CiliumRule, CiliumSubject, ConnSet,
@@ -33,9 +34,6 @@ pub enum PolicyMode {
 /// agent's.
 #[derive(Debug, Clone)]
 pub struct CiliumOptions {
-    /// `ingress: [{}]` allows every peer (current agents); `false` reads it as matching none
-    /// (the legacy idiom).
-    pub empty_rule_allows_all: bool,
     /// A leading `**.` matches several labels (current agents).
     pub fqdn_multilabel: bool,
     /// The policy enforcement mode.
@@ -49,7 +47,6 @@ pub struct CiliumOptions {
 impl Default for CiliumOptions {
     fn default() -> Self {
         Self {
-            empty_rule_allows_all: true,
             fqdn_multilabel: true,
             mode: PolicyMode::Default,
             allow_localhost_policy: false,
@@ -220,6 +217,7 @@ pub fn identity_labels(ev: &Evaluator<'_>, ep: &Endpoint) -> Labels {
     let mut l = ep.labels.clone();
     l.insert(POD_NAMESPACE_LABEL.into(), ep.namespace.clone());
     l.insert(SERVICE_ACCOUNT_LABEL.into(), ep.service_account.clone());
+    l.insert(CLUSTER_LABEL.into(), DEFAULT_CLUSTER_NAME.into());
     for (k, v) in ev.cluster.namespace_labels(&ep.namespace) {
         l.insert(format!("{NAMESPACE_LABELS_PREFIX}{k}"), v.clone());
     }
@@ -363,7 +361,9 @@ impl<'a> Evaluator<'a> {
         dir: Direction,
     ) -> bool {
         match &rule.peers {
-            None => self.cilium.empty_rule_allows_all || rule.ports.is_some(),
+            // no L3 field: every peer on the rule's ports; the empty rule `{}` (no ports either)
+            // selects no peer (Cilium's default-deny idiom)
+            None => rule.ports.is_some(),
             Some(elems) => elems
                 .iter()
                 .any(|e| self.cilium_peer_matches(ep, e, peer, peer_ids, requires, dir)),

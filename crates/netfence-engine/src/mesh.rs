@@ -547,10 +547,11 @@ fn condition_matches(
     headers: Option<&[(String, String)]>,
     traffic: Traffic<'_>,
 ) -> bool {
+    // Istio renders `values` as a matcher and `notValues` as a negated one: a request without
+    // the attribute (no such header, no principal) fails the first and passes the second.
     let test = |v: Option<&str>, f: &dyn Fn(&str, &str) -> bool| {
-        let Some(v) = v else { return false };
-        (c.values.is_empty() || c.values.iter().any(|x| f(x, v)))
-            && !c.not_values.iter().any(|x| f(x, v))
+        (c.values.is_empty() || v.is_some_and(|v| c.values.iter().any(|x| f(x, v))))
+            && !v.is_some_and(|v| c.not_values.iter().any(|x| f(x, v)))
     };
     let key = c.key.as_str();
     if let Some(name) = key
@@ -571,8 +572,8 @@ fn condition_matches(
         };
     }
     let ip_test = |ip: Option<IpAddr>| {
-        let Some(ip) = ip else { return false };
         let inside = |b: &String| {
+            let Some(ip) = ip else { return false };
             let cidr = if b.contains('/') {
                 b.clone()
             } else {

@@ -280,3 +280,21 @@ fn ca22_http_match_without_alp_is_reported_as_l4_only() {
         "{steps:?}"
     );
 }
+
+#[test]
+fn a_named_port_without_protocol_is_the_pods_port_of_that_name() {
+    // Calico's validator needs a protocol for numeric ports only; `http` is TCP 8080 on a/web
+    let p = np(
+        "p",
+        "",
+        "  ingress:\n  - action: Allow\n    source: {selector: app == 'cli'}\n    destination: {ports: [http]}",
+    );
+    let c = cluster(&p);
+    let ev = Evaluator::new(&c, Profile::Calico);
+    let web = Peer::Endpoint(&c.endpoints[c.find_endpoint("a/web")[0]]);
+    let cli = Peer::Endpoint(&c.endpoints[c.find_endpoint("a/cli")[0]]);
+    let conn = ev.pair_allowed(cli, web);
+    assert!(conn.contains(Protocol::Tcp, 8080));
+    assert!(!conn.contains(Protocol::Udp, 8080));
+    assert!(!conn.contains(Protocol::Tcp, 8081));
+}

@@ -226,24 +226,143 @@ fn c8_c10_empty_lists_empty_rules_empty_sections() {
         Deny,
         "C8"
     );
+    // the empty rule is Cilium's default-deny idiom (cilium-cli all-ingress-deny and
+    // all-egress-deny: `endpointSelector: {}` with `- {}`, pod traffic dropped)
     let p = cnp("p", "a", BE, "  ingress:\n  - {}");
+    for src in [Ip("1.1.1.1"), Pod("a/fe"), Pod("b/fe")] {
+        assert_eq!(
+            Case::new(&p).verdict(src, Pod("a/be"), 80, TCP, None),
+            Deny,
+            "C9"
+        );
+    }
+    let p = cnp("p", "a", "{}", "  egress:\n  - {}");
+    assert_eq!(
+        Case::new(&p).verdict(Pod("a/fe"), Pod("a/be"), 80, TCP, None),
+        Deny,
+        "C9 egress"
+    );
+    // toPorts alone: every peer, on those ports only
+    let p = cnp(
+        "p",
+        "a",
+        BE,
+        "  ingress:\n  - toPorts: [{ports: [{port: '80', protocol: TCP}]}]",
+    );
     assert_eq!(
         Case::new(&p).verdict(Ip("1.1.1.1"), Pod("a/be"), 80, TCP, None),
         Allow,
-        "C9"
+        "toPorts only"
     );
-    let mut legacy = Case::new(&p);
-    legacy.options.empty_rule_allows_all = false;
     assert_eq!(
-        legacy.verdict(Ip("1.1.1.1"), Pod("a/be"), 80, TCP, None),
+        Case::new(&p).verdict(Ip("1.1.1.1"), Pod("a/be"), 81, TCP, None),
         Deny,
-        "C9 legacy"
+        "toPorts only, another port"
     );
     let p = cnp("p", "a", BE, "  ingress: []");
     assert_eq!(
         Case::new(&p).verdict(Ip("1.1.1.1"), Pod("a/be"), 80, TCP, None),
         Allow,
         "C10"
+    );
+}
+
+#[test]
+fn every_endpoint_carries_the_cluster_label() {
+    // cilium-cli's allow-all-ingress: endpoints of cluster `default` (the agent's default name)
+    let p = cnp(
+        "p",
+        "a",
+        BE,
+        "  ingress:\n  - fromEndpoints: [{matchLabels: {io.cilium.k8s.policy.cluster: default}}]",
+    );
+    assert_eq!(
+        Case::new(&p).verdict(Pod("a/fe"), Pod("a/be"), 80, TCP, None),
+        Allow
+    );
+    // a deny rule on it holds for every pod, not for none
+    let p = format!(
+        "{}---\n{}",
+        cnp("allow", "a", BE, "  ingress:\n  - fromEntities: [all]"),
+        cnp(
+            "deny",
+            "a",
+            BE,
+            "  ingressDeny:\n  - fromEndpoints: [{matchLabels: {k8s:io.cilium.k8s.policy.cluster: default, io.kubernetes.pod.namespace: b}}]"
+        )
+    );
+    assert_eq!(
+        Case::new(&p).verdict(Pod("b/fe"), Pod("a/be"), 80, TCP, None),
+        Deny
+    );
+    assert_eq!(
+        Case::new(&p).verdict(Pod("a/fe"), Pod("a/be"), 80, TCP, None),
+        Allow
+    );
+    // another cluster's name matches no local pod
+    let p = cnp(
+        "p",
+        "a",
+        BE,
+        "  ingress:\n  - fromEndpoints: [{matchLabels: {io.cilium.k8s.policy.cluster: east}}]",
+    );
+    assert_eq!(
+        Case::new(&p).verdict(Pod("a/fe"), Pod("a/be"), 80, TCP, None),
+        Deny
+    );
+}
+
+#[test]
+fn a_rule_of_icmps_only_opens_no_port() {
+    let p = cnp(
+        "p",
+        "a",
+        BE,
+        "  ingress:\n  - fromEndpoints: [{matchLabels: {role: frontend}}]\n    icmps: [{fields: [{type: 8, family: IPv4}]}]",
+    );
+    for proto in [Protocol::Tcp, Protocol::Udp, Protocol::Sctp] {
+        assert_eq!(
+            Case::new(&p).verdict(Pod("a/fe"), Pod("a/be"), 80, proto, None),
+            Deny
+        );
+    }
+    // with toPorts too, those ports are allowed
+    let p = cnp(
+        "p",
+        "a",
+        BE,
+        "  ingress:\n  - fromEndpoints: [{matchLabels: {role: frontend}}]\n    icmps: [{fields: [{type: 8}]}]\n    toPorts: [{ports: [{port: '80', protocol: TCP}]}]",
+    );
+    assert_eq!(
+        Case::new(&p).verdict(Pod("a/fe"), Pod("a/be"), 80, TCP, None),
+        Allow
+    );
+    assert_eq!(
+        Case::new(&p).verdict(Pod("a/fe"), Pod("a/be"), 81, TCP, None),
+        Deny
+    );
+}
+
+#[test]
+fn l7_rules_on_a_port_range() {
+    // valid since Cilium 1.17 (cilium-cli runs such tests)
+    let p = cnp(
+        "p",
+        "a",
+        BE,
+        "  ingress:\n  - fromEndpoints: [{matchLabels: {role: frontend}}]\n    toPorts: [{ports: [{port: '80', endPort: 90, protocol: TCP}], rules: {http: [{method: GET, path: /public}]}}]",
+    );
+    assert_eq!(
+        Case::new(&p).verdict(Pod("a/fe"), Pod("a/be"), 85, TCP, get("/public")),
+        Allow
+    );
+    assert_eq!(
+        Case::new(&p).verdict(Pod("a/fe"), Pod("a/be"), 85, TCP, http("POST", "/public")),
+        L7Deny
+    );
+    assert_eq!(
+        Case::new(&p).verdict(Pod("a/fe"), Pod("a/be"), 91, TCP, get("/public")),
+        Deny
     );
 }
 
@@ -343,7 +462,7 @@ fn c20_c22_deny_beats_every_allow() {
         "p",
         "a",
         BE,
-        &format!("  ingress:\n  - {{}}\n  ingressDeny:\n  - fromEndpoints: [{FE}]\n    toPorts: [{{ports: [{{port: '80'}}]}}]"),
+        &format!("  ingress:\n  - fromEntities: [all]\n  ingressDeny:\n  - fromEndpoints: [{FE}]\n    toPorts: [{{ports: [{{port: '80'}}]}}]"),
     );
     assert_eq!(
         Case::new(&p).verdict(Pod("a/fe"), Pod("a/be"), 80, TCP, None),

@@ -379,3 +379,41 @@ fn conditions_that_cannot_be_decided_offline_are_named() {
         "{last}"
     );
 }
+
+#[test]
+fn not_values_match_a_request_without_the_attribute() {
+    // Istio renders notValues as a negated matcher: a request without the header matches
+    let deny = ap("  action: DENY\n  rules:\n  - when: [{key: 'request.headers[x-token]', notValues: [admin]}]");
+    let admin = req("GET", "/", None, &[("x-token", "admin")]);
+    let other = req("GET", "/", None, &[("x-token", "guest")]);
+    assert_eq!(
+        mesh(&deny, "bar/curl", 8000, Traffic::Request(&admin)),
+        Allow
+    );
+    assert_ne!(
+        mesh(&deny, "bar/curl", 8000, Traffic::Request(&other)),
+        Allow
+    );
+    assert_ne!(
+        mesh(&deny, "bar/curl", 8000, Traffic::Request(&get("/"))),
+        Allow,
+        "no header: denied"
+    );
+    // values still need the attribute
+    let allow = ap("  rules:\n  - when: [{key: 'request.headers[x-token]', values: ['*']}]");
+    assert_ne!(
+        mesh(&allow, "bar/curl", 8000, Traffic::Request(&get("/"))),
+        Allow
+    );
+    // a plaintext caller has no principal: `notValues` on it matches (the classic
+    // "deny unless principal X", which also denies plaintext)
+    let deny = ap("  action: DENY\n  rules:\n  - when: [{key: source.principal, notValues: ['cluster.local/ns/bar/sa/curl']}]");
+    assert_eq!(
+        mesh(&deny, "bar/curl", 8000, Traffic::Request(&get("/"))),
+        Allow
+    );
+    assert_ne!(
+        mesh(&deny, "legacy/curl", 8000, Traffic::Request(&get("/"))),
+        Allow
+    );
+}

@@ -188,11 +188,19 @@ fn rule(
         &format!("{path}.destination"),
         warnings,
     )?;
-    let has_ports = |e: &EntityRule| e.ports.is_some() || e.not_ports.is_some();
-    if (has_ports(&source) || has_ports(&destination)) && proto.is_none() {
+    // Calico's validator wants a protocol for numeric ports only: a named port carries its
+    // own protocol (it matches the pods' ports of that name, whatever their protocol).
+    let numeric = |ps: &Option<Vec<Port>>| {
+        ps.iter()
+            .flatten()
+            .any(|p| matches!(p, Port::Number(_) | Port::Range(..)))
+    };
+    let has_numeric = |e: &EntityRule| numeric(&e.ports) || numeric(&e.not_ports);
+    if (has_numeric(&source) || has_numeric(&destination)) && proto.is_none() {
         return Err((
             format!("{path}.protocol"),
-            "ports need `protocol: TCP`, `UDP` or `SCTP` (the API server rejects the rule)".into(),
+            "numeric ports need `protocol: TCP`, `UDP` or `SCTP` (the API server rejects the rule)"
+                .into(),
         ));
     }
     if !source.domains.is_empty() {
@@ -408,6 +416,22 @@ mod tests {
         assert!(e.1.contains("at character 8"), "{}", e.1);
         let e = load("spec:\n  ingress:\n  - action: Accept\n").unwrap_err();
         assert_eq!(e.0, "spec.ingress[0].action");
+    }
+
+    #[test]
+    fn named_ports_need_no_protocol() {
+        // Calico's validator exempts named ports (they carry their own protocol)
+        let p = load("spec:\n  ingress:\n  - action: Allow\n    destination: {ports: [http]}\n")
+            .unwrap();
+        assert_eq!(p.ingress[0].protocol, None);
+        assert_eq!(
+            p.ingress[0].destination.ports,
+            Some(vec![Port::Named("http".into())])
+        );
+        let e =
+            load("spec:\n  ingress:\n  - action: Allow\n    destination: {ports: [http, 443]}\n")
+                .unwrap_err();
+        assert_eq!(e.0, "spec.ingress[0].protocol");
     }
 
     #[test]

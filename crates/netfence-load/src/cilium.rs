@@ -337,7 +337,7 @@ fn peer_rule(
             requires.push(selector(s, &p)?);
         }
     }
-    if let Some(other) = ["icmps", "authentication", "toGroups"]
+    if let Some(other) = ["authentication", "toGroups"]
         .iter()
         .find(|k| v.get(**k).is_some())
     {
@@ -346,11 +346,30 @@ fn peer_rule(
             format!("`{other}` is not modelled: this rule is evaluated without it"),
         ));
     }
+    let icmps = v.get("icmps").is_some_and(|x| !x.is_null());
+    let to_ports = v.get("toPorts").is_some_and(|x| !x.is_null());
+    if icmps {
+        warnings.push((
+            format!("{path}.icmps"),
+            if to_ports {
+                "ICMP is not modelled: this rule is evaluated on its `toPorts` only (the ICMP it also allows is not shown)".into()
+            } else {
+                "ICMP is not modelled: this rule allows ICMP only, so it opens no TCP, UDP or SCTP port".into()
+            },
+        ));
+    }
+    // The empty rule `- {}` (no L3 and no L4 part) selects no peer: Cilium's default-deny idiom
+    // (cilium-cli's all-ingress-deny and all-egress-deny tests expect pod traffic dropped).
+    if peers.is_none() && requires.is_empty() && !icmps && !to_ports {
+        peers = Some(Vec::new());
+    }
     // Requirements grant nothing on their own: a rule with only `fromRequires` selects no peer.
     if peers.is_none() && !requires.is_empty() {
         peers = Some(Vec::new());
     }
     let ports = match list(v, "toPorts", path)? {
+        // ICMP only: no port netfence models
+        None if icmps => Some(Vec::new()),
         None => None,
         Some(items) => {
             let mut out = Vec::new();
@@ -452,9 +471,7 @@ fn port_rule(v: &Value, path: &str, deny: bool, host: bool) -> Result<CiliumPort
                     "host policies (nodeSelector) cannot carry L7 rules".into(),
                 ));
             }
-            if ports.iter().any(|p| p.end_port.is_some()) {
-                return Err((at, "L7 rules do not support port ranges".into()));
-            }
+            // (L7 rules on a port range are valid since Cilium 1.17)
             Some(l7_rules(r, &at)?)
         }
     };

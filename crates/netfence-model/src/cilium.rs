@@ -14,6 +14,10 @@ use crate::policy::PortRef;
 pub const POD_NAMESPACE_LABEL: &str = "io.kubernetes.pod.namespace";
 /// The identity label holding a pod's service account.
 pub const SERVICE_ACCOUNT_LABEL: &str = "io.cilium.k8s.policy.serviceaccount";
+/// The identity label naming the pod's cluster (the agent's `cluster-name`).
+pub const CLUSTER_LABEL: &str = "io.cilium.k8s.policy.cluster";
+/// The cluster name every Cilium agent uses unless `cluster-name` is set.
+pub const DEFAULT_CLUSTER_NAME: &str = "default";
 /// The identity label prefix of the pod's namespace labels.
 pub const NAMESPACE_LABELS_PREFIX: &str = "io.cilium.k8s.namespace.labels.";
 /// The prefix of reserved identity labels (`reserved:world`, ...).
