@@ -22,7 +22,8 @@ struct Key<'a> {
     labels: &'a Labels,
     named_ports: Vec<&'a NamedPort>,
     ips: Vec<std::net::IpAddr>,
-    /// Cilium identities carry the service account.
+    /// Cilium identities, Istio principals and Calico's `serviceAccounts` match carry the
+    /// service account.
     service_account: Option<&'a str>,
     host_network: bool,
     /// The pod's own say on Istio sidecar injection.
@@ -37,6 +38,7 @@ impl Classes {
         let mut class_of = Vec::with_capacity(cluster.endpoints.len());
         let mut by_namespace: HashMap<String, Vec<usize>> = HashMap::new();
         let by_identity = !cluster.cilium_policies.is_empty()
+            || !cluster.calico_policies.is_empty()
             || !cluster.authorization_policies.is_empty()
             || !cluster.peer_authentications.is_empty();
         for (id, ep) in cluster.endpoints.iter().enumerate() {

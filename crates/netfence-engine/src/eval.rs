@@ -167,15 +167,25 @@ pub struct Evaluator<'a> {
     pub(crate) cilium_subjects: HashMap<usize, crate::cilium::SubjectCache<'a>>,
     pub(crate) calico_plan: Vec<crate::calico::TierPlan<'a>>,
     pub(crate) calico_labels: crate::calico::LabelCache,
+    /// The AdminNetworkPolicies the profile enforces, by priority (none when it does not).
     anps: Vec<&'a AdminPolicy>,
+    /// The BaselineAdminNetworkPolicy, when the profile enforces it.
+    banp: Option<&'a AdminPolicy>,
     np_by_ns: HashMap<&'a str, Vec<&'a NetworkPolicy>>,
 }
 
 impl<'a> Evaluator<'a> {
     /// Prepares an evaluator.
     pub fn new(cluster: &'a Cluster, profile: Profile) -> Self {
-        let mut anps: Vec<&AdminPolicy> = cluster.admin_policies.iter().collect();
+        // What the profile does not enforce is out of every verdict, decided here once.
+        let admin = profile.enforces_admin_policies();
+        let mut anps: Vec<&AdminPolicy> = if admin {
+            cluster.admin_policies.iter().collect()
+        } else {
+            Vec::new()
+        };
         anps.sort_by_key(|a| (a.priority.unwrap_or(i32::MAX), a.name.clone()));
+        let banp = cluster.baseline_policy.as_ref().filter(|_| admin);
         let mut np_by_ns: HashMap<&str, Vec<&NetworkPolicy>> = HashMap::new();
         for np in &cluster.network_policies {
             np_by_ns.entry(np.namespace.as_str()).or_default().push(np);
@@ -188,6 +198,7 @@ impl<'a> Evaluator<'a> {
             calico_plan: Vec::new(),
             calico_labels: Default::default(),
             anps,
+            banp,
             np_by_ns,
         };
         if ev.uses_cilium() {
@@ -218,8 +229,7 @@ impl<'a> Evaluator<'a> {
 
     /// Whether any admin policy (ANP or BANP) exists and the profile enforces it.
     pub fn has_admin_policies(&self) -> bool {
-        self.profile.enforces_admin_policies()
-            && (!self.anps.is_empty() || self.cluster.baseline_policy.is_some())
+        !self.anps.is_empty() || self.banp.is_some()
     }
 
     /// The NetworkPolicies that select `ep` in `dir` (and so isolate it).
@@ -240,7 +250,7 @@ impl<'a> Evaluator<'a> {
         self.anps
             .iter()
             .copied()
-            .chain(self.cluster.baseline_policy.iter())
+            .chain(self.banp)
             .any(|p| !admin_rules(p, dir).is_empty() && self.subject_selects(&p.subject, ep))
     }
 
@@ -478,7 +488,7 @@ impl<'a> Evaluator<'a> {
         if np_isolated {
             allowed.add(&remaining.intersect(&np_allowed));
         } else {
-            if let Some(banp) = &self.cluster.baseline_policy {
+            if let Some(banp) = self.banp {
                 if self.subject_selects(&banp.subject, ep) {
                     for rule in admin_rules(banp, dir) {
                         if !rule.peers.iter().any(|p| self.admin_peer_matches(p, peer)) {
@@ -732,7 +742,7 @@ impl<'a> Evaluator<'a> {
             });
             return (false, steps);
         }
-        if let Some(banp) = &self.cluster.baseline_policy {
+        if let Some(banp) = self.banp {
             if self.subject_selects(&banp.subject, ep) {
                 for rule in admin_rules(banp, dir) {
                     if rule.peers.iter().any(|p| self.admin_peer_matches(p, peer))

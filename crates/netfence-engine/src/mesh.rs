@@ -647,21 +647,14 @@ pub(crate) fn mesh_conn(
     let mut listed = PortSet::empty();
     for &p in &candidates {
         listed = listed.union(&PortSet::range(p, p));
-        if ev
-            .mesh_explain(dst, src, Protocol::Tcp, p, Traffic::AnyHttp)
-            .0
-            == Outcome::Allow
-        {
+        // the same judgement `query` makes: a port declared plain TCP carries no HTTP
+        if ev.mesh_explain_flow(dst, src, Protocol::Tcp, p, None).0 == Outcome::Allow {
             keep = keep.union(&PortSet::range(p, p));
         }
     }
     let rest = tcp.subtract(&listed);
     if let Some(&(rep, _)) = rest.ranges().first() {
-        if ev
-            .mesh_explain(dst, src, Protocol::Tcp, rep, Traffic::AnyHttp)
-            .0
-            == Outcome::Allow
-        {
+        if ev.mesh_explain_flow(dst, src, Protocol::Tcp, rep, None).0 == Outcome::Allow {
             keep = keep.union(&rest);
         }
     } else if !rest.names().is_empty() {

@@ -169,7 +169,9 @@ fn direction(
     proto: Protocol,
     port: u16,
 ) -> bool {
-    let mut anps: Vec<&AdminPolicy> = c.admin_policies.iter().collect();
+    // a profile that does not enforce the admin tiers leaves them out
+    let admin = p.enforces_admin_policies();
+    let mut anps: Vec<&AdminPolicy> = c.admin_policies.iter().filter(|_| admin).collect();
     anps.sort_by_key(|a| (a.priority.unwrap_or(i32::MAX), a.name.clone()));
     'outer: for anp in anps {
         if !subject(c, &anp.subject, pod) {
@@ -189,7 +191,7 @@ fn direction(
     if let Some(v) = np_verdict(c, p, pod, other, receiver, ingress, proto, port) {
         return v;
     }
-    if let Some(banp) = &c.baseline_policy {
+    if let Some(banp) = c.baseline_policy.as_ref().filter(|_| admin) {
         if subject(c, &banp.subject, pod) {
             let rules = if ingress { &banp.ingress } else { &banp.egress };
             for r in rules {

@@ -298,3 +298,36 @@ fn a_named_port_without_protocol_is_the_pods_port_of_that_name() {
     assert!(!conn.contains(Protocol::Udp, 8080));
     assert!(!conn.contains(Protocol::Tcp, 8081));
 }
+
+#[test]
+fn the_map_tells_service_accounts_apart_as_query_does() {
+    // two pods with the same labels and service accounts `good` and `bad`
+    let pods = "apiVersion: v1\nkind: Pod\nmetadata: {name: good, namespace: a, labels: {app: client}}\nspec: {serviceAccountName: good, containers: [{name: c, image: x}]}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: bad, namespace: a, labels: {app: client}}\nspec: {serviceAccountName: bad, containers: [{name: c, image: x}]}\n---\n";
+    let p = np(
+        "p",
+        "",
+        "  ingress:\n  - action: Allow\n    protocol: TCP\n    source: {serviceAccounts: {names: [good]}}",
+    );
+    let c = cluster(&format!("{pods}{p}"));
+    let ev = Evaluator::new(&c, Profile::Calico);
+    let map = netfence_engine::connectivity::compute(&c, Profile::Calico);
+    let web = c.find_endpoint("a/web")[0];
+    for (name, want) in [("a/good", true), ("a/bad", false)] {
+        let src = c.find_endpoint(name)[0];
+        let query = ev
+            .pair_allowed(
+                Peer::Endpoint(&c.endpoints[src]),
+                Peer::Endpoint(&c.endpoints[web]),
+            )
+            .contains(Protocol::Tcp, 8080);
+        let edge = map
+            .edges()
+            .find(|e| {
+                e.src == netfence_engine::connectivity::Node::Endpoint(src)
+                    && e.dst == netfence_engine::connectivity::Node::Endpoint(web)
+            })
+            .is_some_and(|e| e.conn.contains(Protocol::Tcp, 8080));
+        assert_eq!(query, want, "{name}");
+        assert_eq!(edge, want, "the map: {name}");
+    }
+}

@@ -308,8 +308,28 @@ proptest! {
 fn check(c: &Cluster) -> Result<(), TestCaseError> {
     let c = c.clone();
     {
-        for profile in [Profile::Generic, Profile::Calico] {
+        // weave enforces no admin tier: map, explained verdict and reference must all leave it out
+        for profile in [Profile::Generic, Profile::Calico, Profile::Weave] {
             let map = compute(&c, profile);
+            let ev = netfence_engine::eval::Evaluator::new(&c, profile);
+            // the verdict `netfence query` explains: each pod side's layers, none denying
+            fn peer<'x>(e: End<'x>) -> netfence_engine::Peer<'x> {
+                match e {
+                    End::Pod(p) => netfence_engine::Peer::Endpoint(p),
+                    End::External(r) => netfence_engine::Peer::Ip(r),
+                }
+            }
+            let explained = |se: End<'_>, de: End<'_>, proto: Protocol, port: u16| {
+                use netfence_engine::cilium::Outcome;
+                use netfence_engine::Direction;
+                let side = |subject: End<'_>, far: End<'_>, dir: Direction| match subject {
+                    End::Pod(p) => {
+                        ev.explain_request(p, peer(far), dir, proto, port, None).0 != Outcome::Deny
+                    }
+                    End::External(_) => true,
+                };
+                side(se, de, Direction::Egress) && side(de, se, Direction::Ingress)
+            };
             fn end<'x>(c: &'x Cluster, n: &'x Node) -> Option<End<'x>> {
                 match n {
                     Node::Endpoint(i) => Some(End::Pod(&c.endpoints[*i])),
@@ -344,6 +364,16 @@ fn check(c: &Cluster) -> Result<(), TestCaseError> {
                 for proto in Protocol::ALL {
                     for port in PROBE_PORTS {
                         let want = allowed(&c, profile, se, de, proto, port);
+                        prop_assert_eq!(
+                            explained(se, de, proto, port),
+                            want,
+                            "{:?} -> {:?} {} {} under {}: the explained verdict differs from the reference",
+                            s,
+                            d,
+                            proto,
+                            port,
+                            profile
+                        );
                         prop_assert_eq!(
                             got.contains(proto, port),
                             want,

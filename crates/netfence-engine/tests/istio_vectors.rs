@@ -417,3 +417,32 @@ fn not_values_match_a_request_without_the_attribute() {
         Allow
     );
 }
+
+#[test]
+fn the_map_judges_a_plain_tcp_port_as_query_does() {
+    // istio.io's tcp-echo task: a DENY on `methods` broadens to every TCP connection of a port
+    // declared plain TCP; an ALLOW with only HTTP fields is dropped there
+    let tcp_echo = "apiVersion: v1\nkind: Pod\nmetadata: {name: echo, namespace: foo, labels: {app: echo}}\nspec: {containers: [{name: c, image: x, ports: [{name: tcp-echo, containerPort: 9000}]}]}\n";
+    for (policy, want) in [
+        ("  selector: {matchLabels: {app: echo}}\n  action: DENY\n  rules:\n  - to: [{operation: {methods: [GET]}}]", false),
+        ("  selector: {matchLabels: {app: echo}}\n  rules:\n  - to: [{operation: {methods: [GET]}}]", false),
+        ("  selector: {matchLabels: {app: echo}}\n  rules:\n  - to: [{operation: {ports: ['9000']}}]", true),
+    ] {
+        let c = cluster(&format!("{tcp_echo}---\n{}", ap(policy)));
+        let ev = Evaluator::new(&c, Profile::Generic);
+        let echo = &c.endpoints[c.find_endpoint("foo/echo")[0]];
+        let curl = &c.endpoints[c.find_endpoint("bar/curl")[0]];
+        let (query, _) = ev.mesh_explain_flow(echo, Peer::Endpoint(curl), Protocol::Tcp, 9000, None);
+        let map = netfence_engine::connectivity::compute(&c, Profile::Generic);
+        let edge = map
+            .edges()
+            .find(|e| {
+                e.src == netfence_engine::connectivity::Node::Endpoint(c.find_endpoint("bar/curl")[0])
+                    && e.dst == netfence_engine::connectivity::Node::Endpoint(c.find_endpoint("foo/echo")[0])
+            })
+            .map(|e| e.conn.contains(Protocol::Tcp, 9000))
+            .unwrap_or(false);
+        assert_eq!(query == Allow, want, "{policy}");
+        assert_eq!(edge, want, "the map: {policy}");
+    }
+}
