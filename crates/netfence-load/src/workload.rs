@@ -37,7 +37,10 @@ pub(crate) struct Meta {
 /// A pod's owner.
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct OwnerReference {
+    // (k8s-openapi reads a missing required field as its default; so does netfence)
+    #[serde(default)]
     pub kind: String,
+    #[serde(default)]
     pub name: String,
     pub controller: Option<bool>,
 }
@@ -63,6 +66,7 @@ pub(crate) struct Container {
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct ContainerPort {
+    #[serde(default)]
     pub container_port: i32,
     pub name: Option<String>,
     pub protocol: Option<String>,
@@ -82,6 +86,7 @@ pub(crate) struct PodStatus {
 /// One of a pod's addresses.
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct PodIp {
+    #[serde(default)]
     pub ip: String,
 }
 
@@ -160,6 +165,25 @@ pub(crate) fn endpoint(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn missing_required_fields_read_as_their_defaults_as_k8s_openapi_reads_them() {
+        // netpol-analyzer's corpus has owner references without `kind`
+        let pod: Pod = serde_json::from_value(serde_json::json!({
+            "metadata": {"ownerReferences": [{"name": "rs", "uid": "u", "apiVersion": "v1"}]},
+            "spec": {"containers": [{"name": "c", "ports": [{"name": "p"}]}]},
+            "status": {"podIPs": [{}]}
+        }))
+        .unwrap();
+        let owner = &pod.metadata.owner_references.unwrap()[0];
+        assert_eq!((owner.kind.as_str(), owner.name.as_str()), ("", "rs"));
+        let spec = pod.spec.unwrap();
+        assert_eq!(
+            spec.containers[0].ports.as_ref().unwrap()[0].container_port,
+            0
+        );
+        assert_eq!(pod.status.unwrap().pod_ips.unwrap()[0].ip, "");
+    }
 
     #[test]
     fn a_pod_reads_into_what_an_endpoint_needs() {

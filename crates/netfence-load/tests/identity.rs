@@ -155,3 +155,20 @@ fn yaml_and_the_same_objects_in_json_load_alike() {
     eprintln!("{compared} clusters compared");
     assert!(compared >= 5, "{compared} clusters compared");
 }
+
+#[test]
+fn every_conformance_case_loads_but_the_known_refusals() {
+    let gaps = std::fs::read_to_string(root().join("KNOWN_GAPS.md")).unwrap();
+    for (name, sources) in clusters() {
+        if !name.contains("conformance") {
+            continue;
+        }
+        let l = load(&sources);
+        let case = name.rsplit('/').next().unwrap();
+        assert!(
+            l.errors.is_empty() || gaps.contains(&format!("`{case}`")),
+            "{case}: {:?}",
+            l.errors.first()
+        );
+    }
+}
