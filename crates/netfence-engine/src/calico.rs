@@ -351,11 +351,13 @@ impl<'a> Evaluator<'a> {
                 true
             }
             Who::Address(addr) => {
-                // Selectors, service accounts, namespaces and services only know endpoints.
-                if e.selector.is_some()
-                    || e.service_accounts.is_some()
-                    || e.namespace_selector.is_some()
-                    || e.services.is_some()
+                // Service accounts and services only know endpoints.
+                if e.service_accounts.is_some() || e.services.is_some() {
+                    return false;
+                }
+                // Selectors know addresses through the NetworkSets they select.
+                if (e.selector.is_some() || e.namespace_selector.is_some())
+                    && !self.in_selected_network_set(p, e, addr)
                 {
                     return false;
                 }
@@ -378,6 +380,46 @@ impl<'a> Evaluator<'a> {
                 };
                 !e.not_nets.as_ref().is_some_and(overlaps)
             }
+        }
+    }
+
+    /// Whether `addr` lies in the networks of the NetworkSets that entity rule `e` of `p`
+    /// selects: a namespaced policy's selector sees its namespace's sets, a `namespaceSelector`
+    /// those of the namespaces it matches (`global()`: the GlobalNetworkSets), a global policy's
+    /// selector every set.
+    fn in_selected_network_set(
+        &self,
+        p: &CalicoPolicy,
+        e: &EntityRule,
+        addr: Option<AddressRef<'_>>,
+    ) -> bool {
+        let Some(addr) = addr else { return false };
+        let mut nets = netfence_model::IpSet::empty();
+        for set in &self.cluster.calico_network_sets {
+            let in_scope = match (&e.namespace_selector, &p.namespace, &set.namespace) {
+                (Some(sel), _, Some(ns)) => {
+                    !sel.is_global() && sel.matches(&self.ns_labels_calico(ns))
+                }
+                (Some(sel), _, None) => sel.is_global(),
+                (None, Some(own), Some(ns)) => own == ns,
+                (None, Some(_), None) => false,
+                (None, None, _) => true,
+            };
+            if !in_scope {
+                continue;
+            }
+            let mut labels = set.labels.clone();
+            if let Some(ns) = &set.namespace {
+                labels.insert(CALICO_NAMESPACE_LABEL.to_string(), ns.clone());
+            }
+            if e.selector.as_ref().is_some_and(|s| !s.matches(&labels)) {
+                continue;
+            }
+            nets = nets.union(&set.nets);
+        }
+        match addr {
+            AddressRef::Range(r) => nets.contains_range(r),
+            AddressRef::Ip(ip) => nets.contains(ip),
         }
     }
 

@@ -405,6 +405,13 @@ pub fn external_ranges(cluster: &Cluster) -> (Vec<IpRange>, Vec<IpRange>) {
             }
         }
     }
+    // NetworkSets give addresses labels that Calico rule selectors match
+    if !cluster.calico_policies.is_empty() {
+        for set in &cluster.calico_network_sets {
+            ingress_sets.push(set.nets.clone());
+            egress_sets.push(set.nets.clone());
+        }
+    }
     // External ranges are IPv4, as netpol-analyzer reports them; IPv6 CIDRs are reported as
     // not modelled by the loader.
     let universe = |_: &[IpSet]| IpSet::all_v4();

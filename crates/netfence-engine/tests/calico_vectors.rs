@@ -331,3 +331,76 @@ fn the_map_tells_service_accounts_apart_as_query_does() {
         assert_eq!(edge, want, "the map: {name}");
     }
 }
+
+/// What `a/cli` may open to `ip` on TCP `port` under the calico profile, in the query's answer
+/// and in the map (which must agree).
+fn egress_to_ip(policies: &str, ip: &str, port: u16) -> bool {
+    let c = cluster(policies);
+    let ev = Evaluator::new(&c, Profile::Calico);
+    let cli = c.find_endpoint("a/cli")[0];
+    let ip: std::net::IpAddr = ip.parse().unwrap();
+    let r = IpSet::from_ip(ip).ranges()[0];
+    let query = ev
+        .pair_allowed(Peer::Endpoint(&c.endpoints[cli]), Peer::Ip(&r))
+        .contains(Protocol::Tcp, port);
+    let map = netfence_engine::connectivity::compute(&c, Profile::Calico);
+    let edge = map.edges().any(|e| {
+        e.src == netfence_engine::connectivity::Node::Endpoint(cli)
+            && matches!(e.dst, netfence_engine::connectivity::Node::External(x) if x.to_set().contains(ip))
+            && e.conn.contains(Protocol::Tcp, port)
+    });
+    assert_eq!(
+        query, edge,
+        "map and query disagree on a/cli -> {ip}:{port}"
+    );
+    query
+}
+
+#[test]
+fn network_sets_give_addresses_labels_that_selectors_match() {
+    // Calico's documented pattern: a GlobalNetworkSet labelled role=external-database and a
+    // GlobalNetworkPolicy allowing egress to `selector: role == 'external-database'`
+    let gns = "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkSet\nmetadata: {name: ext-db, labels: {role: external-database}}\nspec: {nets: [198.51.100.0/28]}\n---\n";
+    let egress = "  types: [Egress]\n  egress:\n  - action: Allow\n    protocol: TCP\n    destination: {selector: role == 'external-database', ports: [5432]}\n";
+    let gnp = format!("apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {{name: db}}\nspec:\n  selector: app == 'cli'\n{egress}");
+    let with_set = format!("{gns}{gnp}");
+    assert!(
+        egress_to_ip(&with_set, "198.51.100.5", 5432),
+        "inside the set"
+    );
+    assert!(
+        !egress_to_ip(&with_set, "198.51.100.20", 5432),
+        "outside the set"
+    );
+    assert!(
+        !egress_to_ip(&with_set, "198.51.100.5", 5433),
+        "another port"
+    );
+    assert!(
+        !egress_to_ip(&gnp, "198.51.100.5", 5432),
+        "no set: the selector names no address"
+    );
+    // a namespaced NetworkSet is seen by a NetworkPolicy of its namespace only
+    let ns_set = "apiVersion: projectcalico.org/v3\nkind: NetworkSet\nmetadata: {name: ext-db, namespace: a, labels: {role: external-database}}\nspec: {nets: [198.51.100.0/28]}\n---\n";
+    let np_in = |ns: &str| {
+        format!("apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata: {{name: db, namespace: {ns}}}\nspec:\n  selector: app == 'cli'\n{egress}")
+    };
+    assert!(egress_to_ip(
+        &format!("{ns_set}{}", np_in("a")),
+        "198.51.100.5",
+        5432
+    ));
+    assert!(
+        !egress_to_ip(&format!("{gns}{}", np_in("a")), "198.51.100.5", 5432),
+        "a global set needs namespaceSelector: global()"
+    );
+    let global_sel = np_in("a").replace(
+        "destination: {selector:",
+        "destination: {namespaceSelector: global(), selector:",
+    );
+    assert!(egress_to_ip(
+        &format!("{gns}{global_sel}"),
+        "198.51.100.5",
+        5432
+    ));
+}

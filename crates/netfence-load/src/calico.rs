@@ -3,7 +3,8 @@
 //! protocol, types defaulting).
 
 use netfence_model::calico::{
-    Action, CalicoPolicy, EntityRule, HttpMatch, Port, Rule, Selector, ServiceAccountMatch, Tier,
+    Action, CalicoPolicy, EntityRule, HttpMatch, NetworkSet, Port, Rule, Selector,
+    ServiceAccountMatch, Tier,
 };
 use netfence_model::{IpSet, Origin, Protocol};
 use serde_json::Value;
@@ -359,6 +360,43 @@ fn entity(v: &Value, path: &str, warnings: &mut Vec<FieldError>) -> Result<Entit
 }
 
 /// Converts a Tier.
+/// A NetworkSet (`namespace` set) or GlobalNetworkSet.
+pub(crate) fn network_set(
+    value: &Value,
+    name: &str,
+    namespace: Option<&str>,
+    origin: Origin,
+) -> Result<NetworkSet, FieldError> {
+    let spec = get(value, "spec");
+    if get(spec, "allowedEgressDomains")
+        .as_array()
+        .is_some_and(|d| !d.is_empty())
+    {
+        return Err((
+            "spec.allowedEgressDomains".into(),
+            "domain-based network sets are Calico Enterprise's; netfence does not model them"
+                .into(),
+        ));
+    }
+    let nets = nets(get(spec, "nets"), "spec.nets")?.unwrap_or_else(IpSet::empty);
+    let labels = get(value, "metadata")
+        .get("labels")
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(NetworkSet {
+        namespace: namespace.map(str::to_string),
+        name: name.to_string(),
+        labels,
+        nets,
+        origin,
+    })
+}
+
 pub(crate) fn tier(value: &Value, name: &str, origin: Origin) -> Result<Tier, FieldError> {
     let spec = get(value, "spec");
     let default_pass = match get(spec, "defaultAction").as_str() {
@@ -416,6 +454,33 @@ mod tests {
         assert!(e.1.contains("at character 8"), "{}", e.1);
         let e = load("spec:\n  ingress:\n  - action: Accept\n").unwrap_err();
         assert_eq!(e.0, "spec.ingress[0].action");
+    }
+
+    #[test]
+    fn network_sets_read_their_labels_and_nets() {
+        let v: Value = serde_saphyr::from_str(
+            "metadata: {name: db, labels: {role: db}}\nspec: {nets: [198.51.100.0/28, 203.0.113.7/32]}\n",
+        )
+        .unwrap();
+        let set = network_set(&v, "db", None, Origin::default()).unwrap();
+        assert_eq!(set.labels.get("role").map(String::as_str), Some("db"));
+        assert!(set.nets.contains("203.0.113.7".parse().unwrap()));
+        assert!(!set.nets.contains("203.0.113.8".parse().unwrap()));
+        let bad: Value = serde_saphyr::from_str("spec: {nets: [300.1.1.1/8]}\n").unwrap();
+        assert_eq!(
+            network_set(&bad, "x", Some("a"), Origin::default())
+                .unwrap_err()
+                .0,
+            "spec.nets[0]"
+        );
+        let domains: Value =
+            serde_saphyr::from_str("spec: {allowedEgressDomains: [example.com]}\n").unwrap();
+        assert_eq!(
+            network_set(&domains, "x", None, Origin::default())
+                .unwrap_err()
+                .0,
+            "spec.allowedEgressDomains"
+        );
     }
 
     #[test]

@@ -308,6 +308,17 @@ pub(crate) fn calico_policy(global: bool, staged: bool) -> &'static Shape {
 }
 
 /// Calico Tier.
+/// Calico NetworkSet and GlobalNetworkSet (`allowedEgressDomains` is Calico Enterprise's).
+pub(crate) fn calico_network_set() -> &'static Shape {
+    static C: Cache = Cache::new();
+    C.get(|| {
+        resource([(
+            "spec",
+            obj([("nets", list(Str)), ("allowedEgressDomains", list(Str))]),
+        )])
+    })
+}
+
 pub(crate) fn calico_tier() -> &'static Shape {
     static C: Cache = Cache::new();
     C.get(|| resource([("spec", obj([("order", Number), ("defaultAction", Str)]))]))
@@ -538,6 +549,7 @@ pub(crate) fn of(kind: crate::kinds::Kind, name: &str) -> &'static Shape {
         Kind::AdminPolicy { baseline } => admin_policy(baseline),
         Kind::CalicoPolicy { global, staged } => calico_policy(global, staged),
         Kind::CalicoTier => calico_tier(),
+        Kind::CalicoNetworkSet { .. } => calico_network_set(),
         Kind::CiliumPolicy { .. } => cilium_policy(),
         Kind::PeerAuthentication => istio_peer_authentication(),
         Kind::AuthorizationPolicy => istio_authorization_policy(),

@@ -26,6 +26,9 @@ pub(crate) enum Kind {
         staged: bool,
     },
     CalicoTier,
+    CalicoNetworkSet {
+        global: bool,
+    },
     CiliumPolicy {
         clusterwide: bool,
     },
@@ -57,6 +60,7 @@ impl Kind {
                 | Kind::AdminPolicy { .. }
                 | Kind::CalicoPolicy { global: true, .. }
                 | Kind::CalicoTier
+                | Kind::CalicoNetworkSet { global: true }
                 | Kind::CiliumPolicy { clusterwide: true }
                 | Kind::AuditPolicy
         )
@@ -242,8 +246,20 @@ const TABLE: &[Entry] = &[
     ),
     e("StagedKubernetesNetworkPolicy", CALICO, &[], None, true),
     e("Tier", CALICO, &[], Some(Kind::CalicoTier), true),
-    e("NetworkSet", CALICO, &[], None, true),
-    e("GlobalNetworkSet", CALICO, &[], None, true),
+    e(
+        "NetworkSet",
+        CALICO,
+        &[],
+        Some(Kind::CalicoNetworkSet { global: false }),
+        true,
+    ),
+    e(
+        "GlobalNetworkSet",
+        CALICO,
+        &[],
+        Some(Kind::CalicoNetworkSet { global: true }),
+        true,
+    ),
     e(
         "CiliumNetworkPolicy",
         &["cilium.io/v2"],
@@ -461,7 +477,10 @@ mod tests {
             refused("policy.networking.k8s.io/v1alpha2", "ClusterNetworkPolicy")
                 .contains("not modelled")
         );
-        assert!(refused("projectcalico.org/v3", "GlobalNetworkSet").contains("not modelled"));
+        assert!(
+            refused("projectcalico.org/v3", "StagedKubernetesNetworkPolicy")
+                .contains("not modelled")
+        );
         assert!(refused("v1", "NetworkPolicy").contains("not a kind of `v1`"));
     }
 }

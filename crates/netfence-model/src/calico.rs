@@ -520,6 +520,22 @@ impl CalicoPolicy {
     }
 }
 
+/// A Calico NetworkSet (namespaced) or GlobalNetworkSet: labelled networks that policy rule
+/// selectors match like endpoints, so that rules can name external addresses by label.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NetworkSet {
+    /// The namespace; `None` for a GlobalNetworkSet.
+    pub namespace: Option<String>,
+    /// The name.
+    pub name: String,
+    /// `metadata.labels`.
+    pub labels: Labels,
+    /// `spec.nets`.
+    pub nets: crate::ip::IpSet,
+    /// Where it was declared.
+    pub origin: Origin,
+}
+
 /// A Calico Tier.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Tier {

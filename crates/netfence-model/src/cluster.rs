@@ -193,6 +193,8 @@ pub struct Cluster {
     pub calico_policies: Vec<crate::calico::CalicoPolicy>,
     /// Calico Tiers declared in the input.
     pub calico_tiers: Vec<crate::calico::Tier>,
+    /// Calico NetworkSets and GlobalNetworkSets.
+    pub calico_network_sets: Vec<crate::calico::NetworkSet>,
     /// Istio PeerAuthentications.
     pub peer_authentications: Vec<crate::istio::PeerAuthentication>,
     /// Istio AuthorizationPolicies.
