@@ -336,6 +336,8 @@ impl<'a> Evaluator<'a> {
                 (None, None) => false,
             },
             CiliumPeer::Cidr(set) => peer_ip_in(peer, set),
+            // resolved by the loader; an unresolved reference matches nothing
+            CiliumPeer::CidrGroup(_) => false,
             CiliumPeer::Fqdn(pat) => {
                 dir == Direction::Egress
                     && self.fqdn_names(peer).iter().any(|n| {

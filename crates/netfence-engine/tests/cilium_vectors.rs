@@ -367,6 +367,65 @@ fn l7_rules_on_a_port_range() {
 }
 
 #[test]
+fn cidr_groups_are_labelled_sets_of_cidrs() {
+    // cilium-cli's client-egress-to-cidrgroup tests: `toCIDRSet: [{cidrGroupRef: ...}]`
+    let group = "apiVersion: cilium.io/v2alpha1\nkind: CiliumCIDRGroup\nmetadata: {name: ext, labels: {team: net}}\nspec:\n  externalCIDRs: [192.0.2.0/24]\n---\n";
+    let by = |peer: &str| {
+        format!(
+            "{group}{}",
+            cnp("p", "a", FE, &format!("  egress:\n  - toCIDRSet: [{peer}]"))
+        )
+    };
+    let named = by("{cidrGroupRef: ext, except: [192.0.2.128/25]}");
+    assert_eq!(
+        Case::new(&named).verdict(Pod("a/fe"), Ip("192.0.2.1"), 443, TCP, None),
+        Allow
+    );
+    assert_eq!(
+        Case::new(&named).verdict(Pod("a/fe"), Ip("192.0.2.200"), 443, TCP, None),
+        Deny,
+        "except"
+    );
+    assert_eq!(
+        Case::new(&named).verdict(Pod("a/fe"), Ip("198.51.100.1"), 443, TCP, None),
+        Deny
+    );
+    let selected = by("{cidrGroupSelector: {matchLabels: {team: net}}}");
+    assert_eq!(
+        Case::new(&selected).verdict(Pod("a/fe"), Ip("192.0.2.200"), 443, TCP, None),
+        Allow
+    );
+    let other = by("{cidrGroupSelector: {matchLabels: {team: other}}}");
+    assert_eq!(
+        Case::new(&other).verdict(Pod("a/fe"), Ip("192.0.2.1"), 443, TCP, None),
+        Deny
+    );
+    // a group not in the input: the rule matches nothing, and the load says so
+    let missing = cnp(
+        "p",
+        "a",
+        FE,
+        "  egress:\n  - toCIDRSet: [{cidrGroupRef: nowhere}]",
+    );
+    assert_eq!(
+        Case::new(&missing).verdict(Pod("a/fe"), Ip("192.0.2.1"), 443, TCP, None),
+        Deny
+    );
+    let loaded = netfence_load::load(&[netfence_load::Source {
+        name: "t.yaml".into(),
+        text: format!("{PODS}---\n{missing}"),
+    }]);
+    assert!(
+        loaded
+            .warnings
+            .iter()
+            .any(|w| w.message.contains("CiliumCIDRGroup `nowhere`")),
+        "{:?}",
+        loaded.warnings
+    );
+}
+
+#[test]
 fn c11_c12_enable_default_deny() {
     let c11 = cnp(
         "p",

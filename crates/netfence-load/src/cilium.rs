@@ -1,7 +1,7 @@
 //! cilium.io/v2 CiliumNetworkPolicy and CiliumClusterwideNetworkPolicy to the model, with
 //! Cilium's namespace scoping of selectors and the CRD's validation.
 
-use netfence_model::cilium::{POD_NAMESPACE_LABEL, RESERVED_PREFIX};
+use netfence_model::cilium::{CidrGroup, CidrGroupRef, POD_NAMESPACE_LABEL, RESERVED_PREFIX};
 use netfence_model::l7::{fqdn_pattern_error, is_kafka_api_key};
 use netfence_model::{
     CiliumPeer, CiliumPeerRule, CiliumPolicy, CiliumPort, CiliumPortRule, CiliumRule,
@@ -237,11 +237,45 @@ fn peer_rule(
         add(None);
         for (i, c) in items.iter().enumerate() {
             let p = format!("{path}.{}[{i}]", f("CIDRSet"));
-            if c.get("cidrGroupRef").is_some() || c.get("cidrGroupSelector").is_some() {
+            let except = |p: &str| -> Result<IpSet, FieldError> {
+                let mut set = IpSet::empty();
+                for (j, e) in c
+                    .get("except")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .enumerate()
+                {
+                    set = set.union(&cidr(
+                        e.as_str().unwrap_or_default(),
+                        &format!("{p}.except[{j}]"),
+                    )?);
+                }
+                Ok(set)
+            };
+            let group_name = c.get("cidrGroupRef").and_then(Value::as_str);
+            let group_selector = c.get("cidrGroupSelector").filter(|v| !v.is_null());
+            let fields = usize::from(c.get("cidr").is_some_and(|v| !v.is_null()))
+                + usize::from(group_name.is_some())
+                + usize::from(group_selector.is_some());
+            if fields != 1 {
                 return Err((
                     p,
-                    "cidrGroupRef/cidrGroupSelector need CiliumCIDRGroup objects, which netfence does not model".into(),
+                    "a CIDR rule has exactly one of `cidr`, `cidrGroupRef` and `cidrGroupSelector`"
+                        .into(),
                 ));
+            }
+            if group_name.is_some() || group_selector.is_some() {
+                let selector = match group_selector {
+                    Some(s) => Some(selector(s, &format!("{p}.cidrGroupSelector"))?),
+                    None => None,
+                };
+                add(Some(CiliumPeer::CidrGroup(CidrGroupRef {
+                    name: group_name.map(str::to_string),
+                    selector,
+                    except: except(&p)?,
+                })));
+                continue;
             }
             let mut set = cidr(
                 c.get("cidr").and_then(Value::as_str).unwrap_or_default(),
@@ -411,6 +445,94 @@ fn fqdn(v: &Value, path: &str) -> Result<FqdnPattern, FieldError> {
         return Err((format!("{path}.{field}"), format!("`{text}`: {e}")));
     }
     Ok(pat)
+}
+
+/// A CiliumCIDRGroup.
+pub(crate) fn cidr_group(
+    value: &Value,
+    name: &str,
+    origin: Origin,
+) -> Result<CidrGroup, FieldError> {
+    let mut cidrs = IpSet::empty();
+    for (i, c) in value
+        .get("spec")
+        .and_then(|s| s.get("externalCIDRs"))
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        cidrs = cidrs.union(&cidr(
+            c.as_str().unwrap_or_default(),
+            &format!("spec.externalCIDRs[{i}]"),
+        )?);
+    }
+    let labels = value
+        .get("metadata")
+        .and_then(|m| m.get("labels"))
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(CidrGroup {
+        name: name.to_string(),
+        labels,
+        cidrs,
+        origin,
+    })
+}
+
+/// Replaces every CIDR group reference of `policies` by the CIDRs of the groups it names
+/// (minus its `except`); returns a warning `(policy, where, message)` for each name no group
+/// has.
+pub(crate) fn resolve_cidr_groups(
+    policies: &mut [CiliumPolicy],
+    groups: &[CidrGroup],
+) -> Vec<(String, Origin, String)> {
+    let mut warnings = Vec::new();
+    for p in policies.iter_mut() {
+        let who = p.qualified_name();
+        let origin = p.origin.clone();
+        for rule in &mut p.rules {
+            for section in [
+                &mut rule.ingress,
+                &mut rule.ingress_deny,
+                &mut rule.egress,
+                &mut rule.egress_deny,
+            ] {
+                for pr in section.iter_mut() {
+                    for peer in pr.peers.iter_mut().flatten() {
+                        let CiliumPeer::CidrGroup(r) = peer else {
+                            continue;
+                        };
+                        let mut set = IpSet::empty();
+                        let mut found = false;
+                        for g in groups {
+                            let named = r.name.as_deref() == Some(g.name.as_str());
+                            let selected =
+                                r.selector.as_ref().is_some_and(|s| s.matches(&g.labels));
+                            if named || selected {
+                                found = true;
+                                set = set.union(&g.cidrs);
+                            }
+                        }
+                        if let (Some(name), false) = (&r.name, found) {
+                            warnings.push((
+                                who.clone(),
+                                origin.clone(),
+                                format!("CiliumCIDRGroup `{name}` is not in the input: its rule matches no address until it exists"),
+                            ));
+                        }
+                        *peer = CiliumPeer::Cidr(set.subtract(&r.except));
+                    }
+                }
+            }
+        }
+    }
+    warnings
 }
 
 fn port_rule(v: &Value, path: &str, deny: bool, host: bool) -> Result<CiliumPortRule, FieldError> {

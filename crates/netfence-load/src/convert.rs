@@ -775,6 +775,10 @@ impl Builder {
                     Err((field, msg)) => self.errors.push(ctx.err(Some(field), msg, None)),
                 }
             }
+            Kind::CiliumCidrGroup => match cilium::cidr_group(&value, &name, ctx.origin()) {
+                Ok(g) => self.cluster.cilium_cidr_groups.push(g),
+                Err((field, msg)) => self.errors.push(ctx.err(Some(field), msg, None)),
+            },
             Kind::CalicoTier => match calico::tier(&value, &name, ctx.origin()) {
                 Ok(t) => self.cluster.calico_tiers.push(t),
                 Err((field, msg)) => self.errors.push(ctx.err(Some(field), msg, None)),
@@ -1267,6 +1271,7 @@ impl Builder {
             ingress_backends,
             audit_policies,
             cilium_policies,
+            cilium_cidr_groups,
             calico_policies,
             calico_tiers,
             calico_network_sets,
@@ -1281,6 +1286,7 @@ impl Builder {
         c.ingress_backends.extend(ingress_backends);
         c.audit_policies.extend(audit_policies);
         c.cilium_policies.extend(cilium_policies);
+        c.cilium_cidr_groups.extend(cilium_cidr_groups);
         c.calico_policies.extend(calico_policies);
         c.calico_tiers.extend(calico_tiers);
         c.calico_network_sets.extend(calico_network_sets);
@@ -1312,6 +1318,21 @@ impl Builder {
     }
 
     pub(crate) fn finish(mut self) -> Loaded {
+        // CIDR groups are objects of their own: policies name them, resolved once all are read
+        for (policy, origin, message) in crate::cilium::resolve_cidr_groups(
+            &mut self.cluster.cilium_policies,
+            &self.cluster.cilium_cidr_groups,
+        ) {
+            self.warnings.push(LoadError {
+                file: origin.file,
+                document: origin.document + 1,
+                line: origin.line,
+                object: Some(format!("Cilium policy {policy}")),
+                field: None,
+                message,
+                help: Some("add the CiliumCIDRGroup to the input, or fix the name".into()),
+            });
+        }
         let referenced: Vec<String> = std::mem::take(&mut self.referenced_namespaces);
         for ns in referenced {
             self.cluster.ensure_namespace(&ns);

@@ -218,6 +218,12 @@ fn cilium_rule() -> Shape {
 }
 
 /// CiliumNetworkPolicy and CiliumClusterwideNetworkPolicy.
+/// CiliumCIDRGroup (cilium.io/v2alpha1 and v2).
+pub(crate) fn cilium_cidr_group() -> &'static Shape {
+    static C: Cache = Cache::new();
+    C.get(|| resource([("spec", obj([("externalCIDRs", strings())]))]))
+}
+
 pub(crate) fn cilium_policy() -> &'static Shape {
     static C: Cache = Cache::new();
     C.get(|| {
@@ -551,6 +557,7 @@ pub(crate) fn of(kind: crate::kinds::Kind, name: &str) -> &'static Shape {
         Kind::CalicoTier => calico_tier(),
         Kind::CalicoNetworkSet { .. } => calico_network_set(),
         Kind::CiliumPolicy { .. } => cilium_policy(),
+        Kind::CiliumCidrGroup => cilium_cidr_group(),
         Kind::PeerAuthentication => istio_peer_authentication(),
         Kind::AuthorizationPolicy => istio_authorization_policy(),
         Kind::AuditPolicy => audit_policy(),

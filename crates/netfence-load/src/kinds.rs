@@ -32,6 +32,7 @@ pub(crate) enum Kind {
     CiliumPolicy {
         clusterwide: bool,
     },
+    CiliumCidrGroup,
     PeerAuthentication,
     AuthorizationPolicy,
     AuditPolicy,
@@ -62,6 +63,7 @@ impl Kind {
                 | Kind::CalicoTier
                 | Kind::CalicoNetworkSet { global: true }
                 | Kind::CiliumPolicy { clusterwide: true }
+                | Kind::CiliumCidrGroup
                 | Kind::AuditPolicy
         )
     }
@@ -278,7 +280,7 @@ const TABLE: &[Entry] = &[
         "CiliumCIDRGroup",
         &["cilium.io/v2alpha1", "cilium.io/v2"],
         &[],
-        None,
+        Some(Kind::CiliumCidrGroup),
         true,
     ),
     e(

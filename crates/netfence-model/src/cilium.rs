@@ -202,6 +202,34 @@ pub enum CiliumPeer {
     },
     /// `fromNodes`/`toNodes`: node labels.
     Nodes(LabelSelector),
+    /// A `fromCIDRSet`/`toCIDRSet` entry naming CiliumCIDRGroups (`cidrGroupRef` or
+    /// `cidrGroupSelector`): the loader resolves it into [`CiliumPeer::Cidr`] once every group
+    /// is read; unresolved, it matches nothing.
+    CidrGroup(CidrGroupRef),
+}
+
+/// A reference to CiliumCIDRGroups.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CidrGroupRef {
+    /// `cidrGroupRef`: one group by name.
+    pub name: Option<String>,
+    /// `cidrGroupSelector`: the groups whose labels it matches.
+    pub selector: Option<LabelSelector>,
+    /// `except`.
+    pub except: IpSet,
+}
+
+/// A CiliumCIDRGroup: labelled CIDRs that policies name as a set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CidrGroup {
+    /// The name (cluster-scoped).
+    pub name: String,
+    /// `metadata.labels`.
+    pub labels: crate::labels::Labels,
+    /// `spec.externalCIDRs`.
+    pub cidrs: IpSet,
+    /// Where it was declared.
+    pub origin: Origin,
 }
 
 /// One `toPorts` element.

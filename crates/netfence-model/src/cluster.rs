@@ -189,6 +189,8 @@ pub struct Cluster {
     pub audit_policies: Vec<AuditPolicy>,
     /// CiliumNetworkPolicies and CiliumClusterwideNetworkPolicies.
     pub cilium_policies: Vec<crate::cilium::CiliumPolicy>,
+    /// CiliumCIDRGroups.
+    pub cilium_cidr_groups: Vec<crate::cilium::CidrGroup>,
     /// Calico NetworkPolicies, GlobalNetworkPolicies and staged policies.
     pub calico_policies: Vec<crate::calico::CalicoPolicy>,
     /// Calico Tiers declared in the input.
