@@ -802,6 +802,7 @@ fn http_matches(rule: &HttpRule, req: &L7Request) -> bool {
                 .iter()
                 .any(|(k, v)| k.eq_ignore_ascii_case(name) && value.is_none_or(|want| v == want))
         })
+        && rule.header_matches.iter().all(|m| m.passes(headers))
 }
 
 /// Whether `req` passes L7 rules `l7` (a request of another protocol never does).

@@ -426,6 +426,59 @@ fn cidr_groups_are_labelled_sets_of_cidrs() {
 }
 
 #[test]
+fn header_matches_refuse_a_mismatch_unless_an_action_rewrites_it() {
+    let rule = |matches: &str| {
+        cnp(
+            "p",
+            "a",
+            BE,
+            &format!("  ingress:\n  - fromEndpoints: [{FE}]\n    toPorts: [{{ports: [{{port: '80', protocol: TCP}}], rules: {{http: [{{method: GET, headerMatches: [{matches}]}}]}}}}]"),
+        )
+    };
+    let with = |v: &str| {
+        Some(L7Request::Http {
+            method: "GET".into(),
+            path: "/".into(),
+            host: None,
+            headers: vec![("X-Token".into(), v.into())],
+        })
+    };
+    let strict = rule("{name: x-token, value: s3cret}");
+    assert_eq!(
+        Case::new(&strict).verdict(Pod("a/fe"), Pod("a/be"), 80, TCP, with("s3cret")),
+        Allow
+    );
+    assert_eq!(
+        Case::new(&strict).verdict(Pod("a/fe"), Pod("a/be"), 80, TCP, with("guess")),
+        L7Deny
+    );
+    assert_eq!(
+        Case::new(&strict).verdict(Pod("a/fe"), Pod("a/be"), 80, TCP, get("/")),
+        L7Deny
+    );
+    // with a mismatch action the proxy rewrites (or logs) the header and lets the request pass
+    let lenient = rule("{name: x-token, value: s3cret, mismatch: REPLACE}");
+    assert_eq!(
+        Case::new(&lenient).verdict(Pod("a/fe"), Pod("a/be"), 80, TCP, with("guess")),
+        Allow
+    );
+    // a value from a Secret cannot be known offline: refused, not guessed
+    let secret = rule("{name: x-token, secret: {namespace: a, name: token}}");
+    let loaded = netfence_load::load(&[netfence_load::Source {
+        name: "t.yaml".into(),
+        text: format!("{PODS}---\n{secret}"),
+    }]);
+    assert!(
+        loaded.errors.iter().any(|e| e
+            .field
+            .as_deref()
+            .is_some_and(|f| f.ends_with("headerMatches[0].secret"))),
+        "{:?}",
+        loaded.errors
+    );
+}
+
+#[test]
 fn c11_c12_enable_default_deny() {
     let c11 = cnp(
         "p",

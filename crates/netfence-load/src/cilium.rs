@@ -2,7 +2,7 @@
 //! Cilium's namespace scoping of selectors and the CRD's validation.
 
 use netfence_model::cilium::{CidrGroup, CidrGroupRef, POD_NAMESPACE_LABEL, RESERVED_PREFIX};
-use netfence_model::l7::{fqdn_pattern_error, is_kafka_api_key};
+use netfence_model::l7::{fqdn_pattern_error, is_kafka_api_key, HeaderMatch};
 use netfence_model::{
     CiliumPeer, CiliumPeerRule, CiliumPolicy, CiliumPort, CiliumPortRule, CiliumRule,
     CiliumSubject, Entity, FqdnPattern, HttpRule, IpSet, KafkaRule, L7Rules, LabelSelector,
@@ -647,11 +647,44 @@ fn l7_rules(v: &Value, path: &str) -> Result<L7Rules, FieldError> {
                         }
                     }
                 };
-                if h.get("headerMatches").is_some() {
-                    return Err((
-                        format!("{at}.headerMatches"),
-                        "headerMatches (with secrets and mismatch actions) is not modelled".into(),
-                    ));
+                let mut header_matches = Vec::new();
+                for (j, m) in h
+                    .get("headerMatches")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .enumerate()
+                {
+                    let at = format!("{at}.headerMatches[{j}]");
+                    if m.get("secret").is_some_and(|s| !s.is_null()) {
+                        return Err((
+                            format!("{at}.secret"),
+                            "a header value read from a Secret is not known offline; netfence cannot decide this match".into(),
+                        ));
+                    }
+                    let mismatch = m
+                        .get("mismatch")
+                        .and_then(Value::as_str)
+                        .map(str::to_string);
+                    if let Some(a) = &mismatch {
+                        if !matches!(a.as_str(), "LOG" | "ADD" | "DELETE" | "REPLACE") {
+                            return Err((
+                                format!("{at}.mismatch"),
+                                format!(
+                                    "unknown mismatch action `{a}` (LOG, ADD, DELETE or REPLACE)"
+                                ),
+                            ));
+                        }
+                    }
+                    let name = m.get("name").and_then(Value::as_str).unwrap_or_default();
+                    if name.is_empty() {
+                        return Err((format!("{at}.name"), "a header match needs a `name`".into()));
+                    }
+                    header_matches.push(HeaderMatch {
+                        name: name.to_string(),
+                        value: m.get("value").and_then(Value::as_str).map(str::to_string),
+                        mismatch,
+                    });
                 }
                 out.push(HttpRule {
                     method: field("method")?,
@@ -664,6 +697,7 @@ fn l7_rules(v: &Value, path: &str) -> Result<L7Rules, FieldError> {
                         .flatten()
                         .filter_map(|x| x.as_str().map(str::to_string))
                         .collect(),
+                    header_matches,
                 });
             }
             Ok(L7Rules::Http(out))

@@ -91,6 +91,31 @@ pub struct HttpRule {
     pub host: Option<String>,
     /// `"Name value"` (exact value) or `"Name"` (presence).
     pub headers: Vec<String>,
+    /// `headerMatches`.
+    pub header_matches: Vec<HeaderMatch>,
+}
+
+/// One Cilium `headerMatches` entry.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HeaderMatch {
+    /// The header name.
+    pub name: String,
+    /// The exact value wanted; `None`: the header must be present.
+    pub value: Option<String>,
+    /// `mismatch`: `LOG`, `ADD`, `DELETE` or `REPLACE`. With an action the proxy logs or
+    /// rewrites the header and lets the request through; without one a mismatch is refused.
+    pub mismatch: Option<String>,
+}
+
+impl HeaderMatch {
+    /// Whether a request with `headers` passes this match.
+    pub fn passes(&self, headers: &[(String, String)]) -> bool {
+        self.mismatch.is_some()
+            || headers.iter().any(|(k, v)| {
+                k.eq_ignore_ascii_case(&self.name)
+                    && self.value.as_ref().is_none_or(|want| v == want)
+            })
+    }
 }
 
 impl fmt::Display for HttpRule {
@@ -103,6 +128,17 @@ impl fmt::Display for HttpRule {
             parts.push(format!("host={h}"));
         }
         parts.extend(self.headers.iter().map(|h| format!("header={h}")));
+        parts.extend(self.header_matches.iter().map(|m| {
+            let value = m
+                .value
+                .as_deref()
+                .map(|v| format!("={v}"))
+                .unwrap_or_default();
+            match &m.mismatch {
+                Some(action) => format!("header-match={}{value} (else {action})", m.name),
+                None => format!("header-match={}{value}", m.name),
+            }
+        }));
         f.write_str(&parts.join(" "))
     }
 }
