@@ -33,7 +33,7 @@ pub enum Command {
     /// The allowed connections between all workloads and external ranges.
     Connectivity(ConnectivityArgs),
     /// One flow's verdict, with the decisive rule of each layer.
-    Query(QueryArgs),
+    Query(Box<QueryArgs>),
     /// Connections added, removed and changed between two policy sets.
     Diff(DiffArgs),
     /// What an attacker who controls one workload can reach, hop by hop.
@@ -236,6 +236,10 @@ pub struct L7Args {
     /// DNS name queried (for DNS rules on port 53).
     #[arg(long)]
     pub dns_name: Option<String>,
+    /// TLS server name (SNI) the connection presents (for Cilium `serverNames`; a `fqdn:`
+    /// destination presents its own name).
+    #[arg(long, value_name = "NAME")]
+    pub tls_sni: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

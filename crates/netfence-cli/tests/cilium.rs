@@ -207,3 +207,39 @@ fn score_counts_l7_and_fqdn_patterns_under_cilium() {
         "{out}"
     );
 }
+
+#[test]
+fn tls_server_names_with_the_tls_sni_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("c.yaml"),
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: a, labels: {app: web}}\nspec: {containers: [{name: c, image: x}]}\n---\napiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: p, namespace: a}\nspec:\n  endpointSelector: {matchLabels: {app: web}}\n  egress:\n  - toCIDRSet: [{cidr: 2.2.2.0/24}]\n    toPorts: [{ports: [{port: '443', protocol: TCP}], serverNames: [api.example.com]}]\n",
+    )
+    .unwrap();
+    let path = dir.path().to_str().unwrap();
+    let q = |sni: &str| {
+        run(&[
+            "query",
+            path,
+            "--cni",
+            "cilium",
+            "--from",
+            "a/web",
+            "--to",
+            "2.2.2.2",
+            "--port",
+            "443",
+            "--tls-sni",
+            sni,
+        ])
+    };
+    let (code, out, err) = q("api.example.com");
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("ALLOWED"), "{out}");
+    let (code, out, _) = q("other.example.com");
+    assert_ne!(code, 0);
+    assert!(out.contains("TLS server name not allowed"), "{out}");
+    // without a server name the connection is allowed only for the listed names, and says so
+    let (_, out, _) = run(&["connectivity", path, "--cni", "cilium"]);
+    assert!(out.contains("TLS SNI api.example.com"), "{out}");
+}

@@ -648,7 +648,18 @@ impl<'a> Evaluator<'a> {
                     dir
                 ),
             ));
-            let Some(req) = request else {
+            // A connection to a DNS name presents that name as its TLS server name.
+            let sni = match peer {
+                Peer::Fqdn { name, .. }
+                    if allows.iter().all(|e| matches!(e.l7, Some(L7Rules::Tls(_)))) =>
+                {
+                    Some(L7Request::Tls {
+                        sni: name.to_string(),
+                    })
+                }
+                _ => None,
+            };
+            let Some(req) = request.or(sni.as_ref()) else {
                 let rules: Vec<String> = allows
                     .iter()
                     .filter_map(|e| e.l7.map(ToString::to_string))
@@ -723,6 +734,7 @@ impl<'a> Evaluator<'a> {
 fn l7_refusal(l7: Option<&L7Rules>) -> &'static str {
     match l7 {
         Some(L7Rules::Dns(_)) => "DNS REFUSED",
+        Some(L7Rules::Tls(_)) => "TLS server name not allowed",
         Some(L7Rules::Kafka(_)) => "Kafka error response",
         _ => "HTTP 403",
     }
@@ -733,6 +745,7 @@ fn merge_l7(into: &mut L7Rules, from: &L7Rules) {
         (L7Rules::Http(a), L7Rules::Http(b)) => a.extend(b.iter().cloned()),
         (L7Rules::Kafka(a), L7Rules::Kafka(b)) => a.extend(b.iter().cloned()),
         (L7Rules::Dns(a), L7Rules::Dns(b)) => a.extend(b.iter().cloned()),
+        (L7Rules::Tls(a), L7Rules::Tls(b)) => a.extend(b.iter().cloned()),
         _ => {}
     }
 }
@@ -812,6 +825,13 @@ pub fn l7_matches(l7: &L7Rules, req: &L7Request, multilabel: bool) -> bool {
         L7Rules::Kafka(rules) => rules.iter().any(|r| r.matches(req)),
         L7Rules::Dns(pats) => match req {
             L7Request::Dns { name } => pats.iter().any(|p| p.matches(name, multilabel)),
+            _ => false,
+        },
+        L7Rules::Tls(names) => match req {
+            L7Request::Tls { sni } => names.iter().any(|n| {
+                n.trim_end_matches('.')
+                    .eq_ignore_ascii_case(sni.trim_end_matches('.'))
+            }),
             _ => false,
         },
     }

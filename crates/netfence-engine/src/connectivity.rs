@@ -534,19 +534,35 @@ pub fn compute_with_ranges(
     for c in 1..pair_start.len() {
         pair_start[c] += pair_start[c - 1];
     }
+    // L7 rules bind external peers too (HTTP to a CIDR, TLS server names)
+    let external_l7 = |src: Peer<'_>, dst: Peer<'_>, conn: &ConnSet| {
+        if has_l7 {
+            l7_notes(&ev, src, dst, conn)
+        } else {
+            None
+        }
+    };
     for (c, r, conn) in to_ext {
-        bundles.push(bundle(
-            Side::Class(c),
-            Side::One(Node::External(dst_ranges[r])),
-            conn,
-        ));
+        let l7 = external_l7(Peer::Endpoint(rep(c)), Peer::Ip(&dst_ranges[r]), &conn);
+        bundles.push(Bundle {
+            l7,
+            ..bundle(
+                Side::Class(c),
+                Side::One(Node::External(dst_ranges[r])),
+                conn,
+            )
+        });
     }
     for (r, c, conn) in from_ext {
-        bundles.push(bundle(
-            Side::One(Node::External(src_ranges[r])),
-            Side::Class(c),
-            conn,
-        ));
+        let l7 = external_l7(Peer::Ip(&src_ranges[r]), Peer::Endpoint(rep(c)), &conn);
+        bundles.push(Bundle {
+            l7,
+            ..bundle(
+                Side::One(Node::External(src_ranges[r])),
+                Side::Class(c),
+                conn,
+            )
+        });
     }
     for (id, conn) in crate::ingress::controller_edges(&ev) {
         bundles.push(bundle(

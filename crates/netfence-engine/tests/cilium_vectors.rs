@@ -479,6 +479,84 @@ fn header_matches_refuse_a_mismatch_unless_an_action_rewrites_it() {
 }
 
 #[test]
+fn server_names_admit_tls_connections_presenting_them() {
+    let p = cnp(
+        "p",
+        "a",
+        FE,
+        "  egress:\n  - toCIDRSet: [{cidr: 2.2.2.0/24}]\n    toPorts: [{ports: [{port: '443', protocol: TCP}], serverNames: [api.example.com]}]",
+    );
+    let sni = |n: &str| Some(L7Request::Tls { sni: n.into() });
+    assert_eq!(
+        Case::new(&p).verdict(Pod("a/fe"), Ip("2.2.2.2"), 443, TCP, sni("api.example.com")),
+        Allow
+    );
+    assert_eq!(
+        Case::new(&p).verdict(
+            Pod("a/fe"),
+            Ip("2.2.2.2"),
+            443,
+            TCP,
+            sni("API.example.com.")
+        ),
+        Allow
+    );
+    assert_eq!(
+        Case::new(&p).verdict(
+            Pod("a/fe"),
+            Ip("2.2.2.2"),
+            443,
+            TCP,
+            sni("evil.example.com")
+        ),
+        L7Deny
+    );
+    // an HTTP request is not a TLS handshake with a listed name
+    assert_eq!(
+        Case::new(&p).verdict(Pod("a/fe"), Ip("2.2.2.2"), 443, TCP, get("/")),
+        L7Deny
+    );
+    assert_eq!(
+        Case::new(&p).verdict(Pod("a/fe"), Ip("2.2.2.2"), 80, TCP, None),
+        Deny
+    );
+    // a DNS name destination presents its own name
+    let fqdn = cnp(
+        "p",
+        "a",
+        FE,
+        "  egress:\n  - toEndpoints: [{matchLabels: {k8s:io.kubernetes.pod.namespace: kube-system, k8s-app: kube-dns}}]\n    toPorts: [{ports: [{port: '53', protocol: ANY}], rules: {dns: [{matchPattern: '*'}]}}]\n  - toFQDNs: [{matchPattern: '*.example.com'}]\n    toPorts: [{ports: [{port: '443', protocol: TCP}], serverNames: [api.example.com]}]",
+    );
+    let mut case = Case::new(&fqdn);
+    case.options
+        .dns_cache
+        .insert("2.2.2.2".parse().unwrap(), vec!["api.example.com".into()]);
+    assert_eq!(
+        case.verdict(
+            Pod("a/fe"),
+            Fqdn("api.example.com", "2.2.2.2"),
+            443,
+            TCP,
+            None
+        ),
+        Allow
+    );
+    case.options
+        .dns_cache
+        .insert("2.2.2.3".parse().unwrap(), vec!["www.example.com".into()]);
+    assert_eq!(
+        case.verdict(
+            Pod("a/fe"),
+            Fqdn("www.example.com", "2.2.2.3"),
+            443,
+            TCP,
+            None
+        ),
+        L7Deny
+    );
+}
+
+#[test]
 fn c11_c12_enable_default_deny() {
     let c11 = cnp(
         "p",

@@ -597,6 +597,29 @@ fn port_rule(v: &Value, path: &str, deny: bool, host: bool) -> Result<CiliumPort
             Some(l7_rules(r, &at)?)
         }
     };
+    let server_names: Vec<String> = v
+        .get("serverNames")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|n| n.as_str().map(str::to_string))
+        .collect();
+    let l7 = match (l7, server_names.is_empty()) {
+        (l7, true) => l7,
+        (None, false) if deny => {
+            return Err((
+                format!("{path}.serverNames"),
+                "deny rules cannot carry server names".into(),
+            ))
+        }
+        (None, false) => Some(L7Rules::Tls(server_names)),
+        (Some(_), false) => {
+            return Err((
+                format!("{path}.serverNames"),
+                "server names together with L7 rules (TLS interception) are not modelled".into(),
+            ))
+        }
+    };
     Ok(CiliumPortRule { ports, l7 })
 }
 

@@ -33,6 +33,11 @@ pub enum L7Request {
         /// The queried name.
         name: String,
     },
+    /// A TLS connection presenting a server name (SNI).
+    Tls {
+        /// The server name.
+        sni: String,
+    },
 }
 
 impl fmt::Display for L7Request {
@@ -43,6 +48,7 @@ impl fmt::Display for L7Request {
                 api_key, topics, ..
             } => write!(f, "Kafka {api_key} [{}]", topics.join(",")),
             L7Request::Dns { name } => write!(f, "DNS {name}"),
+            L7Request::Tls { sni } => write!(f, "TLS SNI {sni}"),
         }
     }
 }
@@ -56,6 +62,8 @@ pub enum L7Rules {
     Kafka(Vec<KafkaRule>),
     /// `dns` rules (OR'ed).
     Dns(Vec<FqdnPattern>),
+    /// `serverNames`: the TLS server names (SNI) a connection may present (OR'ed, exact).
+    Tls(Vec<String>),
 }
 
 impl L7Rules {
@@ -65,6 +73,7 @@ impl L7Rules {
             L7Rules::Http(_) => "HTTP",
             L7Rules::Kafka(_) => "Kafka",
             L7Rules::Dns(_) => "DNS",
+            L7Rules::Tls(_) => "TLS SNI",
         }
     }
 }
@@ -75,6 +84,7 @@ impl fmt::Display for L7Rules {
             L7Rules::Http(rs) => rs.iter().map(ToString::to_string).collect(),
             L7Rules::Kafka(rs) => rs.iter().map(ToString::to_string).collect(),
             L7Rules::Dns(rs) => rs.iter().map(ToString::to_string).collect(),
+            L7Rules::Tls(names) => names.clone(),
         };
         write!(f, "{} {}", self.kind(), parts.join(" | "))
     }

@@ -47,8 +47,11 @@ pub(crate) fn request(a: &L7Args) -> Result<Option<L7Request>> {
     let http = a.http_method.is_some() || a.http_path.is_some() || a.http_host.is_some();
     let kafka = a.kafka_role.is_some() || a.kafka_api_key.is_some() || !a.kafka_topic.is_empty();
     let dns = a.dns_name.is_some();
-    if usize::from(http) + usize::from(kafka) + usize::from(dns) > 1 {
-        bail!("a flow carries one kind of request: give HTTP, Kafka or DNS flags, not several");
+    let tls = a.tls_sni.is_some();
+    if usize::from(http) + usize::from(kafka) + usize::from(dns) + usize::from(tls) > 1 {
+        bail!(
+            "a flow carries one kind of request: give HTTP, Kafka, DNS or TLS flags, not several"
+        );
     }
     if http {
         let headers = a
@@ -90,6 +93,9 @@ pub(crate) fn request(a: &L7Args) -> Result<Option<L7Request>> {
             client_id: a.kafka_client_id.clone(),
             topics: a.kafka_topic.clone(),
         }));
+    }
+    if let Some(sni) = &a.tls_sni {
+        return Ok(Some(L7Request::Tls { sni: sni.clone() }));
     }
     Ok(a.dns_name.clone().map(|name| L7Request::Dns { name }))
 }
