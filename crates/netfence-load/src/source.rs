@@ -237,8 +237,7 @@ fn split_json_list(text: &str) -> Option<Value> {
     }
     let parse = |s: &str| -> Option<Value> {
         let mut d = serde_json::Deserializer::from_str(s);
-        let v = serde::de::DeserializeSeed::deserialize(StrictVisitor { metadata: false }, &mut d)
-            .ok()?;
+        let v = serde::de::DeserializeSeed::deserialize(StrictVisitor::default(), &mut d).ok()?;
         d.end().ok()?;
         Some(v)
     };
@@ -261,16 +260,18 @@ struct StrictJson(Value);
 
 impl<'de> serde::Deserialize<'de> for StrictJson {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(StrictVisitor { metadata: false })
-            .map(StrictJson)
+        d.deserialize_any(StrictVisitor::default()).map(StrictJson)
     }
 }
 
 /// Reads a value; `metadata`: it is the value of a `metadata` key, whose `managedFields` are
 /// skipped unbuilt, as the YAML reader skips them (netfence never reads them).
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Default)]
 struct StrictVisitor {
     metadata: bool,
+    /// The value of an object's `status`: only the pod addresses netfence reads are built,
+    /// as the YAML reader builds them.
+    status: bool,
 }
 
 impl<'de> serde::de::DeserializeSeed<'de> for StrictVisitor {
@@ -310,7 +311,7 @@ impl<'de> serde::de::Visitor<'de> for StrictVisitor {
     }
     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
         let mut items = Vec::new();
-        while let Some(v) = seq.next_element_seed(StrictVisitor { metadata: false })? {
+        while let Some(v) = seq.next_element_seed(StrictVisitor::default())? {
             items.push(v);
         }
         Ok(Value::Array(items))
@@ -318,12 +319,16 @@ impl<'de> serde::de::Visitor<'de> for StrictVisitor {
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let mut m = serde_json::Map::new();
         while let Some(k) = map.next_key::<String>()? {
-            if self.metadata && k == "managedFields" {
+            if (self.metadata && k == "managedFields")
+                || (self.status && !crate::yaml::STATUS_READ.contains(&k.as_str()))
+            {
                 map.next_value::<serde::de::IgnoredAny>()?;
                 continue;
             }
+            let object = m.contains_key("apiVersion") || m.contains_key("kind");
             let v = map.next_value_seed(StrictVisitor {
                 metadata: k == "metadata",
+                status: k == "status" && object,
             })?;
             if m.contains_key(&k) {
                 return Err(serde::de::Error::custom(format!(
@@ -557,8 +562,7 @@ mod json_split_tests {
 
     fn sequential(text: &str) -> Option<Value> {
         let mut d = serde_json::Deserializer::from_str(text);
-        let v = serde::de::DeserializeSeed::deserialize(StrictVisitor { metadata: false }, &mut d)
-            .ok()?;
+        let v = serde::de::DeserializeSeed::deserialize(StrictVisitor::default(), &mut d).ok()?;
         d.end().ok()?;
         Some(v)
     }

@@ -43,6 +43,8 @@ enum Open {
         key: Option<(String, usize)>,
         /// Mappings merged in with `<<`, applied when the mapping closes.
         merges: Vec<Node>,
+        /// An object's `status`: only the pod addresses netfence reads are built.
+        status: bool,
     },
 }
 
@@ -159,6 +161,13 @@ fn parse_from(text: &str, offset: usize) -> Result<Vec<Node>, YamlError> {
                     }
                     continue;
                 }
+                if is_unread_status_field(&stack) {
+                    skipped_anchor |= anchor != 0;
+                    if let Some(Open::Map { key, .. }) = stack.last_mut() {
+                        *key = None;
+                    }
+                    continue;
+                }
                 let n = Node { line, value };
                 if anchor != 0 {
                     anchors.insert(anchor, n.clone());
@@ -173,7 +182,7 @@ fn parse_from(text: &str, offset: usize) -> Result<Vec<Node>, YamlError> {
                             .into(),
                     });
                 }
-                if is_managed_fields(&stack) {
+                if is_managed_fields(&stack) || is_unread_status_field(&stack) {
                     skipped_anchor |= anchor != 0;
                     skipping = 1;
                     continue;
@@ -197,6 +206,7 @@ fn parse_from(text: &str, offset: usize) -> Result<Vec<Node>, YamlError> {
                         entries: Vec::new(),
                         key: None,
                         merges: Vec::new(),
+                        status: is_object_status(&stack),
                     }
                 });
                 continue;
@@ -412,6 +422,28 @@ pub(crate) fn split_list(text: &str, piece_bytes: usize) -> Option<Vec<Node>> {
         value: NodeValue::Seq(items),
     };
     Some(docs)
+}
+
+/// What netfence reads of an object's `status`: a pod's addresses.
+pub(crate) const STATUS_READ: [&str; 4] = ["podIP", "podIPs", "hostIP", "hostIPs"];
+
+/// Whether the mapping about to start is the `status` of an object (a mapping that has set
+/// `apiVersion` or `kind` already, as every API server output does before `status`).
+fn is_object_status(stack: &[Open]) -> bool {
+    matches!(
+        stack.last(),
+        Some(Open::Map { key: Some((k, _)), entries, .. })
+            if k == "status" && entries.iter().any(|e| e.key == "apiVersion" || e.key == "kind")
+    )
+}
+
+/// Whether the value about to start is a field of an object's `status` that netfence never
+/// reads (the loader would drop it; it is not built at all).
+fn is_unread_status_field(stack: &[Open]) -> bool {
+    matches!(
+        stack.last(),
+        Some(Open::Map { key: Some((k, _)), status: true, .. }) if !STATUS_READ.contains(&k.as_str())
+    )
 }
 
 /// Whether the value about to start is an object's `metadata.managedFields`: the API server's
@@ -709,5 +741,26 @@ mod split_tests {
         // `items:` that is not the mapping's own key
         let inside = "note: \"a\nitems:\n- b\n- c\n\"\n";
         assert!(!same(inside));
+    }
+}
+
+#[cfg(test)]
+mod status_tests {
+    use super::*;
+
+    #[test]
+    fn an_objects_status_keeps_only_the_pod_addresses() {
+        let text = "apiVersion: v1\nkind: Pod\nstatus:\n  phase: Running\n  podIP: 10.0.0.1\n  podIPs: [{ip: 10.0.0.1}]\n  conditions: [{type: Ready}]\n  hostIP: 192.168.0.1\n";
+        let doc = parse(text).unwrap().remove(0).to_json();
+        assert_eq!(
+            doc["status"],
+            serde_json::json!({"podIP": "10.0.0.1", "podIPs": [{"ip": "10.0.0.1"}], "hostIP": "192.168.0.1"})
+        );
+        // a `status` that is not an object's (no apiVersion or kind before it) is kept whole
+        let other = parse("spec:\n  status: {phase: x}\n")
+            .unwrap()
+            .remove(0)
+            .to_json();
+        assert_eq!(other["spec"]["status"]["phase"], "x");
     }
 }
