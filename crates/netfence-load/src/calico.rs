@@ -379,15 +379,7 @@ pub(crate) fn network_set(
         ));
     }
     let nets = nets(get(spec, "nets"), "spec.nets")?.unwrap_or_else(IpSet::empty);
-    let labels = get(value, "metadata")
-        .get("labels")
-        .and_then(Value::as_object)
-        .map(|m| {
-            m.iter()
-                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
-                .collect()
-        })
-        .unwrap_or_default();
+    let labels = crate::convert::metadata_labels(value);
     Ok(NetworkSet {
         namespace: namespace.map(str::to_string),
         name: name.to_string(),

@@ -277,23 +277,11 @@ fn peer_rule(
                 })));
                 continue;
             }
-            let mut set = cidr(
+            let set = cidr(
                 c.get("cidr").and_then(Value::as_str).unwrap_or_default(),
                 &format!("{p}.cidr"),
             )?;
-            for (j, e) in c
-                .get("except")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .enumerate()
-            {
-                set = set.subtract(&cidr(
-                    e.as_str().unwrap_or_default(),
-                    &format!("{p}.except[{j}]"),
-                )?);
-            }
-            add(Some(CiliumPeer::Cidr(set)));
+            add(Some(CiliumPeer::Cidr(set.subtract(&except(&p)?))));
         }
     }
     if let Some(items) = list(v, &f("Nodes"), path)? {
@@ -467,16 +455,7 @@ pub(crate) fn cidr_group(
             &format!("spec.externalCIDRs[{i}]"),
         )?);
     }
-    let labels = value
-        .get("metadata")
-        .and_then(|m| m.get("labels"))
-        .and_then(Value::as_object)
-        .map(|m| {
-            m.iter()
-                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
-                .collect()
-        })
-        .unwrap_or_default();
+    let labels = crate::convert::metadata_labels(value);
     Ok(CidrGroup {
         name: name.to_string(),
         labels,

@@ -197,6 +197,20 @@ fn duplicate_error(ctx: &Ctx<'_>, key: &ObjectKey, first: &Place) -> LoadError {
     )
 }
 
+/// An object's `metadata.labels` (checked by the schema already: string values).
+pub(crate) fn metadata_labels(value: &Value) -> netfence_model::Labels {
+    value
+        .get("metadata")
+        .and_then(|m| m.get("labels"))
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// An object to convert: a JSON value, or a YAML node whose value is built when it is converted.
 pub(crate) enum Tree<'n> {
     Value(Value),
