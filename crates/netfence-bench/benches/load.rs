@@ -20,6 +20,7 @@ fn bench(c: &mut Criterion) {
         workloads_per_namespace: 25,
         replicas: 2,
         seed: 7,
+        dialect: netfence_bench::Dialect::NetworkPolicy,
     };
     let files = generate(p);
     for (label, format, name) in [

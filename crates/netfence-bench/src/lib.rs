@@ -26,6 +26,21 @@ pub struct Params {
     pub replicas: usize,
     /// Seed for the pseudo-random choices.
     pub seed: u64,
+    /// The dialect every other workload's from-previous and to-next policies are written in
+    /// (same intent, so the map is the same under the CNI that enforces the dialect).
+    pub dialect: Dialect,
+}
+
+/// A policy dialect for part of the generated policies.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Dialect {
+    /// Kubernetes NetworkPolicy only.
+    #[default]
+    NetworkPolicy,
+    /// CiliumNetworkPolicy.
+    Cilium,
+    /// Calico NetworkPolicy.
+    Calico,
 }
 
 impl Params {
@@ -37,6 +52,7 @@ impl Params {
             workloads_per_namespace: 50,
             replicas: 2,
             seed: 7,
+            dialect: Dialect::NetworkPolicy,
         }
     }
 }
@@ -121,10 +137,25 @@ pub fn generate(p: Params) -> Vec<(String, String)> {
             let next = format!("{ns}-w{:02}", (j + 1) % n);
             let other_team = (i + 1 + rng.below(9)) % 10;
             // 1. ingress from the previous workload, numbered port
-            let _ = writeln!(
-                pols,
-                "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: {app}-from-prev\n  namespace: {ns}\nspec:\n  podSelector:\n    matchLabels: {{app: {app}}}\n  policyTypes: [Ingress]\n  ingress:\n  - from:\n    - podSelector:\n        matchLabels: {{app: {prev}}}\n    ports:\n    - {{protocol: TCP, port: 8080}}\n---"
-            );
+            let dialect = if j % 2 == 1 {
+                p.dialect
+            } else {
+                Dialect::NetworkPolicy
+            };
+            let _ = match dialect {
+                Dialect::NetworkPolicy => writeln!(
+                    pols,
+                    "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: {app}-from-prev\n  namespace: {ns}\nspec:\n  podSelector:\n    matchLabels: {{app: {app}}}\n  policyTypes: [Ingress]\n  ingress:\n  - from:\n    - podSelector:\n        matchLabels: {{app: {prev}}}\n    ports:\n    - {{protocol: TCP, port: 8080}}\n---"
+                ),
+                Dialect::Cilium => writeln!(
+                    pols,
+                    "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata:\n  name: {app}-from-prev\n  namespace: {ns}\nspec:\n  endpointSelector:\n    matchLabels: {{app: {app}}}\n  ingress:\n  - fromEndpoints:\n    - matchLabels: {{app: {prev}}}\n    toPorts:\n    - ports: [{{port: '8080', protocol: TCP}}]\n---"
+                ),
+                Dialect::Calico => writeln!(
+                    pols,
+                    "apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata:\n  name: {app}-from-prev\n  namespace: {ns}\nspec:\n  selector: app == '{app}'\n  types: [Ingress]\n  ingress:\n  - action: Allow\n    protocol: TCP\n    source: {{selector: app == '{prev}'}}\n    destination: {{ports: [8080]}}\n---"
+                ),
+            };
             // 2. ingress from web/api tiers of another team's namespaces, named port
             let _ = writeln!(
                 pols,
@@ -150,10 +181,20 @@ pub fn generate(p: Params) -> Vec<(String, String)> {
                 );
             } else {
                 // 3. egress to the next workload on a port range
-                let _ = writeln!(
-                    pols,
-                    "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: {app}-to-next\n  namespace: {ns}\nspec:\n  podSelector:\n    matchLabels: {{app: {app}}}\n  policyTypes: [Egress]\n  egress:\n  - to:\n    - podSelector:\n        matchLabels: {{app: {next}}}\n    ports:\n    - {{protocol: TCP, port: 8000, endPort: 8100}}\n---"
-                );
+                let _ = match dialect {
+                    Dialect::NetworkPolicy => writeln!(
+                        pols,
+                        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: {app}-to-next\n  namespace: {ns}\nspec:\n  podSelector:\n    matchLabels: {{app: {app}}}\n  policyTypes: [Egress]\n  egress:\n  - to:\n    - podSelector:\n        matchLabels: {{app: {next}}}\n    ports:\n    - {{protocol: TCP, port: 8000, endPort: 8100}}\n---"
+                    ),
+                    Dialect::Cilium => writeln!(
+                        pols,
+                        "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata:\n  name: {app}-to-next\n  namespace: {ns}\nspec:\n  endpointSelector:\n    matchLabels: {{app: {app}}}\n  egress:\n  - toEndpoints:\n    - matchLabels: {{app: {next}}}\n    toPorts:\n    - ports: [{{port: '8000', endPort: 8100, protocol: TCP}}]\n---"
+                    ),
+                    Dialect::Calico => writeln!(
+                        pols,
+                        "apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata:\n  name: {app}-to-next\n  namespace: {ns}\nspec:\n  selector: app == '{app}'\n  types: [Egress]\n  egress:\n  - action: Allow\n    protocol: TCP\n    destination: {{selector: app == '{next}', ports: ['8000:8100']}}\n---"
+                    ),
+                };
                 // 4. internet egress except private ranges, and a partner range
                 let _ = writeln!(
                     pols,
@@ -172,6 +213,51 @@ pub fn generate(p: Params) -> Vec<(String, String)> {
 mod tests {
     use super::*;
 
+    /// The map of a generated cluster, as sorted text.
+    fn map(p: Params, profile: netfence_engine::Profile) -> Vec<String> {
+        let sources: Vec<netfence_load::Source> = generate(p)
+            .into_iter()
+            .map(|(name, text)| netfence_load::Source { name, text })
+            .collect();
+        let loaded = netfence_load::load(&sources);
+        assert!(loaded.errors.is_empty(), "{:?}", loaded.errors.first());
+        let c = &loaded.cluster;
+        let mut out: Vec<String> = netfence_engine::connectivity::compute(c, profile)
+            .edges()
+            .map(|e| format!("{:?} {:?} {}", e.src, e.dst, e.conn))
+            .collect();
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn the_dialect_writings_keep_the_map() {
+        let p = Params {
+            namespaces: 3,
+            workloads_per_namespace: 6,
+            replicas: 1,
+            seed: 3,
+            dialect: Dialect::NetworkPolicy,
+        };
+        for (dialect, profile, kind) in [
+            (
+                Dialect::Cilium,
+                netfence_engine::Profile::Cilium,
+                "kind: CiliumNetworkPolicy",
+            ),
+            (
+                Dialect::Calico,
+                netfence_engine::Profile::Calico,
+                "apiVersion: projectcalico.org/v3",
+            ),
+        ] {
+            let mixed = Params { dialect, ..p };
+            let text: String = generate(mixed).iter().map(|(_, t)| t.as_str()).collect();
+            assert!(text.contains(kind), "{dialect:?} policies are written");
+            assert_eq!(map(mixed, profile), map(p, profile), "{dialect:?}");
+        }
+    }
+
     #[test]
     fn generation_is_deterministic_and_sized() {
         let p = Params {
@@ -179,6 +265,7 @@ mod tests {
             workloads_per_namespace: 4,
             replicas: 2,
             seed: 1,
+            dialect: Dialect::NetworkPolicy,
         };
         let a = generate(p);
         assert_eq!(a, generate(p));

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! netfence-gen write DIR [--as files|kubectl-yaml|kubectl-json] [--namespaces N] [--workloads N] [--replicas N] [--seed N]
-//! netfence-gen measure [--as files|kubectl-yaml|kubectl-json] [--namespaces N] [--workloads N] [--replicas N] [--seed N] [--cni generic|cilium]
+//! netfence-gen measure [--as files|kubectl-yaml|kubectl-json] [--namespaces N] [--workloads N] [--replicas N] [--seed N] [--cni generic|cilium|calico] [--dialect networkpolicy|cilium|calico]
 //! ```
 
 #![expect(
@@ -46,6 +46,17 @@ fn main() {
             "--replicas" => p.replicas = val(i).unwrap_or(2) as usize,
             "--seed" => p.seed = val(i).unwrap_or(7),
             "--as" => shape = args.get(i + 1).cloned().unwrap_or_default(),
+            "--dialect" => {
+                p.dialect = match args.get(i + 1).map(String::as_str) {
+                    Some("networkpolicy") => netfence_bench::Dialect::NetworkPolicy,
+                    Some("cilium") => netfence_bench::Dialect::Cilium,
+                    Some("calico") => netfence_bench::Dialect::Calico,
+                    _ => {
+                        eprintln!("--dialect: networkpolicy, cilium or calico");
+                        std::process::exit(2)
+                    }
+                }
+            }
             "--cni" => {
                 profile = args
                     .get(i + 1)

@@ -59,6 +59,70 @@ pub(crate) struct TierPlan<'a> {
     pub name: String,
     pub default_pass: bool,
     pub members: Vec<Member<'a>>,
+    /// Indexes into `members` of the namespaced ones, by namespace.
+    by_namespace: std::collections::HashMap<&'a str, Vec<u32>>,
+    /// Indexes into `members` of the cluster-wide ones.
+    cluster_wide: Vec<u32>,
+}
+
+impl<'a> TierPlan<'a> {
+    fn new(name: String, default_pass: bool, members: Vec<Member<'a>>) -> Self {
+        let mut by_namespace: std::collections::HashMap<&'a str, Vec<u32>> = Default::default();
+        let mut cluster_wide = Vec::new();
+        for (i, m) in members.iter().enumerate() {
+            let ns = match m {
+                Member::Calico(p) => p.namespace.as_deref(),
+                Member::Np(np) => Some(np.namespace.as_str()),
+                Member::Anp(_) | Member::Banp(_) => None,
+            };
+            match ns {
+                Some(ns) => by_namespace.entry(ns).or_default().push(i as u32),
+                None => cluster_wide.push(i as u32),
+            }
+        }
+        Self {
+            name,
+            default_pass,
+            members,
+            by_namespace,
+            cluster_wide,
+        }
+    }
+
+    /// The members that can apply to a pod of namespace `ns`, in order: the cluster-wide ones
+    /// and those of `ns` (a tier of a large cluster holds every namespace's policies).
+    fn candidates(&self, ns: &str) -> impl Iterator<Item = Member<'a>> + '_ {
+        self.candidate_ids(ns)
+            .into_iter()
+            .filter_map(|i| self.members.get(i as usize).copied())
+    }
+
+    /// The indexes of [`TierPlan::candidates`].
+    fn candidate_ids(&self, ns: &str) -> Vec<u32> {
+        let own = self
+            .by_namespace
+            .get(ns)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let mut ids: Vec<u32> = Vec::with_capacity(own.len() + self.cluster_wide.len());
+        ids.extend_from_slice(own);
+        ids.extend_from_slice(&self.cluster_wide);
+        ids.sort_unstable();
+        ids
+    }
+}
+
+/// The index of `ep` in `cluster.endpoints`, when it is one of them (and not a copy).
+fn endpoint_index(cluster: &Cluster, ep: &Endpoint) -> Option<usize> {
+    let size = std::mem::size_of::<Endpoint>().max(1);
+    let base = cluster.endpoints.as_ptr() as usize;
+    let at = ep as *const Endpoint as usize;
+    let i = at.checked_sub(base)? / size;
+    cluster
+        .endpoints
+        .get(i)
+        .filter(|e| std::ptr::eq(*e, ep))
+        .map(|_| i)
 }
 
 /// Calico's sort key: order ascending, missing order last, then name.
@@ -123,11 +187,11 @@ pub(crate) fn plan(cluster: &Cluster) -> Vec<TierPlan<'_>> {
                 }
             }
             members.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap_or(std::cmp::Ordering::Equal));
-            TierPlan {
+            TierPlan::new(
                 name,
                 default_pass,
-                members: members.into_iter().map(|(_, m)| m).collect(),
-            }
+                members.into_iter().map(|(_, m)| m).collect(),
+            )
         })
         .collect()
 }
@@ -523,9 +587,11 @@ impl<'a> Evaluator<'a> {
     /// Whether a tier without a Pass default has a policy for `ep` in `dir`: its end-of-tier
     /// deny then isolates the pod.
     pub(crate) fn calico_isolates(&self, ep: &Endpoint, dir: Direction) -> bool {
-        self.calico_plan
-            .iter()
-            .any(|t| !t.default_pass && t.members.iter().any(|m| self.member_applies(*m, ep, dir)))
+        self.calico_plan.iter().any(|t| {
+            !t.default_pass
+                && t.candidates(&ep.namespace)
+                    .any(|m| self.member_applies(m, ep, dir))
+        })
     }
 
     /// The Calico policies (and translated Kubernetes ones) whose tier isolates `ep` in `dir`.
@@ -534,20 +600,63 @@ impl<'a> Evaluator<'a> {
             .iter()
             .filter(|t| !t.default_pass)
             .flat_map(|t| {
-                t.members
-                    .iter()
-                    .filter(|m| self.member_applies(**m, ep, dir))
+                t.candidates(&ep.namespace)
+                    .filter(|m| self.member_applies(*m, ep, dir))
                     .map(|m| format!("{} {}", m.layer(), m.name()))
             })
             .collect()
     }
 
-    /// The members of `tier` that apply to `ep` in `dir`, in order.
+    /// The members of `tier` that apply to `ep` in `dir`, in order (from the per-endpoint
+    /// table when `ep` is one of the cluster's endpoints).
     fn applicable(&self, tier: &TierPlan<'a>, ep: &Endpoint, dir: Direction) -> Vec<Member<'a>> {
-        tier.members
-            .iter()
-            .copied()
-            .filter(|m| self.member_applies(*m, ep, dir))
+        let cached = self
+            .calico_applicable
+            .get(endpoint_index(self.cluster, ep).unwrap_or(usize::MAX))
+            .and_then(|per_tier| {
+                let t = self
+                    .calico_plan
+                    .iter()
+                    .position(|t| std::ptr::eq(t, tier))?;
+                per_tier.get(t)?.get(usize::from(dir == Direction::Egress))
+            });
+        match cached {
+            Some(ids) => ids
+                .iter()
+                .filter_map(|&i| tier.members.get(i as usize).copied())
+                .collect(),
+            None => tier
+                .candidates(&ep.namespace)
+                .filter(|m| self.member_applies(*m, ep, dir))
+                .collect(),
+        }
+    }
+
+    /// For every endpoint, tier and direction (ingress, egress), the indexes of the members
+    /// that apply: what each flow would otherwise recompute per peer.
+    pub(crate) fn calico_applicable_table(&self) -> Vec<Vec<[Vec<u32>; 2]>> {
+        use rayon::prelude::*;
+        self.cluster
+            .endpoints
+            .par_iter()
+            .map(|ep| {
+                self.calico_plan
+                    .iter()
+                    .map(|tier| {
+                        let ids = tier.candidate_ids(&ep.namespace);
+                        [Direction::Ingress, Direction::Egress].map(|dir| {
+                            ids.iter()
+                                .copied()
+                                .filter(|&i| {
+                                    tier.members
+                                        .get(i as usize)
+                                        .is_some_and(|m| self.member_applies(*m, ep, dir))
+                                })
+                                .collect()
+                        })
+                    })
+                    .collect()
+            })
             .collect()
     }
 
@@ -793,9 +902,8 @@ impl<'a> Evaluator<'a> {
                             && !plan.iter().skip(t + 1).any(|later| {
                                 !later.default_pass
                                     && later
-                                        .members
-                                        .iter()
-                                        .any(|m| self.member_applies(*m, e, dir))
+                                        .candidates(&e.namespace)
+                                        .any(|m| self.member_applies(m, e, dir))
                             })
                     });
                     if let Some(e) = lonely {

@@ -167,6 +167,8 @@ pub struct Evaluator<'a> {
     pub(crate) cilium_subjects: HashMap<usize, crate::cilium::SubjectCache<'a>>,
     pub(crate) calico_plan: Vec<crate::calico::TierPlan<'a>>,
     pub(crate) calico_labels: crate::calico::LabelCache,
+    /// Per endpoint, tier and direction: the tier members that apply (Calico profile).
+    pub(crate) calico_applicable: Vec<Vec<[Vec<u32>; 2]>>,
     /// The AdminNetworkPolicies the profile enforces, by priority (none when it does not).
     anps: Vec<&'a AdminPolicy>,
     /// The BaselineAdminNetworkPolicy, when the profile enforces it.
@@ -197,6 +199,7 @@ impl<'a> Evaluator<'a> {
             cilium_subjects: HashMap::new(),
             calico_plan: Vec::new(),
             calico_labels: Default::default(),
+            calico_applicable: Vec::new(),
             anps,
             banp,
             np_by_ns,
@@ -207,6 +210,7 @@ impl<'a> Evaluator<'a> {
         if ev.uses_calico() {
             ev.calico_plan = crate::calico::plan(cluster);
             ev.calico_labels = crate::calico::LabelCache::new(cluster);
+            ev.calico_applicable = ev.calico_applicable_table();
         }
         ev
     }
