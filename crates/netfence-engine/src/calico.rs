@@ -113,7 +113,7 @@ impl<'a> TierPlan<'a> {
 }
 
 /// The index of `ep` in `cluster.endpoints`, when it is one of them (and not a copy).
-fn endpoint_index(cluster: &Cluster, ep: &Endpoint) -> Option<usize> {
+pub(crate) fn endpoint_index(cluster: &Cluster, ep: &Endpoint) -> Option<usize> {
     let size = std::mem::size_of::<Endpoint>().max(1);
     let base = cluster.endpoints.as_ptr() as usize;
     let at = ep as *const Endpoint as usize;

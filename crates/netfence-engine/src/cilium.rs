@@ -184,15 +184,37 @@ pub(crate) struct SubjectCache<'a> {
 pub(crate) fn subject_caches<'a>(
     ev: &Evaluator<'a>,
 ) -> std::collections::HashMap<usize, SubjectCache<'a>> {
+    use rayon::prelude::*;
+    // a namespaced policy selects endpoints of its namespace only
+    let mut by_ns: std::collections::HashMap<&str, Vec<&'a CiliumPolicy>> = Default::default();
+    let mut clusterwide: Vec<&'a CiliumPolicy> = Vec::new();
+    for p in &ev.cluster.cilium_policies {
+        match &p.namespace {
+            Some(ns) => by_ns.entry(ns.as_str()).or_default().push(p),
+            None => clusterwide.push(p),
+        }
+    }
+    let order: std::collections::HashMap<usize, usize> = ev
+        .cluster
+        .cilium_policies
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p as *const CiliumPolicy as usize, i))
+        .collect();
     ev.cluster
         .endpoints
-        .iter()
+        .par_iter()
         .map(|ep| {
             let ids = identity_labels(ev, ep);
-            let rules = ev
-                .cluster
-                .cilium_policies
-                .iter()
+            let mut candidates: Vec<&'a CiliumPolicy> = by_ns
+                .get(ep.namespace.as_str())
+                .map(|v| v.to_vec())
+                .unwrap_or_default();
+            candidates.extend(clusterwide.iter().copied());
+            // in input order, as the full scan had them
+            candidates.sort_by_key(|p| order.get(&(*p as *const CiliumPolicy as usize)).copied());
+            let rules = candidates
+                .into_iter()
                 .flat_map(|p| p.rules.iter().map(move |r| (p, r)))
                 .filter(|(_, r)| ev.cilium_subject_selects(r, ep, &ids))
                 .collect();

@@ -174,6 +174,8 @@ pub struct Evaluator<'a> {
     /// The BaselineAdminNetworkPolicy, when the profile enforces it.
     banp: Option<&'a AdminPolicy>,
     np_by_ns: HashMap<&'a str, Vec<&'a NetworkPolicy>>,
+    /// Per endpoint and direction, the NetworkPolicies of its namespace that select it.
+    np_selecting: Vec<[Vec<u32>; 2]>,
 }
 
 impl<'a> Evaluator<'a> {
@@ -203,7 +205,9 @@ impl<'a> Evaluator<'a> {
             anps,
             banp,
             np_by_ns,
+            np_selecting: Vec::new(),
         };
+        ev.np_selecting = ev.np_selecting_table();
         if ev.uses_cilium() {
             ev.cilium_subjects = crate::cilium::subject_caches(&ev);
         }
@@ -238,15 +242,53 @@ impl<'a> Evaluator<'a> {
 
     /// The NetworkPolicies that select `ep` in `dir` (and so isolate it).
     pub fn selecting_policies(&self, ep: &Endpoint, dir: Direction) -> Vec<&'a NetworkPolicy> {
-        self.np_by_ns
+        let in_ns = self
+            .np_by_ns
             .get(ep.namespace.as_str())
-            .map(|v| {
-                v.iter()
-                    .copied()
-                    .filter(|np| rules_of(np, dir).is_some() && np.pod_selector.matches(&ep.labels))
-                    .collect()
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        // an endpoint of the cluster: from the table made once
+        if let Some(ids) = crate::calico::endpoint_index(self.cluster, ep)
+            .and_then(|i| self.np_selecting.get(i))
+            .and_then(|per_dir| per_dir.get(usize::from(dir == Direction::Egress)))
+        {
+            return ids
+                .iter()
+                .filter_map(|&i| in_ns.get(i as usize).copied())
+                .collect();
+        }
+        in_ns
+            .iter()
+            .copied()
+            .filter(|np| rules_of(np, dir).is_some() && np.pod_selector.matches(&ep.labels))
+            .collect()
+    }
+
+    /// For every endpoint and direction (ingress, egress), the indexes into its namespace's
+    /// NetworkPolicies of those that select it: what each flow would otherwise recompute.
+    fn np_selecting_table(&self) -> Vec<[Vec<u32>; 2]> {
+        use rayon::prelude::*;
+        self.cluster
+            .endpoints
+            .par_iter()
+            .map(|ep| {
+                let in_ns = self
+                    .np_by_ns
+                    .get(ep.namespace.as_str())
+                    .map(Vec::as_slice)
+                    .unwrap_or_default();
+                [Direction::Ingress, Direction::Egress].map(|dir| {
+                    in_ns
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, np)| {
+                            rules_of(np, dir).is_some() && np.pod_selector.matches(&ep.labels)
+                        })
+                        .map(|(i, _)| i as u32)
+                        .collect()
+                })
             })
-            .unwrap_or_default()
+            .collect()
     }
 
     /// Whether an ANP or the BANP selects `ep` and has rules in `dir`.
