@@ -241,11 +241,28 @@ impl LabelCache {
 }
 
 /// One rule's say about a peer.
-struct Hit {
+struct Hit<'a> {
     action: Action,
     conn: ConnSet,
-    rule: String,
-    detail: Option<String>,
+    /// Which rule: formatted only when a verdict is explained.
+    rule: HitRule<'a>,
+    detail: Option<&'static str>,
+}
+
+/// A rule of a tier member: `ingress[2]`, or an admin rule's name.
+#[derive(Clone, Copy)]
+enum HitRule<'a> {
+    Index(Direction, usize),
+    Name(&'a str),
+}
+
+impl std::fmt::Display for HitRule<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HitRule::Index(dir, i) => write!(f, "{}[{i}]", dir_key(*dir)),
+            HitRule::Name(n) => f.write_str(n),
+        }
+    }
 }
 
 fn port_set(ports: &[Port], protocol: Protocol, owner: PortOwner<'_>) -> PortSet {
@@ -531,7 +548,13 @@ impl<'a> Evaluator<'a> {
         c
     }
 
-    fn hits(&self, m: Member<'a>, ep: &'a Endpoint, peer: Peer<'_>, dir: Direction) -> Vec<Hit> {
+    fn hits(
+        &self,
+        m: Member<'a>,
+        ep: &'a Endpoint,
+        peer: Peer<'_>,
+        dir: Direction,
+    ) -> Vec<Hit<'a>> {
         let owner = port_owner(ep, peer, dir);
         match m {
             Member::Calico(p) => {
@@ -542,9 +565,9 @@ impl<'a> Evaluator<'a> {
                     .map(|(i, r)| Hit {
                         action: r.action,
                         conn: self.calico_rule_conn(p, r, ep, peer, dir),
-                        rule: format!("{}[{i}]", dir_key(dir)),
+                        rule: HitRule::Index(dir, i),
                         detail: r.http.as_ref().map(|_| {
-                            "its `http` match needs application layer policy (Istio + Dikastes); without it Calico checks only L3/L4".to_string()
+                            "its `http` match needs application layer policy (Istio + Dikastes); without it Calico checks only L3/L4"
                         }),
                     })
                     .collect()
@@ -560,7 +583,7 @@ impl<'a> Evaluator<'a> {
                     } else {
                         ConnSet::none()
                     },
-                    rule: format!("{}[{i}]", dir_key(dir)),
+                    rule: HitRule::Index(dir, i),
                     detail: None,
                 })
                 .collect(),
@@ -577,7 +600,7 @@ impl<'a> Evaluator<'a> {
                     } else {
                         ConnSet::none()
                     },
-                    rule: rule.name.clone(),
+                    rule: HitRule::Name(&rule.name),
                     detail: None,
                 })
                 .collect(),
@@ -744,7 +767,7 @@ impl<'a> Evaluator<'a> {
                         layer: m.layer(),
                         verdict,
                         policy: Some(m.name()),
-                        rule: Some(h.rule.clone()),
+                        rule: Some(h.rule.to_string()),
                         origin: Some(m.origin()),
                         detail,
                     });
