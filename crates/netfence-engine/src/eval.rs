@@ -2,7 +2,6 @@
 //! AdminNetworkPolicy → NetworkPolicy → BaselineAdminNetworkPolicy → default allow.
 
 use std::collections::HashMap;
-use std::fmt;
 use std::net::IpAddr;
 
 use netfence_model::cluster::NAMESPACE_NAME_LABEL;
@@ -15,23 +14,7 @@ use netfence_model::{
 use crate::cilium::{CiliumOptions, Outcome};
 use crate::profile::Profile;
 
-/// A traffic direction, seen from the endpoint whose policies apply.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Direction {
-    /// Traffic arriving at the endpoint.
-    Ingress,
-    /// Traffic leaving the endpoint.
-    Egress,
-}
-
-impl fmt::Display for Direction {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Direction::Ingress => "Ingress",
-            Direction::Egress => "Egress",
-        })
-    }
-}
+pub use netfence_model::Direction;
 
 /// The namespace part of a representative peer.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

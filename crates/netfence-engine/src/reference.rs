@@ -3,8 +3,8 @@
 //! exists only to test the fast engine against it.
 
 use netfence_model::{
-    AdminAction, AdminPeer, AdminPolicy, AdminPort, AdminSubject, Cluster, Endpoint, IpRange,
-    NetworkPolicy, NpPeer, NpRule, PortRef, Protocol,
+    AdminAction, AdminPeer, AdminPolicy, AdminPort, AdminSubject, Cluster, Direction, Endpoint,
+    IpRange, NetworkPolicy, NpPeer, NpRule, PortRef, Protocol,
 };
 
 use crate::profile::Profile;
@@ -82,7 +82,7 @@ fn np_verdict(
     pod: &Endpoint,
     other: End<'_>,
     receiver: End<'_>,
-    ingress: bool,
+    dir: Direction,
     proto: Protocol,
     port: u16,
 ) -> Option<bool> {
@@ -91,7 +91,10 @@ fn np_verdict(
         if np.namespace != pod.namespace || !np.pod_selector.matches(&pod.labels) {
             continue;
         }
-        let rules = if ingress { &np.ingress } else { &np.egress };
+        let rules = match dir {
+            Direction::Ingress => &np.ingress,
+            Direction::Egress => &np.egress,
+        };
         let Some(rules) = rules else { continue };
         selected = true;
         for rule in rules {
@@ -165,7 +168,7 @@ fn direction(
     pod: &Endpoint,
     other: End<'_>,
     receiver: End<'_>,
-    ingress: bool,
+    dir: Direction,
     proto: Protocol,
     port: u16,
 ) -> bool {
@@ -177,7 +180,10 @@ fn direction(
         if !subject(c, &anp.subject, pod) {
             continue;
         }
-        let rules = if ingress { &anp.ingress } else { &anp.egress };
+        let rules = match dir {
+            Direction::Ingress => &anp.ingress,
+            Direction::Egress => &anp.egress,
+        };
         for r in rules {
             if admin_rule_matches(c, &r.peers, &r.ports, other, receiver, proto, port) {
                 match r.action {
@@ -188,12 +194,15 @@ fn direction(
             }
         }
     }
-    if let Some(v) = np_verdict(c, p, pod, other, receiver, ingress, proto, port) {
+    if let Some(v) = np_verdict(c, p, pod, other, receiver, dir, proto, port) {
         return v;
     }
     if let Some(banp) = c.baseline_policy.as_ref().filter(|_| admin) {
         if subject(c, &banp.subject, pod) {
-            let rules = if ingress { &banp.ingress } else { &banp.egress };
+            let rules = match dir {
+                Direction::Ingress => &banp.ingress,
+                Direction::Egress => &banp.egress,
+            };
             for r in rules {
                 if admin_rule_matches(c, &r.peers, &r.ports, other, receiver, proto, port) {
                     return r.action == AdminAction::Allow;
@@ -214,11 +223,11 @@ pub fn allowed(
     port: u16,
 ) -> bool {
     let egress = match src {
-        End::Pod(s) => direction(c, p, s, dst, dst, false, proto, port),
+        End::Pod(s) => direction(c, p, s, dst, dst, Direction::Egress, proto, port),
         End::External(_) => true,
     };
     let ingress = match dst {
-        End::Pod(d) => direction(c, p, d, src, dst, true, proto, port),
+        End::Pod(d) => direction(c, p, d, src, dst, Direction::Ingress, proto, port),
         End::External(_) => true,
     };
     egress && ingress

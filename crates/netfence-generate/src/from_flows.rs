@@ -576,7 +576,7 @@ fn prove(
     proof
 }
 
-/// The smallest policy that allows flow `index` on side `ingress` (the destination's ingress,
+/// The smallest policy that allows flow `index` on side `side` (the destination's ingress,
 /// or the source's egress): one rule for that peer and port, in the dialect of `profile`.
 /// Returns the YAML and whether adding it to the inventory's policies lets the flow through
 /// that side.
@@ -584,9 +584,10 @@ pub fn smallest_allow(
     resolved: &Resolved,
     flows_in: &[ObservedFlow],
     index: usize,
-    ingress: bool,
+    side: netfence_engine::Direction,
     profile: Profile,
 ) -> Option<(String, bool)> {
+    let ingress = side == netfence_engine::Direction::Ingress;
     let c = &resolved.cluster;
     let f = flows_in.get(index)?;
     let ends = resolved.ends.get(index)?.as_ref()?;
@@ -643,11 +644,7 @@ pub fn smallest_allow(
     c2.network_policies.extend(loaded.cluster.network_policies);
     c2.cilium_policies.extend(loaded.cluster.cilium_policies);
     let ev = Evaluator::new(&c2, profile);
-    let dir = if ingress {
-        netfence_engine::Direction::Ingress
-    } else {
-        netfence_engine::Direction::Egress
-    };
+    let dir = side;
     let verified = flows::judge(&ev, f, ends).is_some_and(|v| {
         !v.steps.iter().any(|(d, s)| {
             *d == dir

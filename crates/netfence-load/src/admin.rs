@@ -7,7 +7,9 @@
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1 as meta;
 use kube::CustomResource;
-use netfence_model::{AdminAction, AdminPeer, AdminPort, AdminRule, AdminSubject, IpSet, Protocol};
+use netfence_model::{
+    AdminAction, AdminPeer, AdminPort, AdminRule, AdminSubject, Direction, IpSet, Protocol,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::selector;
@@ -132,12 +134,13 @@ pub(crate) fn subject(s: &Subject) -> Result<AdminSubject, String> {
 
 pub(crate) fn rule(
     r: &Rule,
-    ingress: bool,
+    dir: Direction,
     baseline: bool,
     idx: usize,
     warnings: &mut Vec<String>,
 ) -> Result<AdminRule, String> {
-    let here = format!("{}[{}]", if ingress { "ingress" } else { "egress" }, idx);
+    let ingress = dir == Direction::Ingress;
+    let here = format!("{}[{}]", dir.key(), idx);
     let action = match r.action.as_str() {
         "Allow" => AdminAction::Allow,
         "Deny" => AdminAction::Deny,

@@ -6,7 +6,7 @@ use netfence_model::calico::{
     Action, CalicoPolicy, EntityRule, HttpMatch, NetworkSet, Port, Rule, Selector,
     ServiceAccountMatch, Tier,
 };
-use netfence_model::{IpSet, Origin, Protocol};
+use netfence_model::{Direction, IpSet, Origin, Protocol};
 use serde_json::Value;
 
 /// An error at a field path.
@@ -73,7 +73,11 @@ pub(crate) fn policy(
             rules.push(rule(
                 r,
                 &format!("spec.{key}[{i}]"),
-                key == "ingress",
+                if key == "ingress" {
+                    Direction::Ingress
+                } else {
+                    Direction::Egress
+                },
                 warnings,
             )?);
         }
@@ -163,7 +167,7 @@ fn protocol(v: &Value, path: &str) -> Result<(Option<Protocol>, Option<String>),
 fn rule(
     v: &Value,
     path: &str,
-    ingress: bool,
+    dir: Direction,
     warnings: &mut Vec<FieldError>,
 ) -> Result<Rule, FieldError> {
     let action = match get(v, "action").as_str() {
@@ -213,7 +217,7 @@ fn rule(
     let http = match get(v, "http") {
         Value::Null => None,
         h => {
-            if !ingress {
+            if dir == Direction::Egress {
                 return Err((
                     format!("{path}.http"),
                     "http matches are for ingress rules only".into(),

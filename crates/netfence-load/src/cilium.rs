@@ -5,8 +5,8 @@ use netfence_model::cilium::{CidrGroup, CidrGroupRef, POD_NAMESPACE_LABEL, RESER
 use netfence_model::l7::{fqdn_pattern_error, is_kafka_api_key, HeaderMatch};
 use netfence_model::{
     CiliumPeer, CiliumPeerRule, CiliumPolicy, CiliumPort, CiliumPortRule, CiliumRule,
-    CiliumSubject, Entity, FqdnPattern, HttpRule, IpSet, KafkaRule, L7Rules, LabelSelector,
-    Operator, Origin, PortRef, Protocol, Requirement,
+    CiliumSubject, Direction, Entity, FqdnPattern, HttpRule, IpSet, KafkaRule, L7Rules,
+    LabelSelector, Operator, Origin, PortRef, Protocol, Requirement,
 };
 use serde_json::Value;
 
@@ -84,11 +84,11 @@ fn rule(
     };
     let host = matches!(subject, CiliumSubject::Nodes(_));
     let mut sections = Vec::new();
-    for (key, ingress, deny) in [
-        ("ingress", true, false),
-        ("ingressDeny", true, true),
-        ("egress", false, false),
-        ("egressDeny", false, true),
+    for (key, dir, deny) in [
+        ("ingress", Direction::Ingress, false),
+        ("ingressDeny", Direction::Ingress, true),
+        ("egress", Direction::Egress, false),
+        ("egressDeny", Direction::Egress, true),
     ] {
         let mut out = Vec::new();
         if let Some(list) = v.get(key).filter(|x| !x.is_null()) {
@@ -97,7 +97,7 @@ fn rule(
                 .ok_or_else(|| (at(key), "must be a list".to_string()))?;
             for (i, r) in arr.iter().enumerate() {
                 let p = format!("{}[{i}]", at(key));
-                out.push(peer_rule(r, &p, ingress, deny, host, namespace, warnings)?);
+                out.push(peer_rule(r, &p, dir, deny, host, namespace, warnings)?);
             }
         }
         sections.push(out);
@@ -187,13 +187,16 @@ fn list<'a>(v: &'a Value, field: &str, path: &str) -> Result<Option<&'a [Value]>
 fn peer_rule(
     v: &Value,
     path: &str,
-    ingress: bool,
+    direction: Direction,
     deny: bool,
     host: bool,
     namespace: Option<&str>,
     warnings: &mut Vec<FieldError>,
 ) -> Result<CiliumPeerRule, FieldError> {
-    let dir = if ingress { "from" } else { "to" };
+    let dir = match direction {
+        Direction::Ingress => "from",
+        Direction::Egress => "to",
+    };
     let mut peers: Option<Vec<CiliumPeer>> = None;
     let mut add = |p: Option<CiliumPeer>| {
         let list = peers.get_or_insert_with(Vec::new);
@@ -291,7 +294,7 @@ fn peer_rule(
             add(Some(CiliumPeer::Nodes(selector(s, &p)?)));
         }
     }
-    if !ingress {
+    if direction == Direction::Egress {
         if let Some(items) = list(v, "toServices", path)? {
             if v.get("toPorts").is_some() {
                 return Err((

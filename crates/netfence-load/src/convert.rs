@@ -1188,12 +1188,28 @@ impl Builder {
             let ingress = spec_ingress
                 .iter()
                 .enumerate()
-                .map(|(i, r)| admin::rule(r, true, baseline, i, &mut warnings))
+                .map(|(i, r)| {
+                    admin::rule(
+                        r,
+                        netfence_model::Direction::Ingress,
+                        baseline,
+                        i,
+                        &mut warnings,
+                    )
+                })
                 .collect::<Result<Vec<_>, _>>()?;
             let egress = spec_egress
                 .iter()
                 .enumerate()
-                .map(|(i, r)| admin::rule(r, false, baseline, i, &mut warnings))
+                .map(|(i, r)| {
+                    admin::rule(
+                        r,
+                        netfence_model::Direction::Egress,
+                        baseline,
+                        i,
+                        &mut warnings,
+                    )
+                })
                 .collect::<Result<Vec<_>, _>>()?;
             let priority = if baseline {
                 None

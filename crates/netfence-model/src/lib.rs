@@ -11,6 +11,7 @@ pub mod calico;
 pub mod cilium;
 pub mod cluster;
 pub mod conn;
+pub mod direction;
 pub mod flow;
 pub mod ip;
 pub mod istio;
@@ -27,6 +28,7 @@ pub use cluster::{
     Namespace, Origin, Service,
 };
 pub use conn::{ConnSet, PortSet, Protocol};
+pub use direction::Direction;
 pub use ip::{IpRange, IpSet};
 pub use l7::{FqdnPattern, HttpRule, KafkaRule, L7Request, L7Rules};
 pub use labels::{LabelSelector, Labels, Operator, Requirement};

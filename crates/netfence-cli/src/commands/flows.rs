@@ -196,13 +196,7 @@ fn explain(a: &FlowsArgs) -> Result<i32> {
                 if outcome == netfence_engine::cilium::Outcome::Allow {
                     return None;
                 }
-                from_flows::smallest_allow(
-                    &resolved,
-                    &flows_in,
-                    g.first,
-                    dir == Direction::Ingress,
-                    profile,
-                )
+                from_flows::smallest_allow(&resolved, &flows_in, g.first, dir, profile)
             })
             .collect()
     };
