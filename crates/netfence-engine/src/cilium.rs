@@ -223,16 +223,7 @@ pub(crate) fn subject_caches<'a>(
         .collect()
 }
 
-/// What one direction decides for one (protocol, port) and request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    /// Allowed (the request too, when there is one).
-    Allow,
-    /// Dropped at L3/L4.
-    Deny,
-    /// Connection allowed, request refused by the L7 proxy (HTTP 403, DNS REFUSED, Kafka error).
-    L7Deny,
-}
+pub use crate::verdict::Outcome;
 
 /// The identity labels Cilium derives for a pod.
 pub fn identity_labels(ev: &Evaluator<'_>, ep: &Endpoint) -> Labels {

@@ -24,6 +24,7 @@ pub mod mesh;
 pub mod profile;
 pub mod reach;
 pub mod reference;
+pub mod verdict;
 
 pub use connectivity::{Connectivity, Edge, Node};
 pub use eval::{Direction, Peer};
