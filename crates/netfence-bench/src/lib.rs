@@ -76,6 +76,67 @@ impl Rng {
 const TIERS: [&str; 4] = ["web", "api", "db", "cache"];
 const ENVS: [&str; 3] = ["prod", "staging", "dev"];
 
+/// The peer of a one-rule policy: ingress from the workload, or egress to it.
+enum Side<'a> {
+    From(&'a str),
+    To(&'a str),
+}
+
+/// A policy of `app` in `ns` allowing TCP `port` (to `end`) from or to the pods of one other
+/// workload, in `dialect`; the three writings mean the same under the CNI that enforces them.
+fn pod_to_pod(
+    dialect: Dialect,
+    app: &str,
+    ns: &str,
+    side: Side<'_>,
+    port: (u16, Option<u16>),
+) -> String {
+    let (peer, suffix, dir, np_peer, cil_peer, cal_side, types) = match side {
+        Side::From(p) => (
+            p,
+            "from-prev",
+            "ingress",
+            "from",
+            "fromEndpoints",
+            "source",
+            "Ingress",
+        ),
+        Side::To(p) => (
+            p,
+            "to-next",
+            "egress",
+            "to",
+            "toEndpoints",
+            "destination",
+            "Egress",
+        ),
+    };
+    let (lo, end) = port;
+    match dialect {
+        Dialect::NetworkPolicy => {
+            let end = end.map(|e| format!(", endPort: {e}")).unwrap_or_default();
+            format!("apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: {app}-{suffix}\n  namespace: {ns}\nspec:\n  podSelector:\n    matchLabels: {{app: {app}}}\n  policyTypes: [{types}]\n  {dir}:\n  - {np_peer}:\n    - podSelector:\n        matchLabels: {{app: {peer}}}\n    ports:\n    - {{protocol: TCP, port: {lo}{end}}}\n---")
+        }
+        Dialect::Cilium => {
+            let end = end.map(|e| format!(", endPort: {e}")).unwrap_or_default();
+            format!("apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata:\n  name: {app}-{suffix}\n  namespace: {ns}\nspec:\n  endpointSelector:\n    matchLabels: {{app: {app}}}\n  {dir}:\n  - {cil_peer}:\n    - matchLabels: {{app: {peer}}}\n    toPorts:\n    - ports: [{{port: '{lo}'{end}, protocol: TCP}}]\n---")
+        }
+        Dialect::Calico => {
+            let ports = match end {
+                Some(e) => format!("['{lo}:{e}']"),
+                None => format!("[{lo}]"),
+            };
+            let rule = match cal_side {
+                "source" => format!(
+                    "source: {{selector: app == '{peer}'}}\n    destination: {{ports: {ports}}}"
+                ),
+                _ => format!("destination: {{selector: app == '{peer}', ports: {ports}}}"),
+            };
+            format!("apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata:\n  name: {app}-{suffix}\n  namespace: {ns}\nspec:\n  selector: app == '{app}'\n  types: [{types}]\n  {dir}:\n  - action: Allow\n    protocol: TCP\n    {rule}\n---")
+        }
+    }
+}
+
 /// Generated files: `(relative path, YAML text)`.
 pub fn generate(p: Params) -> Vec<(String, String)> {
     let mut rng = Rng(p.seed);
@@ -142,20 +203,11 @@ pub fn generate(p: Params) -> Vec<(String, String)> {
             } else {
                 Dialect::NetworkPolicy
             };
-            let _ = match dialect {
-                Dialect::NetworkPolicy => writeln!(
-                    pols,
-                    "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: {app}-from-prev\n  namespace: {ns}\nspec:\n  podSelector:\n    matchLabels: {{app: {app}}}\n  policyTypes: [Ingress]\n  ingress:\n  - from:\n    - podSelector:\n        matchLabels: {{app: {prev}}}\n    ports:\n    - {{protocol: TCP, port: 8080}}\n---"
-                ),
-                Dialect::Cilium => writeln!(
-                    pols,
-                    "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata:\n  name: {app}-from-prev\n  namespace: {ns}\nspec:\n  endpointSelector:\n    matchLabels: {{app: {app}}}\n  ingress:\n  - fromEndpoints:\n    - matchLabels: {{app: {prev}}}\n    toPorts:\n    - ports: [{{port: '8080', protocol: TCP}}]\n---"
-                ),
-                Dialect::Calico => writeln!(
-                    pols,
-                    "apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata:\n  name: {app}-from-prev\n  namespace: {ns}\nspec:\n  selector: app == '{app}'\n  types: [Ingress]\n  ingress:\n  - action: Allow\n    protocol: TCP\n    source: {{selector: app == '{prev}'}}\n    destination: {{ports: [8080]}}\n---"
-                ),
-            };
+            let _ = writeln!(
+                pols,
+                "{}",
+                pod_to_pod(dialect, &app, &ns, Side::From(&prev), (8080, None))
+            );
             // 2. ingress from web/api tiers of another team's namespaces, named port
             let _ = writeln!(
                 pols,
@@ -181,20 +233,11 @@ pub fn generate(p: Params) -> Vec<(String, String)> {
                 );
             } else {
                 // 3. egress to the next workload on a port range
-                let _ = match dialect {
-                    Dialect::NetworkPolicy => writeln!(
-                        pols,
-                        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: {app}-to-next\n  namespace: {ns}\nspec:\n  podSelector:\n    matchLabels: {{app: {app}}}\n  policyTypes: [Egress]\n  egress:\n  - to:\n    - podSelector:\n        matchLabels: {{app: {next}}}\n    ports:\n    - {{protocol: TCP, port: 8000, endPort: 8100}}\n---"
-                    ),
-                    Dialect::Cilium => writeln!(
-                        pols,
-                        "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata:\n  name: {app}-to-next\n  namespace: {ns}\nspec:\n  endpointSelector:\n    matchLabels: {{app: {app}}}\n  egress:\n  - toEndpoints:\n    - matchLabels: {{app: {next}}}\n    toPorts:\n    - ports: [{{port: '8000', endPort: 8100, protocol: TCP}}]\n---"
-                    ),
-                    Dialect::Calico => writeln!(
-                        pols,
-                        "apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata:\n  name: {app}-to-next\n  namespace: {ns}\nspec:\n  selector: app == '{app}'\n  types: [Egress]\n  egress:\n  - action: Allow\n    protocol: TCP\n    destination: {{selector: app == '{next}', ports: ['8000:8100']}}\n---"
-                    ),
-                };
+                let _ = writeln!(
+                    pols,
+                    "{}",
+                    pod_to_pod(dialect, &app, &ns, Side::To(&next), (8000, Some(8100)))
+                );
                 // 4. internet egress except private ranges, and a partner range
                 let _ = writeln!(
                     pols,
