@@ -112,19 +112,6 @@ impl<'a> TierPlan<'a> {
     }
 }
 
-/// The index of `ep` in `cluster.endpoints`, when it is one of them (and not a copy).
-pub(crate) fn endpoint_index(cluster: &Cluster, ep: &Endpoint) -> Option<usize> {
-    let size = std::mem::size_of::<Endpoint>().max(1);
-    let base = cluster.endpoints.as_ptr() as usize;
-    let at = ep as *const Endpoint as usize;
-    let i = at.checked_sub(base)? / size;
-    cluster
-        .endpoints
-        .get(i)
-        .filter(|e| std::ptr::eq(*e, ep))
-        .map(|_| i)
-}
-
 /// Calico's sort key: order ascending, missing order last, then name.
 fn key(order: Option<f64>, name: &str) -> (bool, f64, String) {
     (order.is_none(), order.unwrap_or(0.0), name.to_string())
@@ -610,11 +597,10 @@ impl<'a> Evaluator<'a> {
     /// Whether a tier without a Pass default has a policy for `ep` in `dir`: its end-of-tier
     /// deny then isolates the pod.
     pub(crate) fn calico_isolates(&self, ep: &Endpoint, dir: Direction) -> bool {
-        self.calico_plan.iter().any(|t| {
-            !t.default_pass
-                && t.candidates(&ep.namespace)
-                    .any(|m| self.member_applies(m, ep, dir))
-        })
+        self.calico_plan
+            .iter()
+            .enumerate()
+            .any(|(i, t)| !t.default_pass && self.tier_applies(i, t, ep, dir))
     }
 
     /// The Calico policies (and translated Kubernetes ones) whose tier isolates `ep` in `dir`.
@@ -630,20 +616,30 @@ impl<'a> Evaluator<'a> {
             .collect()
     }
 
-    /// The members of `tier` that apply to `ep` in `dir`, in order (from the per-endpoint
-    /// table when `ep` is one of the cluster's endpoints).
+    /// The members of `tier` (the `t`-th of the plan) that apply to `ep` in `dir`, by index in
+    /// the tier, when `ep` is one of the cluster's endpoints (tabled once per evaluator).
+    fn tabled(&self, t: usize, ep: &Endpoint, dir: Direction) -> Option<&[u32]> {
+        self.calico_applicable
+            .get(self.cluster.endpoint_id(ep)?)?
+            .get(t)?
+            .get(usize::from(dir == Direction::Egress))
+            .map(Vec::as_slice)
+    }
+
+    /// Whether a member of the `t`-th tier applies to `ep` in `dir`.
+    fn tier_applies(&self, t: usize, tier: &TierPlan<'a>, ep: &Endpoint, dir: Direction) -> bool {
+        match self.tabled(t, ep, dir) {
+            Some(ids) => !ids.is_empty(),
+            None => tier
+                .candidates(&ep.namespace)
+                .any(|m| self.member_applies(m, ep, dir)),
+        }
+    }
+
+    /// The members of `tier` that apply to `ep` in `dir`, in order.
     fn applicable(&self, tier: &TierPlan<'a>, ep: &Endpoint, dir: Direction) -> Vec<Member<'a>> {
-        let cached = self
-            .calico_applicable
-            .get(endpoint_index(self.cluster, ep).unwrap_or(usize::MAX))
-            .and_then(|per_tier| {
-                let t = self
-                    .calico_plan
-                    .iter()
-                    .position(|t| std::ptr::eq(t, tier))?;
-                per_tier.get(t)?.get(usize::from(dir == Direction::Egress))
-            });
-        match cached {
+        let t = self.calico_plan.iter().position(|x| std::ptr::eq(x, tier));
+        match t.and_then(|t| self.tabled(t, ep, dir)) {
             Some(ids) => ids
                 .iter()
                 .filter_map(|&i| tier.members.get(i as usize).copied())

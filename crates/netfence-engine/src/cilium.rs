@@ -185,36 +185,31 @@ pub(crate) fn subject_caches<'a>(
     ev: &Evaluator<'a>,
 ) -> std::collections::HashMap<usize, SubjectCache<'a>> {
     use rayon::prelude::*;
-    // a namespaced policy selects endpoints of its namespace only
-    let mut by_ns: std::collections::HashMap<&str, Vec<&'a CiliumPolicy>> = Default::default();
-    let mut clusterwide: Vec<&'a CiliumPolicy> = Vec::new();
-    for p in &ev.cluster.cilium_policies {
+    // a namespaced policy selects endpoints of its namespace only (indexes in input order)
+    let policies = &ev.cluster.cilium_policies;
+    let mut by_ns: std::collections::HashMap<&str, Vec<usize>> = Default::default();
+    let mut clusterwide: Vec<usize> = Vec::new();
+    for (i, p) in policies.iter().enumerate() {
         match &p.namespace {
-            Some(ns) => by_ns.entry(ns.as_str()).or_default().push(p),
-            None => clusterwide.push(p),
+            Some(ns) => by_ns.entry(ns.as_str()).or_default().push(i),
+            None => clusterwide.push(i),
         }
     }
-    let order: std::collections::HashMap<usize, usize> = ev
-        .cluster
-        .cilium_policies
-        .iter()
-        .enumerate()
-        .map(|(i, p)| (p as *const CiliumPolicy as usize, i))
-        .collect();
     ev.cluster
         .endpoints
         .par_iter()
         .map(|ep| {
             let ids = identity_labels(ev, ep);
-            let mut candidates: Vec<&'a CiliumPolicy> = by_ns
+            let mut candidates: Vec<usize> = by_ns
                 .get(ep.namespace.as_str())
-                .map(|v| v.to_vec())
+                .cloned()
                 .unwrap_or_default();
-            candidates.extend(clusterwide.iter().copied());
-            // in input order, as the full scan had them
-            candidates.sort_by_key(|p| order.get(&(*p as *const CiliumPolicy as usize)).copied());
+            candidates.extend_from_slice(&clusterwide);
+            // in input order, as a scan of every policy has them
+            candidates.sort_unstable();
             let rules = candidates
                 .into_iter()
+                .filter_map(|i| policies.get(i))
                 .flat_map(|p| p.rules.iter().map(move |r| (p, r)))
                 .filter(|(_, r)| ev.cilium_subject_selects(r, ep, &ids))
                 .collect();

@@ -115,18 +115,27 @@ impl Connectivity {
     /// stable order: class pairs, then external ranges, the ingress controller and FQDNs.
     pub fn edges(&self) -> impl Iterator<Item = Edge> + '_ {
         self.all_bundles().flat_map(move |(src, dst, conn, l7)| {
-            let dsts = self.side(dst);
-            self.side(src).flat_map(move |s| {
-                let ws = self.workload(s);
-                dsts.clone().filter_map(move |d| {
-                    let same = s == d || ws.is_some() && ws == self.workload(d);
-                    (!same).then(|| Edge {
-                        src: s,
-                        dst: d,
-                        conn: conn.clone(),
-                        l7: l7.clone(),
-                    })
-                })
+            self.side(src)
+                .flat_map(move |s| self.expand(s, dst, conn, l7))
+        })
+    }
+
+    /// The edges from node `src` to the nodes of `dst` (a workload never to itself).
+    fn expand<'s>(
+        &'s self,
+        src: Node,
+        dst: Side,
+        conn: &'s Arc<ConnSet>,
+        l7: &'s L7Notes,
+    ) -> impl Iterator<Item = Edge> + 's {
+        let ws = self.workload(src);
+        self.side(dst).filter_map(move |d| {
+            let same = src == d || ws.is_some() && ws == self.workload(d);
+            (!same).then(|| Edge {
+                src,
+                dst: d,
+                conn: conn.clone(),
+                l7: l7.clone(),
             })
         })
     }
@@ -285,7 +294,6 @@ impl Connectivity {
                 .map(Vec::as_slice)
                 .unwrap_or_default(),
         };
-        let ws = self.workload(src);
         pairs
             .iter()
             .filter_map(|p| {
@@ -298,17 +306,7 @@ impl Connectivity {
                     .filter_map(|&i| self.bundles.get(i as usize))
                     .map(|b| (b.dst, &b.conn, &b.l7)),
             )
-            .flat_map(move |(dst, conn, l7)| {
-                self.side(dst).filter_map(move |d| {
-                    let same = src == d || ws.is_some() && ws == self.workload(d);
-                    (!same).then(|| Edge {
-                        src,
-                        dst: d,
-                        conn: conn.clone(),
-                        l7: l7.clone(),
-                    })
-                })
-            })
+            .flat_map(move |(dst, conn, l7)| self.expand(src, dst, conn, l7))
     }
 
     /// The number of edges, counted without expanding them.
@@ -497,12 +495,16 @@ pub fn compute_with_ranges(
     let mut conns: Vec<(Arc<ConnSet>, L7Notes)> = Vec::new();
     // (every interned set stays alive in `conns`, so no address is reused while interning)
     let mut conn_ids: std::collections::HashMap<usize, u32> = Default::default();
-    for (sc, dc, conn) in class_edges {
-        let l7 = if has_l7 {
-            l7_notes(&ev, Peer::Endpoint(rep(sc)), Peer::Endpoint(rep(dc)), &conn)
+    // L7 rules bind any peer: a class, or an external range (HTTP to a CIDR, TLS names)
+    let notes = |src: Peer<'_>, dst: Peer<'_>, conn: &ConnSet| {
+        if has_l7 {
+            l7_notes(&ev, src, dst, conn)
         } else {
             None
-        };
+        }
+    };
+    for (sc, dc, conn) in class_edges {
+        let l7 = notes(Peer::Endpoint(rep(sc)), Peer::Endpoint(rep(dc)), &conn);
         // (a set with L7 notes is kept apart: the notes are made per pair)
         let id = match l7 {
             None => *conn_ids
@@ -534,16 +536,8 @@ pub fn compute_with_ranges(
     for c in 1..pair_start.len() {
         pair_start[c] += pair_start[c - 1];
     }
-    // L7 rules bind external peers too (HTTP to a CIDR, TLS server names)
-    let external_l7 = |src: Peer<'_>, dst: Peer<'_>, conn: &ConnSet| {
-        if has_l7 {
-            l7_notes(&ev, src, dst, conn)
-        } else {
-            None
-        }
-    };
     for (c, r, conn) in to_ext {
-        let l7 = external_l7(Peer::Endpoint(rep(c)), Peer::Ip(&dst_ranges[r]), &conn);
+        let l7 = notes(Peer::Endpoint(rep(c)), Peer::Ip(&dst_ranges[r]), &conn);
         bundles.push(Bundle {
             l7,
             ..bundle(
@@ -554,7 +548,7 @@ pub fn compute_with_ranges(
         });
     }
     for (r, c, conn) in from_ext {
-        let l7 = external_l7(Peer::Ip(&src_ranges[r]), Peer::Endpoint(rep(c)), &conn);
+        let l7 = notes(Peer::Ip(&src_ranges[r]), Peer::Endpoint(rep(c)), &conn);
         bundles.push(Bundle {
             l7,
             ..bundle(

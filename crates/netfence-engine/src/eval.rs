@@ -133,7 +133,9 @@ impl<'a> Evaluator<'a> {
             .map(Vec::as_slice)
             .unwrap_or_default();
         // an endpoint of the cluster: from the table made once
-        if let Some(ids) = crate::calico::endpoint_index(self.cluster, ep)
+        if let Some(ids) = self
+            .cluster
+            .endpoint_id(ep)
             .and_then(|i| self.np_selecting.get(i))
             .and_then(|per_dir| per_dir.get(usize::from(dir == Direction::Egress)))
         {

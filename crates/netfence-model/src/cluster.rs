@@ -299,6 +299,18 @@ impl Cluster {
         self.namespaces.get(name).map_or(&EMPTY, |n| &n.labels)
     }
 
+    /// The id of `ep` when it is one of this cluster's endpoints (the same object, not a copy),
+    /// for tables kept per endpoint.
+    pub fn endpoint_id(&self, ep: &Endpoint) -> Option<EndpointId> {
+        let size = std::mem::size_of::<Endpoint>().max(1);
+        let base = self.endpoints.as_ptr() as usize;
+        let i = (ep as *const Endpoint as usize).checked_sub(base)? / size;
+        self.endpoints
+            .get(i)
+            .filter(|e| std::ptr::eq(*e, ep))
+            .map(|_| i)
+    }
+
     /// Finds an endpoint by `ns/name`, by `name` alone when unique, or by display name.
     pub fn find_endpoint(&self, query: &str) -> Vec<EndpointId> {
         let q = query.trim();
@@ -322,5 +334,36 @@ impl Cluster {
             .filter(|(_, e)| e.name == q)
             .map(|(i, _)| i)
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoint_ids_are_for_the_clusters_own_endpoints() {
+        let mut c = Cluster::default();
+        for name in ["a", "b", "c"] {
+            c.endpoints.push(Endpoint {
+                namespace: "x".into(),
+                name: name.into(),
+                kind: "Pod".into(),
+                pods: Vec::new(),
+                labels: Labels::new(),
+                annotations: Labels::new(),
+                service_account: "default".into(),
+                named_ports: Vec::new(),
+                container_ports: Vec::new(),
+                ips: Vec::new(),
+                host_ip: None,
+                host_network: false,
+                origin: Origin::default(),
+            });
+        }
+        assert_eq!(c.endpoint_id(&c.endpoints[2]), Some(2));
+        assert_eq!(c.endpoint_id(&c.endpoints[0]), Some(0));
+        let copy = c.endpoints[1].clone();
+        assert_eq!(c.endpoint_id(&copy), None, "a copy is not the endpoint");
     }
 }

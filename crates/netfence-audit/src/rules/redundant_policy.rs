@@ -56,6 +56,7 @@ fn check(ctx: &AuditCtx<'_>, out: &mut Vec<Diagnostic>) {
     let (src_ranges, dst_ranges) = external_ranges(c);
     let reps = representative_peers(c);
     use rayon::prelude::*;
+    let all: Vec<usize> = (0..c.endpoints.len()).collect();
     // each policy on its own, on every core; reported in policy order
     let found: Vec<Diagnostic> = c.network_policies.par_iter().enumerate().filter_map(|(i, p)| {
         let subjects: Vec<_> = policy_subjects(ctx, p).collect();
@@ -88,15 +89,8 @@ fn check(ctx: &AuditCtx<'_>, out: &mut Vec<Diagnostic>) {
             } else {
                 &dst_ranges
             };
-            let slices = candidate_endpoints(ctx, p, rules);
-            let all: Vec<usize>;
-            let slices: Vec<&[usize]> = match slices {
-                Some(s) => s,
-                None => {
-                    all = (0..c.endpoints.len()).collect();
-                    vec![all.as_slice()]
-                }
-            };
+            let slices: Vec<&[usize]> =
+                candidate_endpoints(ctx, p, rules).unwrap_or_else(|| vec![all.as_slice()]);
             subjects.iter().any(|&ep| {
                 slices
                     .iter()
