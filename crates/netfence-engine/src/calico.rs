@@ -679,6 +679,56 @@ impl<'a> Evaluator<'a> {
             .collect()
     }
 
+    /// The peer parts of every rule the Calico pipeline consults for `ep` in `dir`: the
+    /// rules of every applicable member of every tier.
+    pub(crate) fn calico_peer_tests(
+        &self,
+        ep: &'a Endpoint,
+        dir: Direction,
+        out: &mut Vec<crate::peer_tests::PeerTest<'a>>,
+    ) {
+        use crate::peer_tests::PeerTest;
+        for tier in &self.calico_plan {
+            for m in self.applicable(tier, ep, dir) {
+                match m {
+                    Member::Calico(p) => out.extend(rules_in(p, dir).iter().map(|r| {
+                        PeerTest::Calico(
+                            p,
+                            match dir {
+                                Direction::Ingress => &r.source,
+                                Direction::Egress => &r.destination,
+                            },
+                        )
+                    })),
+                    Member::Np(np) => out.extend(
+                        rules_of(np, dir)
+                            .into_iter()
+                            .flatten()
+                            .map(|r| PeerTest::Np(np, r)),
+                    ),
+                    Member::Anp(a) | Member::Banp(a) => {
+                        out.extend(admin_rules(a, dir).iter().map(PeerTest::Admin))
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whether `peer` passes entity rule `e` of policy `p` (the peer's side of a rule).
+    pub(crate) fn calico_test_matches(
+        &self,
+        p: &CalicoPolicy,
+        e: &EntityRule,
+        peer: Peer<'_>,
+    ) -> bool {
+        self.who(peer).is_some_and(|w| self.entity_matches(p, e, w))
+    }
+
+    /// The labels Calico's namespace selectors see on namespace `ns`.
+    pub(crate) fn calico_namespace_labels(&self, ns: &str) -> std::borrow::Cow<'_, Labels> {
+        self.ns_labels_calico(ns)
+    }
+
     /// What the Calico pipeline allows for `ep` with `peer` in `dir`.
     pub(crate) fn calico_allowed(
         &self,

@@ -380,6 +380,79 @@ impl<'a> Evaluator<'a> {
         }
     }
 
+    /// The peer parts of every rule of the repository about `ep` in `dir` (as
+    /// [`Evaluator::cilium_direction`] consults them).
+    pub(crate) fn cilium_peer_tests(
+        &self,
+        ep: &'a Endpoint,
+        dir: Direction,
+        out: &mut Vec<crate::peer_tests::PeerTest<'a>>,
+    ) {
+        use crate::peer_tests::PeerTest;
+        if self.cilium.mode == PolicyMode::Never || ep.host_network {
+            return;
+        }
+        self.np_peer_tests(ep, dir, out);
+        let computed;
+        let rules: &[(&'a CiliumPolicy, &'a CiliumRule)] =
+            match self.cilium_subjects.get(&(ep as *const Endpoint as usize)) {
+                Some(c) => &c.rules,
+                None => {
+                    let ids = identity_labels(self, ep);
+                    computed = self
+                        .cluster
+                        .cilium_policies
+                        .iter()
+                        .flat_map(|p| p.rules.iter().map(move |r| (p, r)))
+                        .filter(|(_, r)| self.cilium_subject_selects(r, ep, &ids))
+                        .collect::<Vec<_>>();
+                    &computed
+                }
+            };
+        let sections = |r: &'a CiliumRule| -> [&'a Vec<CiliumPeerRule>; 2] {
+            match dir {
+                Direction::Ingress => [&r.ingress, &r.ingress_deny],
+                Direction::Egress => [&r.egress, &r.egress_deny],
+            }
+        };
+        let requires: Vec<&'a netfence_model::LabelSelector> = rules
+            .iter()
+            .flat_map(|(_, r)| sections(r)[0].iter().flat_map(|pr| pr.requires.iter()))
+            .collect();
+        for (_, rule) in rules {
+            for list in sections(rule) {
+                for pr in list {
+                    out.push(PeerTest::Cilium {
+                        rule: pr,
+                        requires: requires.clone(),
+                        subject: ep,
+                    });
+                }
+            }
+        }
+    }
+
+    /// Whether `peer` passes Cilium peer rule `rule` of subject `ep` in `dir`.
+    pub(crate) fn cilium_test_matches(
+        &self,
+        ep: &Endpoint,
+        rule: &CiliumPeerRule,
+        requires: &[&netfence_model::LabelSelector],
+        peer: Peer<'_>,
+        dir: Direction,
+    ) -> bool {
+        let peer_ids: Option<std::borrow::Cow<'_, Labels>> = match peer {
+            Peer::Endpoint(p) if !p.host_network => Some(
+                match self.cilium_subjects.get(&(p as *const Endpoint as usize)) {
+                    Some(c) => std::borrow::Cow::Borrowed(&c.ids),
+                    None => std::borrow::Cow::Owned(identity_labels(self, p)),
+                },
+            ),
+            _ => None,
+        };
+        self.cilium_rule_matches_peer(ep, rule, peer, peer_ids.as_deref(), requires, dir)
+    }
+
     /// Every rule of the repository about `ep` in `dir`, and those matching `peer`.
     pub(crate) fn cilium_direction(
         &self,

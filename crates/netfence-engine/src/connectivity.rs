@@ -1,10 +1,11 @@
 //! The connectivity map of a whole cluster: allowed connections between every pair of
 //! workloads, and between workloads and cluster-external address ranges.
 //!
-//! NetworkPolicy-only clusters take a fast path over endpoint classes (see `compiled`), so the
-//! cost follows the number of classes and allowed connections rather than pod pairs. Clusters
-//! with admin policies are evaluated per class pair through every layer. Classes are expanded
-//! back to workloads only at the end, sharing one connection set per class pair.
+//! Every profile and dialect takes one path over endpoint classes (see `class_map`): each class
+//! pair is decided by the same layered evaluation a single flow gets, once per distinct answer,
+//! so the cost follows the number of classes and allowed connections rather than pod pairs, and
+//! the map cannot disagree with `query`. Classes are expanded back to workloads only at the
+//! end, sharing one connection set per class pair.
 
 #![expect(
     clippy::indexing_slicing,
@@ -19,7 +20,6 @@ use netfence_model::{
 };
 
 use crate::classes::Classes;
-use crate::compiled::Compiled;
 use crate::eval::{Evaluator, Peer};
 use crate::profile::Profile;
 
@@ -435,41 +435,29 @@ pub fn compute_with_ranges(
 ) -> Connectivity {
     let ev = Evaluator::new(cluster, profile);
     let classes = Classes::new(cluster);
-    // Without Cilium policies the Cilium repository is NetworkPolicy alone, which decides as
-    // upstream (a property test checks it): the compiled path serves it.
-    let cilium_rules = ev.uses_cilium() && !cluster.cilium_policies.is_empty();
-    let calico_rules = ev.uses_calico()
-        && (!cluster.calico_policies.is_empty()
-            || cluster.endpoints.iter().any(|e| e.host_network));
-    let unenforced = !ev.profile.enforces_network_policy();
-    let general = ev.has_admin_policies() || cilium_rules || calico_rules || unenforced;
-    let (class_edges, to_ext, from_ext) = if general {
-        let (t, f) = general_external_edges(&ev, &classes, &src_ranges, &dst_ranges);
-        (general_class_edges(&ev, &classes), t, f)
-    } else {
-        let compiled = Compiled::build(&ev, &classes);
-        let (t, f) = compiled.external_edges(&src_ranges, &dst_ranges);
-        let (mut edges, mut f) = (compiled.class_edges(), f);
-        if ev.has_mesh_policies() {
-            // The compiled path knows NetworkPolicy only: the mesh filters its result.
-            let rep = |c: u32| &cluster.endpoints[classes.representative(c as usize)];
-            edges = edges
-                .into_iter()
-                .filter_map(|(s, d, conn)| {
-                    let m = crate::mesh::mesh_conn(&ev, rep(d), Peer::Endpoint(rep(s)), &conn);
-                    (!m.is_empty()).then(|| (s, d, Arc::new(m)))
-                })
-                .collect();
-            f = f
-                .into_iter()
-                .filter_map(|(r, c, conn)| {
-                    let m = crate::mesh::mesh_conn(&ev, rep(c), Peer::Ip(&src_ranges[r]), &conn);
-                    (!m.is_empty()).then(|| (r, c, Arc::new(m)))
-                })
-                .collect();
-        }
-        (edges, t, f)
-    };
+    // One path for every profile and dialect: each class pair is decided by the layered
+    // evaluation `query` explains, once per distinct answer (see `class_map`).
+    let map = crate::class_map::ClassMap::build(&ev, &classes);
+    let (to_ext, mut from_ext) = map.external_edges(&src_ranges, &dst_ranges);
+    let mut class_edges = map.class_edges();
+    if ev.has_mesh_policies() {
+        // The mesh decides at the destination's proxy, after the CNI: it filters the map.
+        let rep = |c: u32| &cluster.endpoints[classes.representative(c as usize)];
+        class_edges = class_edges
+            .into_par_iter()
+            .filter_map(|(s, d, conn)| {
+                let m = crate::mesh::mesh_conn(&ev, rep(d), Peer::Endpoint(rep(s)), &conn);
+                (!m.is_empty()).then(|| (s, d, Arc::new(m)))
+            })
+            .collect();
+        from_ext = from_ext
+            .into_par_iter()
+            .filter_map(|(r, c, conn)| {
+                let m = crate::mesh::mesh_conn(&ev, rep(c), Peer::Ip(&src_ranges[r]), &conn);
+                (!m.is_empty()).then(|| (r, c, Arc::new(m)))
+            })
+            .collect();
+    }
     let mut bundles = Vec::with_capacity(to_ext.len() + from_ext.len());
     let has_l7 = ev.uses_cilium()
         && cluster
@@ -646,49 +634,3 @@ pub(crate) type ExternalEdges = (
     Vec<(u32, usize, Arc<ConnSet>)>,
     Vec<(usize, u32, Arc<ConnSet>)>,
 );
-
-/// Every layer, per class and external range (used when admin policies exist).
-fn general_external_edges(
-    ev: &Evaluator<'_>,
-    classes: &Classes,
-    src_ranges: &[IpRange],
-    dst_ranges: &[IpRange],
-) -> ExternalEdges {
-    let n = classes.len() as u32;
-    let rep = |c: u32| &ev.cluster.endpoints[classes.representative(c as usize)];
-    let to: Vec<(u32, usize, Arc<ConnSet>)> = (0..n)
-        .into_par_iter()
-        .flat_map_iter(|c| {
-            dst_ranges.iter().enumerate().filter_map(move |(i, r)| {
-                let conn = ev.pair_allowed(Peer::Endpoint(rep(c)), Peer::Ip(r));
-                (!conn.is_empty()).then(|| (c, i, Arc::new(conn)))
-            })
-        })
-        .collect();
-    let from: Vec<(usize, u32, Arc<ConnSet>)> = (0..n)
-        .into_par_iter()
-        .flat_map_iter(|c| {
-            src_ranges.iter().enumerate().filter_map(move |(i, r)| {
-                let conn = ev.pair_allowed(Peer::Ip(r), Peer::Endpoint(rep(c)));
-                (!conn.is_empty()).then(|| (i, c, Arc::new(conn)))
-            })
-        })
-        .collect();
-    (to, from)
-}
-
-/// Every layer, per class pair (used when admin policies exist).
-fn general_class_edges(ev: &Evaluator<'_>, classes: &Classes) -> Vec<(u32, u32, Arc<ConnSet>)> {
-    let n = classes.len() as u32;
-    (0..n)
-        .into_par_iter()
-        .flat_map_iter(|s| {
-            let src = &ev.cluster.endpoints[classes.representative(s as usize)];
-            (0..n).filter_map(move |d| {
-                let dst = &ev.cluster.endpoints[classes.representative(d as usize)];
-                let c = ev.pair_allowed(Peer::Endpoint(src), Peer::Endpoint(dst));
-                (!c.is_empty()).then(|| (s, d, Arc::new(c)))
-            })
-        })
-        .collect()
-}

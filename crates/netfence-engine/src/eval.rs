@@ -125,6 +125,16 @@ impl<'a> Evaluator<'a> {
         !self.anps.is_empty() || self.banp.is_some()
     }
 
+    /// The AdminNetworkPolicies the profile enforces, by priority.
+    pub(crate) fn enforced_anps(&self) -> &[&'a AdminPolicy] {
+        &self.anps
+    }
+
+    /// The BaselineAdminNetworkPolicy, when the profile enforces it.
+    pub(crate) fn enforced_banp(&self) -> Option<&'a AdminPolicy> {
+        self.banp
+    }
+
     /// The NetworkPolicies that select `ep` in `dir` (and so isolate it).
     pub fn selecting_policies(&self, ep: &Endpoint, dir: Direction) -> Vec<&'a NetworkPolicy> {
         let in_ns = self
@@ -798,22 +808,4 @@ fn np_rule_ports(ports: &Option<Vec<NpPort>>, owner: PortOwner<'_>) -> ConnSet {
 /// The connections rule `ports` allow towards `owner`.
 pub(crate) fn np_rule_ports_owner(ports: &Option<Vec<NpPort>>, owner: PortOwner<'_>) -> ConnSet {
     np_rule_ports(ports, owner)
-}
-
-/// The connections rule `ports` allow towards an endpoint (for the fast engine).
-pub(crate) fn np_rule_ports_to(ports: &Option<Vec<NpPort>>, owner: &Endpoint) -> ConnSet {
-    np_rule_ports(ports, PortOwner::Endpoint(owner))
-}
-
-/// The connections rule `ports` allow towards an unknown pod (names kept symbolic).
-pub(crate) fn np_rule_ports_unknown(ports: &Option<Vec<NpPort>>) -> ConnSet {
-    np_rule_ports(ports, PortOwner::Unknown)
-}
-
-/// Whether rule `ports` mention a named port (so the result depends on the receiver).
-pub(crate) fn has_named_port(ports: &Option<Vec<NpPort>>) -> bool {
-    ports
-        .iter()
-        .flatten()
-        .any(|p| matches!(p.port, Some(PortRef::Name(_))))
 }

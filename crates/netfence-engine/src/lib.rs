@@ -11,8 +11,8 @@
 
 pub mod calico;
 pub mod cilium;
+mod class_map;
 pub mod classes;
-mod compiled;
 pub mod connectivity;
 pub mod diff;
 pub mod eval;
@@ -21,6 +21,7 @@ pub mod fix;
 pub mod flows;
 pub mod ingress;
 pub mod mesh;
+mod peer_tests;
 pub mod profile;
 pub mod reach;
 pub mod reference;

@@ -476,3 +476,90 @@ proptest! {
         }
     }
 }
+
+/// The spec's policies written in three dialects at once: the first in NetworkPolicy, the
+/// second as CiliumNetworkPolicy, the third as Calico NetworkPolicy, and so on.
+fn mixed(spec: &Spec) -> String {
+    let part = |k: usize| Spec {
+        policies: spec
+            .policies
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i % 3 == k)
+            .map(|(_, p)| p.clone())
+            .collect(),
+        ..spec.clone()
+    };
+    format!(
+        "{}{}{}{}",
+        inventory(spec),
+        as_networkpolicy(&part(0)),
+        as_cilium(&part(1)),
+        as_calico(&part(2))
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, .. ProptestConfig::default() })]
+
+    /// On clusters mixing every dialect, under every profile, each edge of the map (and each
+    /// missing edge) is the verdict `query` explains for every probe: both come from one
+    /// evaluation, so they cannot diverge.
+    #[test]
+    fn the_map_is_the_explained_verdict_in_every_dialect_and_profile(spec in arb_spec()) {
+        use netfence_engine::connectivity::Node;
+        use netfence_model::Protocol;
+        let yaml = mixed(&spec);
+        let loaded = netfence_load::load(&[netfence_load::Source {
+            name: "t.yaml".into(),
+            text: yaml.clone(),
+        }]);
+        prop_assert!(loaded.errors.is_empty(), "{:?}\n{}", loaded.errors, yaml);
+        let c = &loaded.cluster;
+        for profile in [Profile::Generic, Profile::Cilium, Profile::Calico, Profile::Weave] {
+            let map = compute(c, profile);
+            let ev = netfence_engine::eval::Evaluator::new(c, profile);
+            let mut got: std::collections::HashMap<(Node, Node), netfence_model::ConnSet> =
+                std::collections::HashMap::new();
+            for e in map.edges() {
+                got.insert((e.src, e.dst), (*e.conn).clone());
+            }
+            fn peer<'x>(c: &'x netfence_model::Cluster, n: &'x Node) -> netfence_engine::Peer<'x> {
+                match n {
+                    Node::Endpoint(i) => netfence_engine::Peer::Endpoint(&c.endpoints[*i]),
+                    Node::External(r) => netfence_engine::Peer::Ip(r),
+                    _ => unreachable!("only endpoints and ranges are probed"),
+                }
+            }
+            let mut pairs: Vec<(Node, Node)> = Vec::new();
+            for a in 0..c.endpoints.len() {
+                for b in 0..c.endpoints.len() {
+                    if c.endpoints[a].qualified_name() != c.endpoints[b].qualified_name() {
+                        pairs.push((Node::Endpoint(a), Node::Endpoint(b)));
+                    }
+                }
+                for r in &map.src_ranges {
+                    pairs.push((Node::External(*r), Node::Endpoint(a)));
+                }
+                for r in &map.dst_ranges {
+                    pairs.push((Node::Endpoint(a), Node::External(*r)));
+                }
+            }
+            for (s, d) in pairs {
+                let conn = got.get(&(s, d)).cloned().unwrap_or_default();
+                for proto in [Protocol::Tcp, Protocol::Udp] {
+                    for port in [53u16, 80, 443, 8080] {
+                        let explained = ev.flow(peer(c, &s), peer(c, &d), proto, port, None).outcome
+                            != netfence_engine::cilium::Outcome::Deny;
+                        prop_assert_eq!(
+                            conn.contains(proto, port),
+                            explained,
+                            "{:?} -> {:?} {} {} under {}: map {} \n{}",
+                            s, d, proto, port, profile, conn, yaml
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
