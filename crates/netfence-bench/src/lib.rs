@@ -26,8 +26,9 @@ pub struct Params {
     pub replicas: usize,
     /// Seed for the pseudo-random choices.
     pub seed: u64,
-    /// The dialect every other workload's from-previous and to-next policies are written in
-    /// (same intent, so the map is the same under the CNI that enforces the dialect).
+    /// The dialect the from-previous and to-next policies, and every other workload's metrics
+    /// policy, are written in: about half of the policies (same intent, so the map is the same
+    /// under the CNI that enforces the dialect).
     pub dialect: Dialect,
 }
 
@@ -137,6 +138,17 @@ fn pod_to_pod(
     }
 }
 
+/// A policy of `app` in `ns` allowing its named port `metrics` from every pod of every
+/// namespace not labelled `env: dev`, in `dialect`.
+fn metrics_policy(dialect: Dialect, app: &str, ns: &str) -> String {
+    match dialect {
+        Dialect::NetworkPolicy => format!("apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: {app}-metrics\n  namespace: {ns}\nspec:\n  podSelector:\n    matchLabels: {{app: {app}}}\n  policyTypes: [Ingress]\n  ingress:\n  - from:\n    - namespaceSelector:\n        matchExpressions:\n        - {{key: env, operator: NotIn, values: [dev]}}\n    ports:\n    - {{protocol: TCP, port: metrics}}\n---"),
+        // a peer selector naming no namespace is the policy's namespace: `Exists` lifts that
+        Dialect::Cilium => format!("apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata:\n  name: {app}-metrics\n  namespace: {ns}\nspec:\n  endpointSelector:\n    matchLabels: {{app: {app}}}\n  ingress:\n  - fromEndpoints:\n    - matchExpressions:\n      - {{key: io.kubernetes.pod.namespace, operator: Exists}}\n      - {{key: io.cilium.k8s.namespace.labels.env, operator: NotIn, values: [dev]}}\n    toPorts:\n    - ports: [{{port: metrics, protocol: TCP}}]\n---"),
+        Dialect::Calico => format!("apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata:\n  name: {app}-metrics\n  namespace: {ns}\nspec:\n  selector: app == '{app}'\n  types: [Ingress]\n  ingress:\n  - action: Allow\n    protocol: TCP\n    source: {{namespaceSelector: \"env not in {{'dev'}}\"}}\n    destination: {{ports: [metrics]}}\n---"),
+    }
+}
+
 /// Generated files: `(relative path, YAML text)`.
 pub fn generate(p: Params) -> Vec<(String, String)> {
     let mut rng = Rng(p.seed);
@@ -198,11 +210,7 @@ pub fn generate(p: Params) -> Vec<(String, String)> {
             let next = format!("{ns}-w{:02}", (j + 1) % n);
             let other_team = (i + 1 + rng.below(9)) % 10;
             // 1. ingress from the previous workload, numbered port
-            let dialect = if j % 2 == 1 {
-                p.dialect
-            } else {
-                Dialect::NetworkPolicy
-            };
+            let dialect = p.dialect;
             let _ = writeln!(
                 pols,
                 "{}",
@@ -213,11 +221,13 @@ pub fn generate(p: Params) -> Vec<(String, String)> {
                 pols,
                 "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: {app}-from-team\n  namespace: {ns}\nspec:\n  podSelector:\n    matchLabels: {{app: {app}}}\n  policyTypes: [Ingress]\n  ingress:\n  - from:\n    - namespaceSelector:\n        matchLabels: {{team: team-{other_team}}}\n      podSelector:\n        matchExpressions:\n        - {{key: tier, operator: In, values: [web, api]}}\n    ports:\n    - {{protocol: TCP, port: http}}\n---"
             );
-            // 5. metrics from every non-dev namespace
-            let _ = writeln!(
-                pols,
-                "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: {app}-metrics\n  namespace: {ns}\nspec:\n  podSelector:\n    matchLabels: {{app: {app}}}\n  policyTypes: [Ingress]\n  ingress:\n  - from:\n    - namespaceSelector:\n        matchExpressions:\n        - {{key: env, operator: NotIn, values: [dev]}}\n    ports:\n    - {{protocol: TCP, port: metrics}}\n---"
-            );
+            // 5. metrics from every non-dev namespace (every other workload's in the dialect)
+            let metrics_dialect = if j % 2 == 1 {
+                p.dialect
+            } else {
+                Dialect::NetworkPolicy
+            };
+            let _ = writeln!(pols, "{}", metrics_policy(metrics_dialect, &app, &ns));
             if open && j % 2 == 0 {
                 // Egress-unrestricted workloads: two more ingress policies instead.
                 let _ = writeln!(

@@ -146,11 +146,14 @@ fn main() {
             let t_map = t1.elapsed();
             let classes = netfence_engine::classes::Classes::new(c).len();
             println!(
-                "pods={} workloads={} classes={} policies={} edges={} (pod pairs would be {})",
+                "pods={} workloads={} classes={} policies={} (NetworkPolicy {}, Cilium {}, Calico {}) edges={} (pod pairs would be {})",
                 p.namespaces * p.workloads_per_namespace * p.replicas,
                 c.endpoints.len(),
                 classes,
+                c.network_policies.len() + c.cilium_policies.len() + c.calico_policies.len(),
                 c.network_policies.len(),
+                c.cilium_policies.len(),
+                c.calico_policies.len(),
                 map.edge_count(),
                 (c.endpoints.len() * p.replicas).pow(2),
             );

@@ -262,7 +262,7 @@ proptest! {
         check(&build(&spec))?;
     }
 
-    /// The same with NetworkPolicy only, which takes the compiled class-level path.
+    /// The same with NetworkPolicy only (no admin tiers to mask a NetworkPolicy mistake).
     #[test]
     fn compiled_path_agrees_with_reference(spec in arb_spec()) {
         let mut spec = spec;
@@ -275,9 +275,8 @@ proptest! {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 200, .. ProptestConfig::default() })]
 
-    /// Without Cilium policies, Cilium's rule repository (NetworkPolicies translated, evaluated
-    /// per pair) decides every pair as upstream NetworkPolicy does: the connectivity map may
-    /// take the compiled path under the cilium profile too.
+    /// Without Cilium policies, Cilium's rule repository (NetworkPolicies translated) decides
+    /// every pair as upstream NetworkPolicy does.
     #[test]
     fn cilium_repository_equals_networkpolicy_without_cilium_policies(spec in arb_spec()) {
         let mut spec = spec;
