@@ -205,7 +205,8 @@ fn namespace_labels(cluster: &Cluster, ns: &str) -> Labels {
 /// Calico labels of every endpoint and namespace, computed once per evaluator.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct LabelCache {
-    endpoints: std::collections::HashMap<usize, Labels>,
+    /// By endpoint id.
+    endpoints: Vec<Labels>,
     namespaces: std::collections::HashMap<String, Labels>,
 }
 
@@ -213,11 +214,7 @@ impl LabelCache {
     /// The cache for `cluster`.
     pub(crate) fn new(cluster: &Cluster) -> Self {
         Self {
-            endpoints: cluster
-                .endpoints
-                .iter()
-                .map(|e| (e as *const Endpoint as usize, calico_labels(e)))
-                .collect(),
+            endpoints: cluster.endpoints.iter().map(calico_labels).collect(),
             namespaces: cluster
                 .namespaces
                 .keys()
@@ -310,7 +307,7 @@ impl<'a> Evaluator<'a> {
         match self
             .calico_labels
             .endpoints
-            .get(&(ep as *const Endpoint as usize))
+            .get(self.cluster.endpoint_id(ep).unwrap_or(usize::MAX))
         {
             Some(l) => std::borrow::Cow::Borrowed(l),
             None => std::borrow::Cow::Owned(calico_labels(ep)),

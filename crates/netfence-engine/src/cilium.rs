@@ -180,10 +180,8 @@ pub(crate) struct SubjectCache<'a> {
     pub rules: Vec<(&'a CiliumPolicy, &'a CiliumRule)>,
 }
 
-/// The subject caches of every endpoint of `ev`'s cluster, by address.
-pub(crate) fn subject_caches<'a>(
-    ev: &Evaluator<'a>,
-) -> std::collections::HashMap<usize, SubjectCache<'a>> {
+/// The subject caches of every endpoint of `ev`'s cluster, by endpoint id.
+pub(crate) fn subject_caches<'a>(ev: &Evaluator<'a>) -> Vec<SubjectCache<'a>> {
     use rayon::prelude::*;
     // a namespaced policy selects endpoints of its namespace only (indexes in input order)
     let policies = &ev.cluster.cilium_policies;
@@ -213,7 +211,7 @@ pub(crate) fn subject_caches<'a>(
                 .flat_map(|p| p.rules.iter().map(move |r| (p, r)))
                 .filter(|(_, r)| ev.cilium_subject_selects(r, ep, &ids))
                 .collect();
-            (ep as *const Endpoint as usize, SubjectCache { ids, rules })
+            SubjectCache { ids, rules }
         })
         .collect()
 }
@@ -255,6 +253,11 @@ fn peer_ip_in(peer: Peer<'_>, set: &netfence_model::IpSet) -> bool {
 }
 
 impl<'a> Evaluator<'a> {
+    /// The subject cache of `ep`, when it is one of the cluster's endpoints.
+    pub(crate) fn cilium_subject(&self, ep: &Endpoint) -> Option<&SubjectCache<'a>> {
+        self.cilium_subjects.get(self.cluster.endpoint_id(ep)?)
+    }
+
     pub(crate) fn cilium_subject_selects(
         &self,
         rule: &CiliumRule,
@@ -271,19 +274,18 @@ impl<'a> Evaluator<'a> {
     /// Whether `ep`'s egress rules let the DNS proxy learn `name` (a `dns` L7 rule matching
     /// it on port 53): without one, `toFQDNs` matches nothing.
     pub fn fqdn_learned(&self, ep: &Endpoint, name: &str) -> bool {
-        let rules: Vec<&CiliumRule> =
-            match self.cilium_subjects.get(&(ep as *const Endpoint as usize)) {
-                Some(c) => c.rules.iter().map(|(_, r)| *r).collect(),
-                None => {
-                    let ids = identity_labels(self, ep);
-                    self.cluster
-                        .cilium_policies
-                        .iter()
-                        .flat_map(|p| &p.rules)
-                        .filter(|r| self.cilium_subject_selects(r, ep, &ids))
-                        .collect()
-                }
-            };
+        let rules: Vec<&CiliumRule> = match self.cilium_subject(ep) {
+            Some(c) => c.rules.iter().map(|(_, r)| *r).collect(),
+            None => {
+                let ids = identity_labels(self, ep);
+                self.cluster
+                    .cilium_policies
+                    .iter()
+                    .flat_map(|p| &p.rules)
+                    .filter(|r| self.cilium_subject_selects(r, ep, &ids))
+                    .collect()
+            }
+        };
         rules
             .into_iter()
             .flat_map(|r| &r.egress)
@@ -394,21 +396,20 @@ impl<'a> Evaluator<'a> {
         }
         self.np_peer_tests(ep, dir, out);
         let computed;
-        let rules: &[(&'a CiliumPolicy, &'a CiliumRule)] =
-            match self.cilium_subjects.get(&(ep as *const Endpoint as usize)) {
-                Some(c) => &c.rules,
-                None => {
-                    let ids = identity_labels(self, ep);
-                    computed = self
-                        .cluster
-                        .cilium_policies
-                        .iter()
-                        .flat_map(|p| p.rules.iter().map(move |r| (p, r)))
-                        .filter(|(_, r)| self.cilium_subject_selects(r, ep, &ids))
-                        .collect::<Vec<_>>();
-                    &computed
-                }
-            };
+        let rules: &[(&'a CiliumPolicy, &'a CiliumRule)] = match self.cilium_subject(ep) {
+            Some(c) => &c.rules,
+            None => {
+                let ids = identity_labels(self, ep);
+                computed = self
+                    .cluster
+                    .cilium_policies
+                    .iter()
+                    .flat_map(|p| p.rules.iter().map(move |r| (p, r)))
+                    .filter(|(_, r)| self.cilium_subject_selects(r, ep, &ids))
+                    .collect::<Vec<_>>();
+                &computed
+            }
+        };
         let sections = |r: &'a CiliumRule| -> [&'a Vec<CiliumPeerRule>; 2] {
             match dir {
                 Direction::Ingress => [&r.ingress, &r.ingress_deny],
@@ -442,12 +443,10 @@ impl<'a> Evaluator<'a> {
         dir: Direction,
     ) -> bool {
         let peer_ids: Option<std::borrow::Cow<'_, Labels>> = match peer {
-            Peer::Endpoint(p) if !p.host_network => Some(
-                match self.cilium_subjects.get(&(p as *const Endpoint as usize)) {
-                    Some(c) => std::borrow::Cow::Borrowed(&c.ids),
-                    None => std::borrow::Cow::Owned(identity_labels(self, p)),
-                },
-            ),
+            Peer::Endpoint(p) if !p.host_network => Some(match self.cilium_subject(p) {
+                Some(c) => std::borrow::Cow::Borrowed(&c.ids),
+                None => std::borrow::Cow::Owned(identity_labels(self, p)),
+            }),
             _ => None,
         };
         self.cilium_rule_matches_peer(ep, rule, peer, peer_ids.as_deref(), requires, dir)
@@ -466,7 +465,7 @@ impl<'a> Evaluator<'a> {
             return out;
         }
         let owner = port_owner(ep, peer, dir);
-        let cache = |e: &Endpoint| self.cilium_subjects.get(&(e as *const Endpoint as usize));
+        let cache = |e: &Endpoint| self.cilium_subject(e);
         let own = cache(ep);
         let ids: std::borrow::Cow<'_, Labels> = match own {
             Some(c) => std::borrow::Cow::Borrowed(&c.ids),

@@ -434,7 +434,7 @@ pub fn compute_with_ranges(
     dst_ranges: Vec<IpRange>,
 ) -> Connectivity {
     let ev = Evaluator::new(cluster, profile);
-    let classes = Classes::new(cluster);
+    let classes = Classes::with_facts(cluster, ev.facts());
     // One path for every profile and dialect: each class pair is decided by the layered
     // evaluation `query` explains, once per distinct answer (see `class_map`).
     let map = crate::class_map::ClassMap::build(&ev, &classes);

@@ -49,7 +49,8 @@ pub struct Evaluator<'a> {
     pub profile: Profile,
     /// Cilium agent settings (used by the cilium profile).
     pub cilium: CiliumOptions,
-    pub(crate) cilium_subjects: HashMap<usize, crate::cilium::SubjectCache<'a>>,
+    /// Per endpoint id: its Cilium identity and the Cilium rules selecting it.
+    pub(crate) cilium_subjects: Vec<crate::cilium::SubjectCache<'a>>,
     pub(crate) calico_plan: Vec<crate::calico::TierPlan<'a>>,
     pub(crate) calico_labels: crate::calico::LabelCache,
     /// Per endpoint, tier and direction: the tier members that apply (Calico profile).
@@ -83,7 +84,7 @@ impl<'a> Evaluator<'a> {
             cluster,
             profile,
             cilium: CiliumOptions::default(),
-            cilium_subjects: HashMap::new(),
+            cilium_subjects: Vec::new(),
             calico_plan: Vec::new(),
             calico_labels: Default::default(),
             calico_applicable: Vec::new(),
@@ -123,6 +124,45 @@ impl<'a> Evaluator<'a> {
     /// Whether any admin policy (ANP or BANP) exists and the profile enforces it.
     pub fn has_admin_policies(&self) -> bool {
         !self.anps.is_empty() || self.banp.is_some()
+    }
+
+    /// The endpoint facts the profile's layers read beyond namespace, labels, named ports,
+    /// IPs and host networking, each layer declaring its own: the class key of the map.
+    pub fn facts(&self) -> crate::classes::Facts {
+        use crate::classes::Facts;
+        let none = Facts::default();
+        let enforcing = self.profile.enforces_network_policy();
+        // Cilium: identities carry the service account.
+        let cilium = if enforcing && self.uses_cilium() && !self.cluster.cilium_policies.is_empty()
+        {
+            Facts {
+                service_account: true,
+                ..none
+            }
+        } else {
+            none
+        };
+        // Calico: `serviceAccounts` matches, and host-network pods are their node's address.
+        let calico = if enforcing && self.uses_calico() {
+            Facts {
+                service_account: !self.cluster.calico_policies.is_empty(),
+                host_ip: true,
+                ..none
+            }
+        } else {
+            none
+        };
+        // Istio: principals are service accounts; a pod may opt out of its sidecar.
+        let mesh = if self.has_mesh_policies() {
+            Facts {
+                service_account: true,
+                inject: true,
+                ..none
+            }
+        } else {
+            none
+        };
+        cilium.union(calico).union(mesh)
     }
 
     /// The AdminNetworkPolicies the profile enforces, by priority.

@@ -404,3 +404,37 @@ fn network_sets_give_addresses_labels_that_selectors_match() {
         5432
     ));
 }
+
+#[test]
+fn the_map_tells_host_network_pods_apart_by_their_node_address() {
+    // two host-network pods with the same labels on two nodes: Calico sees each as its node's
+    // address, and a rule admitting one node's address admits one of them only
+    let pods = "apiVersion: v1\nkind: Pod\nmetadata: {name: agent-1, namespace: a, labels: {app: agent}}\nspec: {hostNetwork: true, containers: [{name: c, image: x}]}\nstatus: {hostIP: 192.168.0.1}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: agent-2, namespace: a, labels: {app: agent}}\nspec: {hostNetwork: true, containers: [{name: c, image: x}]}\nstatus: {hostIP: 192.168.0.2}\n---\n";
+    let p = np(
+        "p",
+        "",
+        "  ingress:\n  - action: Allow\n    protocol: TCP\n    source: {nets: [192.168.0.1/32]}",
+    );
+    let c = cluster(&format!("{pods}{p}"));
+    let ev = Evaluator::new(&c, Profile::Calico);
+    let map = netfence_engine::connectivity::compute(&c, Profile::Calico);
+    let web = c.find_endpoint("a/web")[0];
+    for (name, want) in [("a/agent-1", true), ("a/agent-2", false)] {
+        let src = c.find_endpoint(name)[0];
+        let query = ev
+            .pair_allowed(
+                Peer::Endpoint(&c.endpoints[src]),
+                Peer::Endpoint(&c.endpoints[web]),
+            )
+            .contains(Protocol::Tcp, 8080);
+        let edge = map
+            .edges()
+            .find(|e| {
+                e.src == netfence_engine::connectivity::Node::Endpoint(src)
+                    && e.dst == netfence_engine::connectivity::Node::Endpoint(web)
+            })
+            .is_some_and(|e| e.conn.contains(Protocol::Tcp, 8080));
+        assert_eq!(query, want, "{name}");
+        assert_eq!(edge, want, "the map: {name}");
+    }
+}
