@@ -109,6 +109,14 @@ pub fn unenforced(
             },
         ),
         (
+            "ClusterNetworkPolicy",
+            if profile.enforces_cluster_network_policies() {
+                0
+            } else {
+                cluster.cluster_network_policies.len()
+            },
+        ),
+        (
             "CiliumNetworkPolicy/CiliumClusterwideNetworkPolicy",
             if profile.enforces_cilium_policies() {
                 0

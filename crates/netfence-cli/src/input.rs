@@ -246,6 +246,7 @@ pub fn is_empty(c: &netfence_model::Cluster) -> bool {
         && c.network_policies.is_empty()
         && c.admin_policies.is_empty()
         && c.baseline_policy.is_none()
+        && c.cluster_network_policies.is_empty()
         && c.cilium_policies.is_empty()
         && c.calico_policies.is_empty()
         && c.calico_tiers.is_empty()

@@ -33,8 +33,7 @@ impl Member<'_> {
         match self {
             Member::Calico(p) => p.kind(),
             Member::Np(_) => "NetworkPolicy",
-            Member::Anp(_) => "AdminNetworkPolicy",
-            Member::Banp(_) => "BaselineAdminNetworkPolicy",
+            Member::Anp(a) | Member::Banp(a) => a.kind.label(),
         }
     }
     fn name(&self) -> String {
@@ -163,12 +162,22 @@ pub(crate) fn plan(cluster: &Cluster) -> Vec<TierPlan<'_>> {
                     ));
                 }
             }
+            // ClusterNetworkPolicies sit in the same tiers, ordered by priority (Calico 3.32)
+            let cnps = |baseline: bool| {
+                cluster
+                    .cluster_network_policies
+                    .iter()
+                    .filter(move |p| p.kind.is_baseline() == baseline)
+            };
             if name == "kube-admin" {
-                for a in &cluster.admin_policies {
+                for a in cluster.admin_policies.iter().chain(cnps(false)) {
                     members.push((key(a.priority.map(f64::from), &a.name), Member::Anp(a)));
                 }
             }
             if name == "kube-baseline" {
+                for b in cnps(true) {
+                    members.push((key(b.priority.map(f64::from), &b.name), Member::Banp(b)));
+                }
                 if let Some(b) = &cluster.baseline_policy {
                     members.push((key(Some(1000.0), &b.name), Member::Banp(b)));
                 }

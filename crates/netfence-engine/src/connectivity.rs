@@ -315,19 +315,38 @@ impl Connectivity {
     }
 }
 
-/// Every `toFQDNs` name or pattern of the cluster's Cilium policies, sorted.
-pub fn fqdn_destinations(cluster: &Cluster) -> Vec<String> {
-    let mut v: Vec<String> = cluster
-        .cilium_policies
-        .iter()
-        .flat_map(|p| &p.rules)
-        .flat_map(|r| &r.egress)
-        .flat_map(|pr| pr.peers.iter().flatten())
-        .filter_map(|p| match p {
-            netfence_model::CiliumPeer::Fqdn(f) => Some(f.pattern.clone()),
-            _ => None,
-        })
-        .collect();
+/// Every DNS name or pattern of the policies `profile` enforces (Cilium `toFQDNs`,
+/// ClusterNetworkPolicy `domainNames`), sorted.
+pub fn fqdn_destinations(cluster: &Cluster, profile: Profile) -> Vec<String> {
+    let mut v: Vec<String> = Vec::new();
+    if profile.enforces_cilium_policies() {
+        v.extend(
+            cluster
+                .cilium_policies
+                .iter()
+                .flat_map(|p| &p.rules)
+                .flat_map(|r| &r.egress)
+                .flat_map(|pr| pr.peers.iter().flatten())
+                .filter_map(|p| match p {
+                    netfence_model::CiliumPeer::Fqdn(f) => Some(f.pattern.clone()),
+                    _ => None,
+                }),
+        );
+    }
+    if profile.enforces_cluster_network_policies() {
+        v.extend(
+            cluster
+                .cluster_network_policies
+                .iter()
+                .flat_map(|p| &p.egress)
+                .flat_map(|r| &r.peers)
+                .filter_map(|p| match p {
+                    AdminPeer::DomainNames(names) => Some(names.iter().map(|n| n.pattern.clone())),
+                    _ => None,
+                })
+                .flatten(),
+        );
+    }
     v.sort();
     v.dedup();
     v
@@ -360,6 +379,7 @@ pub fn external_ranges(cluster: &Cluster) -> (Vec<IpRange>, Vec<IpRange>) {
         .admin_policies
         .iter()
         .chain(cluster.baseline_policy.iter())
+        .chain(&cluster.cluster_network_policies)
     {
         for (rules, out) in [
             (&anp.ingress, &mut ingress_sets),
@@ -553,11 +573,7 @@ pub fn compute_with_ranges(
             Arc::new(conn),
         ));
     }
-    let fqdns = if ev.uses_cilium() {
-        fqdn_destinations(cluster)
-    } else {
-        Vec::new()
-    };
+    let fqdns = fqdn_destinations(cluster, profile);
     for (i, pattern) in fqdns.iter().enumerate() {
         let name = representative_name(pattern);
         for c in 0..classes.len() as u32 {

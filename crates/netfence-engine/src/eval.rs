@@ -55,10 +55,12 @@ pub struct Evaluator<'a> {
     pub(crate) calico_labels: crate::calico::LabelCache,
     /// Per endpoint, tier and direction: the tier members that apply (Calico profile).
     pub(crate) calico_applicable: Vec<Vec<[Vec<u32>; 2]>>,
-    /// The AdminNetworkPolicies the profile enforces, by priority (none when it does not).
+    /// The admin tier the profile enforces (AdminNetworkPolicies, Admin ClusterNetworkPolicies),
+    /// by priority (none when it does not).
     anps: Vec<&'a AdminPolicy>,
-    /// The BaselineAdminNetworkPolicy, when the profile enforces it.
-    banp: Option<&'a AdminPolicy>,
+    /// The baseline tier the profile enforces, in order: Baseline ClusterNetworkPolicies by
+    /// priority, then the BaselineAdminNetworkPolicy.
+    baselines: Vec<&'a AdminPolicy>,
     np_by_ns: HashMap<&'a str, Vec<&'a NetworkPolicy>>,
     /// Per endpoint and direction, the NetworkPolicies of its namespace that select it.
     np_selecting: Vec<[Vec<u32>; 2]>,
@@ -69,13 +71,30 @@ impl<'a> Evaluator<'a> {
     pub fn new(cluster: &'a Cluster, profile: Profile) -> Self {
         // What the profile does not enforce is out of every verdict, decided here once.
         let admin = profile.enforces_admin_policies();
-        let mut anps: Vec<&AdminPolicy> = if admin {
-            cluster.admin_policies.iter().collect()
-        } else {
-            Vec::new()
-        };
-        anps.sort_by_key(|a| (a.priority.unwrap_or(i32::MAX), a.name.clone()));
-        let banp = cluster.baseline_policy.as_ref().filter(|_| admin);
+        let cnp = profile.enforces_cluster_network_policies();
+        let mut anps: Vec<&AdminPolicy> = Vec::new();
+        let mut baselines: Vec<&AdminPolicy> = Vec::new();
+        if admin {
+            anps.extend(&cluster.admin_policies);
+        }
+        if cnp {
+            for p in &cluster.cluster_network_policies {
+                if p.kind.is_baseline() {
+                    baselines.push(p);
+                } else {
+                    anps.push(p);
+                }
+            }
+        }
+        // By priority; at equal priority the API leaves the order to the implementation
+        // (audit rule AP001 reports such ties): netfence takes v1alpha1 before v1alpha2, then
+        // names in order.
+        anps.sort_by_key(|a| (a.priority.unwrap_or(i32::MAX), a.kind, a.name.clone()));
+        baselines.sort_by_key(|a| (a.priority.unwrap_or(i32::MAX), a.name.clone()));
+        // The BaselineAdminNetworkPolicy has no priority: after the Baseline ClusterNetworkPolicies.
+        if admin {
+            baselines.extend(&cluster.baseline_policy);
+        }
         let mut np_by_ns: HashMap<&str, Vec<&NetworkPolicy>> = HashMap::new();
         for np in &cluster.network_policies {
             np_by_ns.entry(np.namespace.as_str()).or_default().push(np);
@@ -89,7 +108,7 @@ impl<'a> Evaluator<'a> {
             calico_labels: Default::default(),
             calico_applicable: Vec::new(),
             anps,
-            banp,
+            baselines,
             np_by_ns,
             np_selecting: Vec::new(),
         };
@@ -123,7 +142,7 @@ impl<'a> Evaluator<'a> {
 
     /// Whether any admin policy (ANP or BANP) exists and the profile enforces it.
     pub fn has_admin_policies(&self) -> bool {
-        !self.anps.is_empty() || self.banp.is_some()
+        !self.anps.is_empty() || !self.baselines.is_empty()
     }
 
     /// The endpoint facts the profile's layers read beyond namespace, labels, named ports,
@@ -170,9 +189,9 @@ impl<'a> Evaluator<'a> {
         &self.anps
     }
 
-    /// The BaselineAdminNetworkPolicy, when the profile enforces it.
-    pub(crate) fn enforced_banp(&self) -> Option<&'a AdminPolicy> {
-        self.banp
+    /// The baseline tier the profile enforces, in order.
+    pub(crate) fn enforced_baselines(&self) -> &[&'a AdminPolicy] {
+        &self.baselines
     }
 
     /// The NetworkPolicies that select `ep` in `dir` (and so isolate it).
@@ -232,8 +251,8 @@ impl<'a> Evaluator<'a> {
     pub fn admin_subject_has_rules(&self, ep: &Endpoint, dir: Direction) -> bool {
         self.anps
             .iter()
+            .chain(&self.baselines)
             .copied()
-            .chain(self.banp)
             .any(|p| !admin_rules(p, dir).is_empty() && self.subject_selects(&p.subject, ep))
     }
 
@@ -367,8 +386,15 @@ impl<'a> Evaluator<'a> {
             (AdminPeer::Pods { namespaces, pods }, Peer::Rep(rep)) => {
                 full_match(namespaces, &rep.namespace_selector()) && full_match(pods, &rep.pods)
             }
+            (AdminPeer::DomainNames(names), Peer::Fqdn { name, .. }) => {
+                names.iter().any(|p| p.matches(name, true))
+            }
             (AdminPeer::Networks(set), Peer::Ip(r)) => set.contains_range(r),
             (AdminPeer::Networks(set), Peer::Fqdn { ip: Some(ip), .. }) => set.contains(ip),
+            // a name whose address is not known: only networks covering every address match
+            (AdminPeer::Networks(set), Peer::Fqdn { ip: None, .. }) => {
+                IpSet::all_v4().is_subset(set)
+            }
             // `networks` covers cluster addresses too: a pod whose IP is known matches.
             (AdminPeer::Networks(set), Peer::Endpoint(ep)) => {
                 ep.ips.iter().any(|ip| set.contains(*ip))
@@ -471,21 +497,30 @@ impl<'a> Evaluator<'a> {
         if np_isolated {
             allowed.add(&remaining.intersect(&np_allowed));
         } else {
-            if let Some(banp) = self.banp {
-                if self.subject_selects(&banp.subject, ep) {
-                    for rule in admin_rules(banp, dir) {
-                        if !rule.peers.iter().any(|p| self.admin_peer_matches(p, peer)) {
-                            continue;
-                        }
-                        let c = self.admin_rule_conn(rule, owner).intersect(&remaining);
-                        if rule.action == AdminAction::Allow {
-                            allowed.add(&c);
-                        }
-                        remaining = remaining.subtract(&c);
+            // the baseline tier: first match; Pass goes on to the default allow
+            let mut passed = ConnSet::none();
+            for base in &self.baselines {
+                if remaining.is_empty() {
+                    break;
+                }
+                if !self.subject_selects(&base.subject, ep) {
+                    continue;
+                }
+                for rule in admin_rules(base, dir) {
+                    if !rule.peers.iter().any(|p| self.admin_peer_matches(p, peer)) {
+                        continue;
                     }
+                    let c = self.admin_rule_conn(rule, owner).intersect(&remaining);
+                    match rule.action {
+                        AdminAction::Allow => allowed.add(&c),
+                        AdminAction::Pass => passed.add(&c),
+                        AdminAction::Deny => {}
+                    }
+                    remaining = remaining.subtract(&c);
                 }
             }
             allowed.add(&remaining);
+            allowed.add(&passed);
         }
         DirectionDetail {
             allowed,
@@ -665,7 +700,7 @@ impl<'a> Evaluator<'a> {
                     AdminAction::Pass => LayerVerdict::Pass,
                 };
                 steps.push(LayerStep {
-                    layer: "AdminNetworkPolicy",
+                    layer: anp.kind.label(),
                     verdict,
                     policy: Some(anp.name.clone()),
                     rule: Some(rule.name.clone()),
@@ -725,30 +760,46 @@ impl<'a> Evaluator<'a> {
             });
             return (false, steps);
         }
-        if let Some(banp) = self.banp {
-            if self.subject_selects(&banp.subject, ep) {
-                for rule in admin_rules(banp, dir) {
-                    if rule.peers.iter().any(|p| self.admin_peer_matches(p, peer))
-                        && !self
-                            .admin_rule_conn(rule, owner)
-                            .intersect(&probe)
-                            .is_empty()
-                    {
-                        let allow = rule.action == AdminAction::Allow;
-                        steps.push(LayerStep {
-                            layer: "BaselineAdminNetworkPolicy",
-                            verdict: if allow {
-                                LayerVerdict::Allow
-                            } else {
-                                LayerVerdict::Deny
-                            },
-                            policy: Some(banp.name.clone()),
-                            rule: Some(rule.name.clone()),
-                            origin: Some(banp.origin.clone()),
-                            detail: format!("rule `{}` ({:?}) matches", rule.name, rule.action),
-                        });
-                        return (allow, steps);
+        for base in &self.baselines {
+            if !self.subject_selects(&base.subject, ep) {
+                continue;
+            }
+            for rule in admin_rules(base, dir) {
+                if rule.peers.iter().any(|p| self.admin_peer_matches(p, peer))
+                    && !self
+                        .admin_rule_conn(rule, owner)
+                        .intersect(&probe)
+                        .is_empty()
+                {
+                    let verdict = match rule.action {
+                        AdminAction::Allow => LayerVerdict::Allow,
+                        AdminAction::Deny => LayerVerdict::Deny,
+                        AdminAction::Pass => LayerVerdict::Pass,
+                    };
+                    let priority = base
+                        .priority
+                        .map(|p| format!("priority {p} "))
+                        .unwrap_or_default();
+                    steps.push(LayerStep {
+                        layer: base.kind.label(),
+                        verdict,
+                        policy: Some(base.name.clone()),
+                        rule: Some(rule.name.clone()),
+                        origin: Some(base.origin.clone()),
+                        detail: format!(
+                            "{priority}rule `{}` ({:?}) matches",
+                            rule.name, rule.action
+                        ),
+                    });
+                    if verdict == LayerVerdict::Pass {
+                        steps.push(LayerStep::note(
+                            "default",
+                            LayerVerdict::Allow,
+                            format!("passed by the baseline tier for {dir}: allowed by default"),
+                        ));
+                        return (true, steps);
                     }
+                    return (verdict == LayerVerdict::Allow, steps);
                 }
             }
         }

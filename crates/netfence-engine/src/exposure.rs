@@ -108,6 +108,7 @@ pub fn representative_peers(cluster: &Cluster) -> Vec<RepPeer> {
         .admin_policies
         .iter()
         .chain(cluster.baseline_policy.iter())
+        .chain(&cluster.cluster_network_policies)
     {
         for rule in anp.ingress.iter().chain(anp.egress.iter()) {
             for peer in &rule.peers {

@@ -201,20 +201,26 @@ pub fn propose(
                 verified,
             })
         }
-        "AdminNetworkPolicy" if last.verdict == LayerVerdict::Deny => Some(Fix {
+        layer @ ("AdminNetworkPolicy" | "ClusterNetworkPolicy (Admin)")
+            if last.verdict == LayerVerdict::Deny =>
+        {
+            Some(Fix {
+                summary: format!(
+                    "{layer} {} rule `{}` denies this and no NetworkPolicy can override it: \
+                     narrow that rule, or add an {} (or Pass) rule for this peer and port to an \
+                     admin-tier policy with a lower priority number",
+                    last.policy.as_deref().unwrap_or("?"),
+                    last.rule.as_deref().unwrap_or("?"),
+                    if layer == "AdminNetworkPolicy" { "Allow" } else { "Accept" }
+                ),
+                yaml: None,
+                verified: false,
+            })
+        }
+        layer @ ("BaselineAdminNetworkPolicy" | "ClusterNetworkPolicy (Baseline)") => Some(Fix {
             summary: format!(
-                "AdminNetworkPolicy {} rule `{}` denies this and no NetworkPolicy can override it: \
-                 narrow that rule, or add an Allow (or Pass) rule for this peer and port to an \
-                 AdminNetworkPolicy with a lower priority number",
+                "{layer} {} rule `{}` denies this: a NetworkPolicy selecting {} and allowing this peer and port takes precedence",
                 last.policy.as_deref().unwrap_or("?"),
-                last.rule.as_deref().unwrap_or("?")
-            ),
-            yaml: None,
-            verified: false,
-        }),
-        "BaselineAdminNetworkPolicy" => Some(Fix {
-            summary: format!(
-                "BaselineAdminNetworkPolicy rule `{}` denies this: a NetworkPolicy selecting {} and allowing this peer and port takes precedence",
                 last.rule.as_deref().unwrap_or("?"),
                 ep.display_name()
             ),

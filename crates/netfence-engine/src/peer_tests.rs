@@ -95,9 +95,9 @@ impl<'a> Evaluator<'a> {
             }
         }
         self.np_peer_tests(ep, dir, &mut out);
-        if let Some(banp) = self.enforced_banp() {
-            if self.subject_selects(&banp.subject, ep) {
-                out.extend(admin_rules(banp, dir).iter().map(PeerTest::Admin));
+        for base in self.enforced_baselines() {
+            if self.subject_selects(&base.subject, ep) {
+                out.extend(admin_rules(base, dir).iter().map(PeerTest::Admin));
             }
         }
         out

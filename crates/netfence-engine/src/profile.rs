@@ -30,8 +30,10 @@ pub enum Profile {
 pub struct Capabilities {
     /// Kubernetes NetworkPolicy.
     pub network_policy: bool,
-    /// AdminNetworkPolicy and BaselineAdminNetworkPolicy.
+    /// AdminNetworkPolicy and BaselineAdminNetworkPolicy (v1alpha1).
     pub admin_policy: bool,
+    /// ClusterNetworkPolicy (network-policy-api v1alpha2, both tiers).
+    pub cluster_network_policy: bool,
     /// The CNI's own policy kinds netfence models.
     pub own_policies: &'static str,
     /// Layer 7 rules.
@@ -63,6 +65,7 @@ impl Profile {
             Profile::Generic => Capabilities {
                 network_policy: true,
                 admin_policy: true,
+                cluster_network_policy: true,
                 own_policies: "-",
                 l7: "-",
                 fqdn: "-",
@@ -73,6 +76,7 @@ impl Profile {
             Profile::Calico => Capabilities {
                 network_policy: true,
                 admin_policy: true,
+                cluster_network_policy: true,
                 own_policies: "NetworkPolicy, GlobalNetworkPolicy, Tier",
                 l7: "HTTP only with Istio + Dikastes (ALP), ingress",
                 fqdn: "Calico Enterprise only",
@@ -83,6 +87,7 @@ impl Profile {
             Profile::Cilium => Capabilities {
                 network_policy: true,
                 admin_policy: false,
+                cluster_network_policy: false,
                 own_policies: "CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy",
                 l7: "HTTP, Kafka, DNS (Envoy / DNS proxy)",
                 fqdn: "toFQDNs (learned by the DNS proxy)",
@@ -93,6 +98,7 @@ impl Profile {
             Profile::Antrea => Capabilities {
                 network_policy: true,
                 admin_policy: true,
+                cluster_network_policy: true,
                 own_policies: "- (Antrea-native policies not modelled)",
                 l7: "Antrea L7NetworkPolicy (not modelled)",
                 fqdn: "Antrea-native policies (not modelled)",
@@ -103,6 +109,7 @@ impl Profile {
             Profile::Flannel => Capabilities {
                 network_policy: false,
                 admin_policy: false,
+                cluster_network_policy: false,
                 own_policies: "-",
                 l7: "-",
                 fqdn: "-",
@@ -113,6 +120,7 @@ impl Profile {
             Profile::Weave => Capabilities {
                 network_policy: true,
                 admin_policy: false,
+                cluster_network_policy: false,
                 own_policies: "-",
                 l7: "-",
                 fqdn: "-",
@@ -136,6 +144,12 @@ impl Profile {
     /// Whether AdminNetworkPolicy and BaselineAdminNetworkPolicy are enforced.
     pub fn enforces_admin_policies(self) -> bool {
         self.capabilities().admin_policy
+    }
+
+    /// Whether ClusterNetworkPolicies (v1alpha2) are enforced: Calico 3.32 and Antrea 2.7
+    /// implement them; Cilium's implementation (1.20) is alpha and not modelled.
+    pub fn enforces_cluster_network_policies(self) -> bool {
+        self.capabilities().cluster_network_policy
     }
 
     /// Whether Cilium's own policies are enforced.

@@ -174,8 +174,16 @@ fn direction(
 ) -> bool {
     // a profile that does not enforce the admin tiers leaves them out
     let admin = p.enforces_admin_policies();
-    let mut anps: Vec<&AdminPolicy> = c.admin_policies.iter().filter(|_| admin).collect();
-    anps.sort_by_key(|a| (a.priority.unwrap_or(i32::MAX), a.name.clone()));
+    let cnp = p.enforces_cluster_network_policies();
+    let (mut anps, mut baselines): (Vec<&AdminPolicy>, Vec<&AdminPolicy>) = c
+        .admin_policies
+        .iter()
+        .filter(|_| admin)
+        .chain(c.cluster_network_policies.iter().filter(|_| cnp))
+        .partition(|a| !a.kind.is_baseline());
+    anps.sort_by_key(|a| (a.priority.unwrap_or(i32::MAX), a.kind, a.name.clone()));
+    baselines.sort_by_key(|a| (a.priority.unwrap_or(i32::MAX), a.name.clone()));
+    baselines.extend(c.baseline_policy.iter().filter(|_| admin));
     'outer: for anp in anps {
         if !subject(c, &anp.subject, pod) {
             continue;
@@ -197,15 +205,16 @@ fn direction(
     if let Some(v) = np_verdict(c, p, pod, other, receiver, dir, proto, port) {
         return v;
     }
-    if let Some(banp) = c.baseline_policy.as_ref().filter(|_| admin) {
-        if subject(c, &banp.subject, pod) {
+    for base in baselines {
+        if subject(c, &base.subject, pod) {
             let rules = match dir {
-                Direction::Ingress => &banp.ingress,
-                Direction::Egress => &banp.egress,
+                Direction::Ingress => &base.ingress,
+                Direction::Egress => &base.egress,
             };
             for r in rules {
                 if admin_rule_matches(c, &r.peers, &r.ports, other, receiver, proto, port) {
-                    return r.action == AdminAction::Allow;
+                    // a baseline Pass leaves the flow to the default allow
+                    return r.action != AdminAction::Deny;
                 }
             }
         }

@@ -218,6 +218,7 @@ fn build(spec: &Spec) -> Cluster {
     for (i, (prio, subj, rules, ingress)) in spec.admin.iter().enumerate() {
         let rules = to_rules(rules);
         c.admin_policies.push(AdminPolicy {
+            kind: netfence_model::AdminKind::AdminNetworkPolicy,
             name: format!("anp{i}"),
             priority: Some(*prio),
             subject: AdminSubject::Namespaces(subj.clone()),
@@ -242,6 +243,7 @@ fn build(spec: &Spec) -> Cluster {
             })
             .collect();
         c.baseline_policy = Some(AdminPolicy {
+            kind: netfence_model::AdminKind::BaselineAdminNetworkPolicy,
             name: "default".into(),
             priority: None,
             subject: AdminSubject::Namespaces(LabelSelector::everything()),

@@ -341,6 +341,7 @@ fn anp(
     egress: Vec<AdminRule>,
 ) -> AdminPolicy {
     AdminPolicy {
+        kind: netfence_model::AdminKind::AdminNetworkPolicy,
         name: name.into(),
         priority: Some(prio),
         subject: AdminSubject::Namespaces(sel(&[("env", subject_env)])),
@@ -365,6 +366,7 @@ fn from_env(env: &str) -> AdminPeer {
 
 fn banp_deny_all_ingress() -> AdminPolicy {
     AdminPolicy {
+        kind: netfence_model::AdminKind::BaselineAdminNetworkPolicy,
         name: "default".into(),
         priority: None,
         subject: AdminSubject::Namespaces(LabelSelector::everything()),

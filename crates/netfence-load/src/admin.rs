@@ -277,3 +277,311 @@ pub(crate) fn rule(
         ports,
     })
 }
+
+// ---------------------------------------------------------------- v1alpha2
+
+/// `ClusterNetworkPolicy.spec` (policy.networking.k8s.io/v1alpha2).
+#[derive(CustomResource, Debug, Clone, Deserialize, Serialize)]
+#[kube(
+    group = "policy.networking.k8s.io",
+    version = "v1alpha2",
+    kind = "ClusterNetworkPolicy",
+    schema = "disabled"
+)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ClusterNetworkPolicySpec {
+    pub tier: String,
+    pub priority: i64,
+    pub subject: Subject,
+    #[serde(default)]
+    pub ingress: Vec<CnpRule>,
+    #[serde(default)]
+    pub egress: Vec<CnpRule>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct CnpRule {
+    #[serde(default)]
+    pub name: String,
+    pub action: String,
+    pub from: Option<Vec<Peer>>,
+    pub to: Option<Vec<Peer>>,
+    pub protocols: Option<Vec<CnpProtocol>>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct CnpProtocol {
+    pub tcp: Option<CnpProtocolPorts>,
+    pub udp: Option<CnpProtocolPorts>,
+    pub sctp: Option<CnpProtocolPorts>,
+    pub destination_named_port: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct CnpProtocolPorts {
+    pub destination_port: Option<CnpPort>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub(crate) struct CnpPort {
+    pub number: Option<i64>,
+    pub range: Option<CnpPortRange>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub(crate) struct CnpPortRange {
+    pub start: i64,
+    pub end: i64,
+}
+
+/// The most rules, peers, protocols, networks or domain names a list may hold (the CRD's
+/// `MaxItems`).
+const MAX_ITEMS: usize = 25;
+
+/// The kind and priority of a ClusterNetworkPolicy, with the CRD's checks.
+pub(crate) fn cnp_tier(
+    spec: &ClusterNetworkPolicySpec,
+) -> Result<(netfence_model::AdminKind, i32), String> {
+    let kind = match spec.tier.as_str() {
+        "Admin" => netfence_model::AdminKind::ClusterAdmin,
+        "Baseline" => netfence_model::AdminKind::ClusterBaseline,
+        other => {
+            return Err(format!(
+                "tier: unknown tier `{other}` (expected Admin or Baseline)"
+            ))
+        }
+    };
+    let priority = i32::try_from(spec.priority)
+        .ok()
+        .filter(|p| (0..=1000).contains(p))
+        .ok_or_else(|| format!("priority: {} is outside 0-1000", spec.priority))?;
+    for (dir, rules) in [("ingress", &spec.ingress), ("egress", &spec.egress)] {
+        if rules.len() > MAX_ITEMS {
+            return Err(format!(
+                "{dir}: {} rules; at most {MAX_ITEMS} are allowed",
+                rules.len()
+            ));
+        }
+    }
+    Ok((kind, priority))
+}
+
+/// A ClusterNetworkPolicy rule, with every validation of the CRD (schema and CEL) as an error
+/// naming the field.
+pub(crate) fn cnp_rule(
+    r: &CnpRule,
+    dir: Direction,
+    idx: usize,
+    warnings: &mut Vec<String>,
+) -> Result<AdminRule, String> {
+    let ingress = dir == Direction::Ingress;
+    let here = format!("{}[{}]", dir.key(), idx);
+    if r.name.chars().count() > 100 {
+        return Err(format!("{here}.name: at most 100 characters"));
+    }
+    let action = match r.action.as_str() {
+        "Accept" => AdminAction::Allow,
+        "Deny" => AdminAction::Deny,
+        "Pass" => AdminAction::Pass,
+        other => {
+            return Err(format!(
+                "{here}.action: unknown action `{other}` (expected Accept, Deny or Pass)"
+            ))
+        }
+    };
+    let key = if ingress { "from" } else { "to" };
+    let peers_in = if ingress { &r.from } else { &r.to };
+    let Some(peers_in) = peers_in.as_deref() else {
+        return Err(format!("{here}.{key}: required"));
+    };
+    if peers_in.is_empty() || peers_in.len() > MAX_ITEMS {
+        return Err(format!(
+            "{here}.{key}: 1 to {MAX_ITEMS} peers are required, not {}",
+            peers_in.len()
+        ));
+    }
+    let mut peers = Vec::new();
+    let mut not_pods = false;
+    for (pi, p) in peers_in.iter().enumerate() {
+        let at = format!("{here}.{key}[{pi}]");
+        let set = [
+            p.namespaces.is_some(),
+            p.pods.is_some(),
+            p.networks.is_some(),
+            p.nodes.is_some(),
+            p.domain_names.is_some(),
+        ]
+        .iter()
+        .filter(|b| **b)
+        .count();
+        if set != 1 {
+            return Err(format!("{at}: exactly one peer field must be set"));
+        }
+        if let Some(ns) = &p.namespaces {
+            peers.push(AdminPeer::Namespaces(selector::convert(ns)?));
+        } else if let Some(pods) = &p.pods {
+            peers.push(AdminPeer::Pods {
+                namespaces: selector::convert(&pods.namespace_selector)?,
+                pods: selector::convert(&pods.pod_selector)?,
+            });
+        } else if let Some(nets) = &p.networks {
+            not_pods = true;
+            if nets.is_empty() || nets.len() > MAX_ITEMS {
+                return Err(format!(
+                    "{at}.networks: 1 to {MAX_ITEMS} CIDRs are required"
+                ));
+            }
+            let mut s = IpSet::empty();
+            for n in nets {
+                if n.len() > 43 || !n.contains('/') {
+                    return Err(format!(
+                        "{at}.networks: Invalid CIDR format provided: `{n}`"
+                    ));
+                }
+                let set = IpSet::parse_cidr(n)
+                    .map_err(|e| format!("{at}.networks: Invalid CIDR format provided: {e}"))?;
+                if set.has_v6() {
+                    warnings.push(format!(
+                        "{at}.networks: IPv6 network `{n}` is not modelled (external ranges are IPv4); the rule applies to its IPv4 networks only"
+                    ));
+                }
+                s = s.union(&set);
+            }
+            peers.push(AdminPeer::Networks(s));
+        } else if let Some(nodes) = &p.nodes {
+            not_pods = true;
+            warnings.push(format!(
+                "{at}.nodes: node addresses are not modelled (Node objects are not read); this peer matches nothing{}",
+                if action == AdminAction::Allow { "" } else { ", so traffic to nodes it should deny is reported as allowed" }
+            ));
+            peers.push(AdminPeer::Nodes(selector::convert(nodes)?));
+        } else if let Some(names) = &p.domain_names {
+            not_pods = true;
+            if action != AdminAction::Allow {
+                return Err(format!(
+                    "{at}.domainNames: DomainNames is only supported for Accept rules"
+                ));
+            }
+            if names.is_empty() || names.len() > MAX_ITEMS {
+                return Err(format!(
+                    "{at}.domainNames: 1 to {MAX_ITEMS} names are required"
+                ));
+            }
+            let mut patterns = Vec::new();
+            for n in names {
+                patterns.push(domain_name(n).map_err(|e| format!("{at}.domainNames: {e}"))?);
+            }
+            peers.push(AdminPeer::DomainNames(patterns));
+        }
+    }
+    let ports = match &r.protocols {
+        None => None,
+        Some(ps) => {
+            if ps.is_empty() || ps.len() > MAX_ITEMS {
+                return Err(format!(
+                    "{here}.protocols: 1 to {MAX_ITEMS} entries are required"
+                ));
+            }
+            let mut out = Vec::new();
+            for (i, p) in ps.iter().enumerate() {
+                let at = format!("{here}.protocols[{i}]");
+                let set = [
+                    p.tcp.is_some(),
+                    p.udp.is_some(),
+                    p.sctp.is_some(),
+                    p.destination_named_port.is_some(),
+                ]
+                .iter()
+                .filter(|b| **b)
+                .count();
+                if set != 1 {
+                    return Err(format!(
+                        "{at}: exactly one of tcp, udp, sctp or destinationNamedPort must be set"
+                    ));
+                }
+                if let Some(name) = &p.destination_named_port {
+                    if not_pods {
+                        return Err(format!(
+                            "{here}: networks/nodes/domainNames peer cannot be set with namedPorts since there are no namedPorts for networks/nodes/domainNames"
+                        ));
+                    }
+                    out.push(AdminPort::Named(name.clone()));
+                    continue;
+                }
+                let (protocol, ports, key) = match (&p.tcp, &p.udp, &p.sctp) {
+                    (Some(x), _, _) => (Protocol::Tcp, x, "tcp"),
+                    (_, Some(x), _) => (Protocol::Udp, x, "udp"),
+                    (_, _, Some(x)) => (Protocol::Sctp, x, "sctp"),
+                    _ => continue,
+                };
+                let Some(port) = &ports.destination_port else {
+                    return Err(format!("{at}.{key}: destinationPort is required"));
+                };
+                let at = format!("{at}.{key}.destinationPort");
+                match (port.number, &port.range) {
+                    (Some(n), None) => out.push(AdminPort::Number {
+                        protocol,
+                        port: port16(n, &format!("{at}.number"))?,
+                    }),
+                    (None, Some(r)) => {
+                        let start = port16(r.start, &format!("{at}.range.start"))?;
+                        let end = port16(r.end, &format!("{at}.range.end"))?;
+                        if start >= end {
+                            return Err(format!(
+                                "{at}.range: Start port must be less than End port ({start} >= {end})"
+                            ));
+                        }
+                        out.push(AdminPort::Range {
+                            protocol,
+                            start,
+                            end,
+                        });
+                    }
+                    _ => return Err(format!("{at}: exactly one of number or range must be set")),
+                }
+            }
+            Some(out)
+        }
+    };
+    Ok(AdminRule {
+        name: if r.name.is_empty() {
+            here
+        } else {
+            r.name.clone()
+        },
+        action,
+        peers,
+        ports,
+    })
+}
+
+/// A `domainNames` entry: an exact name, or `*.` and a name (one or more leading labels).
+fn domain_name(n: &str) -> Result<netfence_model::FqdnPattern, String> {
+    let (wild, rest) = match n.strip_prefix("*.") {
+        Some(rest) => (true, rest),
+        None => (false, n),
+    };
+    let rest = rest.strip_suffix('.').unwrap_or(rest);
+    let label_ok = |l: &str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && l.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            && !l.starts_with(['-', '_'])
+            && !l.ends_with(['-', '_'])
+    };
+    let labels: Vec<&str> = rest.split('.').collect();
+    if labels.len() < 2 || !labels.iter().all(|l| label_ok(l)) {
+        return Err(format!(
+            "`{n}` is not a domain name (`name.tld`, or `*.` and one; `*` only as the first label)"
+        ));
+    }
+    Ok(if wild {
+        netfence_model::FqdnPattern::new(&format!("**.{rest}"), false)
+    } else {
+        netfence_model::FqdnPattern::new(rest, true)
+    })
+}

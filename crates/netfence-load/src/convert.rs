@@ -748,6 +748,7 @@ impl Builder {
                 }
             }
             Kind::AdminPolicy { baseline } => self.admin_policy(ctx, value, &name, baseline),
+            Kind::ClusterNetworkPolicy => self.cluster_network_policy(ctx, value, &name),
             Kind::Ingress => {
                 if let Some(i) = self.typed::<net::Ingress>(ctx, value) {
                     self.ingress(i, &ns, &name);
@@ -1221,6 +1222,11 @@ impl Builder {
                 }
             };
             Ok(AdminPolicy {
+                kind: if baseline {
+                    netfence_model::AdminKind::BaselineAdminNetworkPolicy
+                } else {
+                    netfence_model::AdminKind::AdminNetworkPolicy
+                },
                 name: name.to_string(),
                 priority,
                 subject,
@@ -1252,6 +1258,46 @@ impl Builder {
                 }
             }
             Ok(p) => self.cluster.admin_policies.push(p),
+            Err(msg) => self.errors.push(ctx.err(Some("spec".into()), msg, None)),
+        }
+    }
+
+    /// A ClusterNetworkPolicy (network-policy-api v1alpha2), either tier.
+    fn cluster_network_policy(&mut self, ctx: &Ctx<'_>, value: Value, name: &str) {
+        let Some(c) = self.typed::<admin::ClusterNetworkPolicy>(ctx, value) else {
+            return;
+        };
+        let spec = c.spec;
+        let mut warnings = Vec::new();
+        let mut build = || -> Result<AdminPolicy, String> {
+            let (kind, priority) = admin::cnp_tier(&spec)?;
+            let subject = admin::subject(&spec.subject)?;
+            let mut rules = [Vec::new(), Vec::new()];
+            for (out, (dir, list)) in rules.iter_mut().zip([
+                (netfence_model::Direction::Ingress, &spec.ingress),
+                (netfence_model::Direction::Egress, &spec.egress),
+            ]) {
+                for (i, r) in list.iter().enumerate() {
+                    out.push(admin::cnp_rule(r, dir, i, &mut warnings)?);
+                }
+            }
+            let [ingress, egress] = rules;
+            Ok(AdminPolicy {
+                kind,
+                name: name.to_string(),
+                priority: Some(priority),
+                subject,
+                ingress,
+                egress,
+                origin: ctx.origin(),
+            })
+        };
+        let built = build();
+        for w in warnings {
+            self.warnings.push(ctx.err(Some("spec".into()), w, None));
+        }
+        match built {
+            Ok(p) => self.cluster.cluster_network_policies.push(p),
             Err(msg) => self.errors.push(ctx.err(Some("spec".into()), msg, None)),
         }
     }
@@ -1298,6 +1344,7 @@ impl Builder {
             network_policies,
             admin_policies,
             baseline_policy,
+            cluster_network_policies,
             ingress_backends,
             audit_policies,
             cilium_policies,
@@ -1313,6 +1360,7 @@ impl Builder {
         c.services.extend(services);
         c.network_policies.extend(network_policies);
         c.admin_policies.extend(admin_policies);
+        c.cluster_network_policies.extend(cluster_network_policies);
         c.ingress_backends.extend(ingress_backends);
         c.audit_policies.extend(audit_policies);
         c.cilium_policies.extend(cilium_policies);

@@ -468,6 +468,60 @@ pub(crate) fn admin_policy(baseline: bool) -> &'static Shape {
     }
 }
 
+/// ClusterNetworkPolicy (`policy.networking.k8s.io/v1alpha2`), from upstream's
+/// `apis/v1alpha2/clusternetworkpolicy_types.go` (experimental channel: `nodes` and
+/// `domainNames` peers).
+pub(crate) fn cluster_network_policy() -> &'static Shape {
+    static C: Cache = Cache::new();
+    C.get(|| {
+        let pods = || {
+            obj([
+                ("namespaceSelector", label_selector()),
+                ("podSelector", label_selector()),
+            ])
+        };
+        let subject = obj([("namespaces", label_selector()), ("pods", pods())]);
+        let port = obj([
+            ("number", Int),
+            ("range", obj([("start", Int), ("end", Int)])),
+        ]);
+        let proto = || obj([("destinationPort", port.clone())]);
+        let protocols = list(obj([
+            ("tcp", proto()),
+            ("udp", proto()),
+            ("sctp", proto()),
+            ("destinationNamedPort", Str),
+        ]));
+        let ingress_peer = obj([("namespaces", label_selector()), ("pods", pods())]);
+        let egress_peer = extend(
+            &ingress_peer,
+            [
+                ("nodes", label_selector()),
+                ("networks", strings()),
+                ("domainNames", strings()),
+            ],
+        );
+        let rule = |peer_key: &str, peer: Shape| {
+            obj([
+                ("name", Str),
+                ("action", Str),
+                (peer_key, list(peer)),
+                ("protocols", protocols.clone()),
+            ])
+        };
+        resource([(
+            "spec",
+            obj([
+                ("tier", Str),
+                ("priority", Int),
+                ("subject", subject),
+                ("ingress", list(rule("from", ingress_peer))),
+                ("egress", list(rule("to", egress_peer))),
+            ]),
+        )])
+    })
+}
+
 // ---------------------------------------------------------------- others
 
 /// OpenShift Route (`route.openshift.io/v1`).
@@ -553,6 +607,7 @@ pub(crate) fn of(kind: crate::kinds::Kind, name: &str) -> &'static Shape {
         },
         Kind::Route => route(),
         Kind::AdminPolicy { baseline } => admin_policy(baseline),
+        Kind::ClusterNetworkPolicy => cluster_network_policy(),
         Kind::CalicoPolicy { global, staged } => calico_policy(global, staged),
         Kind::CalicoTier => calico_tier(),
         Kind::CalicoNetworkSet { .. } => calico_network_set(),

@@ -21,6 +21,7 @@ pub(crate) enum Kind {
     AdminPolicy {
         baseline: bool,
     },
+    ClusterNetworkPolicy,
     CalicoPolicy {
         global: bool,
         staged: bool,
@@ -59,6 +60,7 @@ impl Kind {
             self,
             Kind::Namespace
                 | Kind::AdminPolicy { .. }
+                | Kind::ClusterNetworkPolicy
                 | Kind::CalicoPolicy { global: true, .. }
                 | Kind::CalicoTier
                 | Kind::CalicoNetworkSet { global: true }
@@ -203,7 +205,7 @@ const TABLE: &[Entry] = &[
         "ClusterNetworkPolicy",
         &["policy.networking.k8s.io/v1alpha2"],
         &[],
-        None,
+        Some(Kind::ClusterNetworkPolicy),
         true,
     ),
     e(
@@ -476,8 +478,8 @@ mod tests {
         );
         assert!(refused("cilium.io/v2", "CiliumNetworkPolicyy").contains("did you mean"));
         assert!(
-            refused("policy.networking.k8s.io/v1alpha2", "ClusterNetworkPolicy")
-                .contains("not modelled")
+            refused("policy.networking.k8s.io/v1alpha1", "ClusterNetworkPolicy")
+                .contains("not served")
         );
         assert!(
             refused("projectcalico.org/v3", "StagedKubernetesNetworkPolicy")

@@ -183,6 +183,8 @@ pub struct Cluster {
     pub admin_policies: Vec<AdminPolicy>,
     /// The BaselineAdminNetworkPolicy, if any.
     pub baseline_policy: Option<AdminPolicy>,
+    /// ClusterNetworkPolicies (network-policy-api v1alpha2), both tiers.
+    pub cluster_network_policies: Vec<AdminPolicy>,
     /// Ingress and Route backends.
     pub ingress_backends: Vec<IngressBackend>,
     /// API server audit policies (audit.k8s.io).

@@ -33,6 +33,6 @@ pub use ip::{IpRange, IpSet};
 pub use l7::{FqdnPattern, HttpRule, KafkaRule, L7Request, L7Rules};
 pub use labels::{LabelSelector, Labels, Operator, Requirement};
 pub use policy::{
-    AdminAction, AdminPeer, AdminPolicy, AdminPort, AdminRule, AdminSubject, NetworkPolicy, NpPeer,
-    NpPort, NpRule, PortRef,
+    AdminAction, AdminKind, AdminPeer, AdminPolicy, AdminPort, AdminRule, AdminSubject,
+    NetworkPolicy, NpPeer, NpPort, NpRule, PortRef,
 };

@@ -131,6 +131,9 @@ pub enum AdminPeer {
     Networks(IpSet),
     /// Nodes by label (egress only).
     Nodes(LabelSelector),
+    /// DNS names (ClusterNetworkPolicy egress `domainNames`, Accept rules only): `*.x` is held
+    /// as `**.x`, one or more whole labels.
+    DomainNames(Vec<crate::FqdnPattern>),
 }
 
 /// An ANP/BANP port.
@@ -169,9 +172,51 @@ pub struct AdminRule {
     pub ports: Option<Vec<AdminPort>>,
 }
 
-/// An AdminNetworkPolicy (`priority` set) or the BaselineAdminNetworkPolicy (`priority` `None`).
+/// Which network-policy-api resource an admin policy is, and so its tier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum AdminKind {
+    /// `AdminNetworkPolicy` (v1alpha1): the admin tier.
+    AdminNetworkPolicy,
+    /// `BaselineAdminNetworkPolicy` (v1alpha1): the baseline tier.
+    BaselineAdminNetworkPolicy,
+    /// `ClusterNetworkPolicy` (v1alpha2) with `tier: Admin`.
+    ClusterAdmin,
+    /// `ClusterNetworkPolicy` (v1alpha2) with `tier: Baseline`.
+    ClusterBaseline,
+}
+
+impl AdminKind {
+    /// How outputs name it: the kind, and the tier for a ClusterNetworkPolicy (never "CNP",
+    /// which is Cilium's CiliumNetworkPolicy).
+    pub fn label(self) -> &'static str {
+        match self {
+            AdminKind::AdminNetworkPolicy => "AdminNetworkPolicy",
+            AdminKind::BaselineAdminNetworkPolicy => "BaselineAdminNetworkPolicy",
+            AdminKind::ClusterAdmin => "ClusterNetworkPolicy (Admin)",
+            AdminKind::ClusterBaseline => "ClusterNetworkPolicy (Baseline)",
+        }
+    }
+
+    /// Whether it sits in the baseline tier (after NetworkPolicy).
+    pub fn is_baseline(self) -> bool {
+        matches!(
+            self,
+            AdminKind::BaselineAdminNetworkPolicy | AdminKind::ClusterBaseline
+        )
+    }
+
+    /// Whether it is a v1alpha2 ClusterNetworkPolicy.
+    pub fn is_cluster_network_policy(self) -> bool {
+        matches!(self, AdminKind::ClusterAdmin | AdminKind::ClusterBaseline)
+    }
+}
+
+/// An AdminNetworkPolicy (`priority` set), the BaselineAdminNetworkPolicy (`priority` `None`)
+/// or a ClusterNetworkPolicy of either tier (`priority` set).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AdminPolicy {
+    /// Which resource it is.
+    pub kind: AdminKind,
     /// The name.
     pub name: String,
     /// Priority, lower first; `None` for the baseline policy.

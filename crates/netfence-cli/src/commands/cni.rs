@@ -51,7 +51,9 @@ pub fn run(args: &CniArgs) -> Result<i32> {
                 let k = p.capabilities();
                 json!({
                     "profile": p.to_string(), "network_policy": k.network_policy,
-                    "admin_network_policy": k.admin_policy, "own_policies": k.own_policies,
+                    "admin_network_policy": k.admin_policy,
+                    "cluster_network_policy": k.cluster_network_policy,
+                    "own_policies": k.own_policies,
                     "l7": k.l7, "fqdn": k.fqdn, "host_policies": k.host_policies,
                     "cidr_matches_pods": k.cidr_matches_pods, "note": k.note,
                 })
@@ -68,10 +70,11 @@ pub fn run(args: &CniArgs) -> Result<i32> {
         return Ok(0);
     }
     outln!(
-        "{:<8} {:<13} {:<8} {:<52} {:<46} {:<36} {:<5} {:<12} note",
+        "{:<8} {:<13} {:<8} {:<20} {:<52} {:<46} {:<36} {:<5} {:<12} note",
         "profile",
         "NetworkPolicy",
         "ANP/BANP",
+        "ClusterNetworkPolicy",
         "own policies",
         "L7",
         "FQDN",
@@ -81,10 +84,11 @@ pub fn run(args: &CniArgs) -> Result<i32> {
     for p in Profile::ALL {
         let k = p.capabilities();
         outln!(
-            "{:<8} {:<13} {:<8} {:<52} {:<46} {:<36} {:<5} {:<12} {}",
+            "{:<8} {:<13} {:<8} {:<20} {:<52} {:<46} {:<36} {:<5} {:<12} {}",
             p.to_string(),
             yes(k.network_policy),
             yes(k.admin_policy),
+            yes(k.cluster_network_policy),
             k.own_policies,
             k.l7,
             k.fqdn,

@@ -80,6 +80,12 @@ pub fn run(args: &ReportArgs) -> Result<i32> {
     if c.baseline_policy.is_some() {
         policies.push(("BaselineAdminNetworkPolicy".into(), 1));
     }
+    if !c.cluster_network_policies.is_empty() {
+        policies.push((
+            "ClusterNetworkPolicies".into(),
+            c.cluster_network_policies.len(),
+        ));
+    }
     let ctx = netfence_audit::AuditCtx::new(c, profile, netfence_audit::AuditConfig::default());
     let result = netfence_audit::run(&ctx, &netfence_audit::Selection::default());
     let sc = netfence_audit::score::score(&ctx);
