@@ -2,6 +2,7 @@
 //! AdminNetworkPolicy → NetworkPolicy → BaselineAdminNetworkPolicy → default allow.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 
 use netfence_model::{
     AdminAction, AdminPeer, AdminPolicy, AdminPort, AdminRule, AdminSubject, Cluster, ConnSet,
@@ -181,7 +182,12 @@ impl<'a> Evaluator<'a> {
         } else {
             none
         };
-        cilium.union(calico).union(mesh)
+        // Admin `nodes` peers: a host-network pod is its node's address.
+        let nodes = Facts {
+            host_ip: !self.cluster.nodes.is_empty(),
+            ..none
+        };
+        cilium.union(calico).union(mesh).union(nodes)
     }
 
     /// The AdminNetworkPolicies the profile enforces, by priority.
@@ -389,6 +395,12 @@ impl<'a> Evaluator<'a> {
             (AdminPeer::DomainNames(names), Peer::Fqdn { name, .. }) => {
                 names.iter().any(|p| p.matches(name, true))
             }
+            (AdminPeer::Nodes(sel), Peer::Endpoint(ep)) if ep.host_network => {
+                self.node_matches(sel, ep.host_ip.iter().chain(&ep.ips).copied())
+            }
+            (AdminPeer::Nodes(sel), Peer::Ip(r)) if r.first() == r.last() => {
+                self.node_matches(sel, std::iter::once(r.first()))
+            }
             (AdminPeer::Networks(set), Peer::Ip(r)) => set.contains_range(r),
             (AdminPeer::Networks(set), Peer::Fqdn { ip: Some(ip), .. }) => set.contains(ip),
             // a name whose address is not known: only networks covering every address match
@@ -401,6 +413,15 @@ impl<'a> Evaluator<'a> {
             }
             _ => false,
         }
+    }
+
+    /// Whether a Node matching `sel` has one of `addresses`.
+    fn node_matches(&self, sel: &LabelSelector, addresses: impl Iterator<Item = IpAddr>) -> bool {
+        let addresses: Vec<IpAddr> = addresses.collect();
+        self.cluster
+            .nodes
+            .iter()
+            .any(|n| sel.matches(&n.labels) && n.addresses.iter().any(|a| addresses.contains(a)))
     }
 
     pub(crate) fn admin_rule_conn(&self, rule: &AdminRule, owner: PortOwner<'_>) -> ConnSet {

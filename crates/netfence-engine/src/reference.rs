@@ -133,6 +133,12 @@ fn admin_rule_matches(
         (AdminPeer::Pods { namespaces, pods }, End::Pod(ep)) => {
             namespaces.matches(ns_labels(c, ep)) && pods.matches(&ep.labels)
         }
+        (AdminPeer::Nodes(sel), End::Pod(ep)) if ep.host_network => c.nodes.iter().any(|n| {
+            sel.matches(&n.labels)
+                && n.addresses
+                    .iter()
+                    .any(|a| ep.host_ip == Some(*a) || ep.ips.contains(a))
+        }),
         (AdminPeer::Networks(set), End::External(r)) => set.contains(r.first()),
         (AdminPeer::Networks(set), End::Pod(ep)) => ep.ips.iter().any(|ip| set.contains(*ip)),
         _ => false,

@@ -207,11 +207,6 @@ pub(crate) fn rule(
             peers.push(AdminPeer::Networks(s));
         } else if let Some(nodes) = &p.nodes {
             has_network_like = true;
-            warnings.push(format!(
-                "{here}.{}[{pi}]: `nodes` peers are not modelled (node addresses are not in the input); this peer matches nothing{}",
-                if ingress { "from" } else { "to" },
-                if action == AdminAction::Allow { "" } else { ", so traffic to nodes it should deny is reported as allowed" }
-            ));
             peers.push(AdminPeer::Nodes(selector::convert(nodes)?));
         } else {
             has_network_like = true;
@@ -453,10 +448,6 @@ pub(crate) fn cnp_rule(
             peers.push(AdminPeer::Networks(s));
         } else if let Some(nodes) = &p.nodes {
             not_pods = true;
-            warnings.push(format!(
-                "{at}.nodes: node addresses are not modelled (Node objects are not read); this peer matches nothing{}",
-                if action == AdminAction::Allow { "" } else { ", so traffic to nodes it should deny is reported as allowed" }
-            ));
             peers.push(AdminPeer::Nodes(selector::convert(nodes)?));
         } else if let Some(names) = &p.domain_names {
             not_pods = true;

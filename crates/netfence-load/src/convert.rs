@@ -88,7 +88,7 @@ impl Ctx<'_> {
 }
 
 /// Drops what the API server adds and netfence never reads (checked already by the schema):
-/// `managedFields`, and a pod's status but for its addresses. It is most of a `kubectl get -o
+/// `managedFields`, and a pod's or node's status but for its addresses. It is most of a `kubectl get -o
 /// yaml` dump, and the typed conversion would copy it.
 fn strip_server_fields(value: &mut Value, k: Kind) {
     let Some(m) = value.as_object_mut() else {
@@ -101,6 +101,8 @@ fn strip_server_fields(value: &mut Value, k: Kind) {
         if k == Kind::Pod {
             status
                 .retain(|key, _| matches!(key.as_str(), "podIP" | "podIPs" | "hostIP" | "hostIPs"));
+        } else if k == Kind::Node {
+            status.retain(|key, _| key == "addresses");
         } else {
             status.clear();
         }
@@ -667,6 +669,23 @@ impl Builder {
                             origin: Some(ctx.origin()),
                         },
                     );
+                }
+            }
+            Kind::Node => {
+                if let Some(n) = self.typed::<core::Node>(ctx, value) {
+                    let addresses = n
+                        .status
+                        .iter()
+                        .flat_map(|s| s.addresses.iter().flatten())
+                        .filter(|a| a.type_ == "InternalIP" || a.type_ == "ExternalIP")
+                        .filter_map(|a| a.address.parse().ok())
+                        .collect();
+                    self.cluster.nodes.push(netfence_model::Node {
+                        name,
+                        labels: n.metadata.labels.clone().unwrap_or_default(),
+                        addresses,
+                        origin: ctx.origin(),
+                    });
                 }
             }
             Kind::Pod => {
@@ -1340,6 +1359,7 @@ impl Builder {
         let netfence_model::Cluster {
             namespaces,
             endpoints,
+            nodes,
             services,
             network_policies,
             admin_policies,
@@ -1357,6 +1377,7 @@ impl Builder {
         } = other.cluster;
         let c = &mut self.cluster;
         c.namespaces.extend(namespaces);
+        c.nodes.extend(nodes);
         c.services.extend(services);
         c.network_policies.extend(network_policies);
         c.admin_policies.extend(admin_policies);
@@ -1410,6 +1431,37 @@ impl Builder {
                 message,
                 help: Some("add the CiliumCIDRGroup to the input, or fix the name".into()),
             });
+        }
+        // `nodes` peers match the addresses of Node objects: without any, they match nothing
+        if self.cluster.nodes.is_empty() {
+            let c = &self.cluster;
+            for p in c
+                .admin_policies
+                .iter()
+                .chain(&c.baseline_policy)
+                .chain(&c.cluster_network_policies)
+            {
+                let with_nodes = p.egress.iter().find(|r| {
+                    r.peers
+                        .iter()
+                        .any(|x| matches!(x, netfence_model::AdminPeer::Nodes(_)))
+                });
+                if let Some(rule) = with_nodes {
+                    self.warnings.push(LoadError {
+                        file: p.origin.file.clone(),
+                        document: p.origin.document + 1,
+                        line: p.origin.line,
+                        object: Some(format!("{} {}", p.kind.label(), p.name)),
+                        field: None,
+                        message: format!(
+                            "rule `{}` has a `nodes` peer and the input has no Node objects: it matches no node address{}",
+                            rule.name,
+                            if rule.action == netfence_model::AdminAction::Allow { "" } else { ", so traffic to nodes it should deny or pass is decided by later rules" }
+                        ),
+                        help: Some("add the nodes (`kubectl get nodes -o yaml`) to the input".into()),
+                    });
+                }
+            }
         }
         let referenced: Vec<String> = std::mem::take(&mut self.referenced_namespaces);
         for ns in referenced {

@@ -10,6 +10,7 @@ use crate::schema::nearest;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Kind {
     Namespace,
+    Node,
     Pod,
     /// Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, ReplicationController.
     Workload,
@@ -45,6 +46,7 @@ impl Kind {
         !matches!(
             self,
             Kind::Namespace
+                | Kind::Node
                 | Kind::Pod
                 | Kind::Workload
                 | Kind::CronJob
@@ -59,6 +61,7 @@ impl Kind {
         !matches!(
             self,
             Kind::Namespace
+                | Kind::Node
                 | Kind::AdminPolicy { .. }
                 | Kind::ClusterNetworkPolicy
                 | Kind::CalicoPolicy { global: true, .. }
@@ -118,6 +121,7 @@ const fn e(
 
 const TABLE: &[Entry] = &[
     e("Namespace", &["v1"], &[], Some(Kind::Namespace), false),
+    e("Node", &["v1"], &[], Some(Kind::Node), false),
     e("Pod", &["v1"], &[], Some(Kind::Pod), false),
     e("Service", &["v1"], &[], Some(Kind::Service), false),
     e(

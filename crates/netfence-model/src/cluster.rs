@@ -42,6 +42,19 @@ pub struct Namespace {
     pub origin: Option<Origin>,
 }
 
+/// A Node: what `nodes` peers of admin policies match.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Node {
+    /// The node name.
+    pub name: String,
+    /// Its labels.
+    pub labels: Labels,
+    /// Its `InternalIP` and `ExternalIP` addresses (`status.addresses`).
+    pub addresses: Vec<IpAddr>,
+    /// Where it was declared.
+    pub origin: Origin,
+}
+
 /// A named container port (`spec.containers[*].ports[*]` with a `name`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct NamedPort {
@@ -175,6 +188,8 @@ pub struct Cluster {
     pub namespaces: BTreeMap<String, Namespace>,
     /// Endpoints, in load order.
     pub endpoints: Vec<Endpoint>,
+    /// Nodes.
+    pub nodes: Vec<Node>,
     /// Services.
     pub services: Vec<Service>,
     /// Kubernetes NetworkPolicies.

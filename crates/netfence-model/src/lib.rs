@@ -25,7 +25,7 @@ pub use cilium::{
 };
 pub use cluster::{
     AuditLevel, AuditPolicy, AuditResources, AuditRule, Cluster, Endpoint, EndpointId, NamedPort,
-    Namespace, Origin, Service,
+    Namespace, Node, Origin, Service,
 };
 pub use conn::{ConnSet, PortSet, Protocol};
 pub use direction::Direction;
