@@ -41,6 +41,7 @@ pub static RULES: &[&RuleMeta] = &[
     &rules::unprotected_workload::RULE,
     &rules::exposed_workload::RULE,
     &rules::non_production_into_production::RULE,
+    &rules::one_sided_allow::RULE,
     &rules::policy_selects_nothing::RULE,
     &rules::rule_never_matches::RULE,
     &rules::redundant_policy::RULE,

@@ -212,7 +212,7 @@ pub fn score(ctx: &AuditCtx<'_>) -> Score {
     let mut namespaces = Vec::new();
     for (ns, ids) in by_ns {
         let n = ids.len() as f64;
-        let default_deny = |dir: Direction| namespace_default_deny(c, ns, dir);
+        let default_deny = |dir: Direction| namespace_default_deny(ctx, ns, dir);
         let dns_ok = ids
             .iter()
             .filter(|&&i| {

@@ -240,7 +240,7 @@ impl<'e, 'a> ClassMap<'e, 'a> {
         }
     }
 
-    fn rep(&self, c: u32) -> &'a netfence_model::Endpoint {
+    pub(crate) fn rep(&self, c: u32) -> &'a netfence_model::Endpoint {
         &self.ev.cluster.endpoints[self.classes.representative(c as usize)]
     }
 
@@ -342,6 +342,59 @@ impl<'e, 'a> ClassMap<'e, 'a> {
                 for d in self.candidates(caches, s) {
                     if let Some(c) = self.pair(caches, s, d) {
                         out.push((s, d, c));
+                    }
+                }
+                out
+            })
+            .flatten_iter()
+            .collect()
+    }
+
+    /// Class pairs where one side's rules allow a connection the other side's policies refuse
+    /// entirely: for each class isolated in a direction, the peers its rules name whose own
+    /// isolated side allows none of it. `(src, dst, the allowing direction, what it allows)`.
+    pub(crate) fn one_sided(&self) -> Vec<(u32, u32, Direction, ConnSet)> {
+        let n = self.classes.len() as u32;
+        let isolated: Vec<[bool; 2]> = (0..n)
+            .into_par_iter()
+            .map(|c| {
+                [Direction::Ingress, Direction::Egress].map(|d| self.ev.is_isolated(self.rep(c), d))
+            })
+            .collect();
+        (0..n)
+            .into_par_iter()
+            .map_init(Caches::default, |caches, c| {
+                let mut out = Vec::new();
+                for dir in [Direction::Egress, Direction::Ingress] {
+                    if !isolated[c as usize][slot(dir)] {
+                        continue;
+                    }
+                    let mut others: Vec<u32> = self.own[c as usize][slot(dir)]
+                        .iter()
+                        .flat_map(|&t| self.tests[t as usize].members.members().iter().copied())
+                        .collect();
+                    others.sort_unstable();
+                    others.dedup();
+                    for o in others {
+                        let far = dir.opposite();
+                        if !isolated[o as usize][slot(far)] {
+                            continue;
+                        }
+                        let Some(mine) = self.side(caches, c, dir, o) else {
+                            continue;
+                        };
+                        if self
+                            .side(caches, o, far, c)
+                            .is_some_and(|t| !t.intersect(&mine).is_empty())
+                        {
+                            continue;
+                        }
+                        let refused = (*mine).clone();
+                        let (src, dst) = match dir {
+                            Direction::Egress => (c, o),
+                            Direction::Ingress => (o, c),
+                        };
+                        out.push((src, dst, dir, refused));
                     }
                 }
                 out

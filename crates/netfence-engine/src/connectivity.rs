@@ -650,3 +650,54 @@ pub(crate) type ExternalEdges = (
     Vec<(u32, usize, Arc<ConnSet>)>,
     Vec<(usize, u32, Arc<ConnSet>)>,
 );
+
+/// A connection one side's rules allow and the other side's policies refuse entirely.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OneSided {
+    /// The source endpoint.
+    pub src: EndpointId,
+    /// The destination endpoint.
+    pub dst: EndpointId,
+    /// The side whose rules allow it: egress at the source or ingress at the destination.
+    pub allowed_by: netfence_model::Direction,
+    /// What that side allows (and the other refuses).
+    pub conn: ConnSet,
+}
+
+/// Every pair of workloads where one side's rules allow a connection the other side's policies
+/// refuse entirely (both sides isolated in their direction), under `profile`.
+pub fn one_sided(cluster: &Cluster, profile: Profile) -> Vec<OneSided> {
+    let ev = Evaluator::new(cluster, profile);
+    let classes = Classes::with_facts(cluster, ev.facts());
+    let map = crate::class_map::ClassMap::build(&ev, &classes);
+    let mut out: Vec<OneSided> = map
+        .one_sided()
+        .into_iter()
+        .flat_map(|(s, d, dir, conn)| {
+            let members = |c: u32| classes.members.get(c as usize).cloned().unwrap_or_default();
+            let (srcs, dsts) = (members(s), members(d));
+            srcs.into_iter()
+                .flat_map(move |a| dsts.clone().into_iter().map(move |b| (a, b)))
+                .filter(|(a, b)| {
+                    let (x, y) = (&cluster.endpoints[*a], &cluster.endpoints[*b]);
+                    (x.namespace.as_str(), x.name.as_str())
+                        != (y.namespace.as_str(), y.name.as_str())
+                })
+                .map(move |(a, b)| OneSided {
+                    src: a,
+                    dst: b,
+                    allowed_by: dir,
+                    conn: conn.clone(),
+                })
+        })
+        .collect();
+    out.sort_by_key(|o| {
+        (
+            o.src,
+            o.dst,
+            o.allowed_by == netfence_model::Direction::Ingress,
+        )
+    });
+    out.dedup_by(|a, b| a.src == b.src && a.dst == b.dst && a.allowed_by == b.allowed_by);
+    out
+}

@@ -288,6 +288,24 @@ impl<'a> Evaluator<'a> {
             || (self.uses_calico() && self.calico_isolates(ep, dir))
     }
 
+    /// Whether `ep` is in default deny for `dir` against `peer`: some layer isolates it
+    /// (NetworkPolicy, a Cilium rule, a Calico tier), or an admin-tier or baseline rule that
+    /// selects it denies `peer` on every port.
+    pub fn default_denies(&self, ep: &'a Endpoint, peer: Peer<'_>, dir: Direction) -> bool {
+        if !self.profile.enforces_network_policy() {
+            return false;
+        }
+        self.is_isolated(ep, dir)
+            || self.anps.iter().chain(&self.baselines).any(|p| {
+                self.subject_selects(&p.subject, ep)
+                    && admin_rules(p, dir).iter().any(|r| {
+                        r.action == AdminAction::Deny
+                            && r.ports.is_none()
+                            && r.peers.iter().any(|x| self.admin_peer_matches(x, peer))
+                    })
+            })
+    }
+
     pub(crate) fn ns_labels(&self, ep: &Endpoint) -> &netfence_model::Labels {
         self.cluster.namespace_labels(&ep.namespace)
     }

@@ -15,6 +15,14 @@ impl Direction {
     /// Both directions, ingress first.
     pub const BOTH: [Direction; 2] = [Direction::Ingress, Direction::Egress];
 
+    /// The other direction.
+    pub fn opposite(self) -> Direction {
+        match self {
+            Direction::Ingress => Direction::Egress,
+            Direction::Egress => Direction::Ingress,
+        }
+    }
+
     /// The section key of policy dialects: `ingress` or `egress`.
     pub fn key(self) -> &'static str {
         match self {
@@ -42,5 +50,7 @@ mod tests {
         assert_eq!(Direction::Ingress.key(), "ingress");
         assert_eq!(Direction::Egress.to_string(), "Egress");
         assert_eq!(Direction::BOTH, [Direction::Ingress, Direction::Egress]);
+        assert_eq!(Direction::Ingress.opposite(), Direction::Egress);
+        assert_eq!(Direction::Egress.opposite(), Direction::Ingress);
     }
 }

@@ -67,7 +67,7 @@ fn check(ctx: &AuditCtx<'_>, out: &mut Vec<Diagnostic>) {
         }
         let mut missing = Vec::new();
         for dir in [Direction::Ingress, Direction::Egress] {
-            if !namespace_default_deny(ctx.cluster, ns, dir) {
+            if !namespace_default_deny(ctx, ns, dir) {
                 missing.push(dir);
             }
         }

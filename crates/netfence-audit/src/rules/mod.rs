@@ -20,6 +20,7 @@ pub(crate) mod istio_principal_without_strict;
 pub(crate) mod kube_dns_blocked;
 pub(crate) mod missing_default_deny;
 pub(crate) mod non_production_into_production;
+pub(crate) mod one_sided_allow;
 pub(crate) mod policy_not_enforced;
 pub(crate) mod policy_selects_nothing;
 pub(crate) mod redundant_policy;
@@ -130,25 +131,41 @@ pub(crate) fn dns_clients<'c>(
         })
 }
 
-/// Whether namespace `ns` has a default deny in `dir`: some policy selecting every pod of it
-/// (`podSelector: {}`) isolates that direction, and no rule of those namespace-wide policies
-/// admits every peer on every port. Decided from what the policies do, never from their names.
+/// Whether namespace `ns` has a default deny for `dir` under the profile, in any dialect
+/// (NetworkPolicy `podSelector: {}`, Cilium `endpointSelector: {}`, Calico `all()`, a Baseline
+/// ClusterNetworkPolicy): a pod added to it tomorrow, with labels no policy names, is isolated
+/// (or denied every port by an admin or baseline rule) against a pod of a namespace no policy
+/// names, and is not allowed everything with it. Decided by the layered evaluation, never by
+/// policy names.
 pub(crate) fn namespace_default_deny(
-    cluster: &netfence_model::Cluster,
+    ctx: &AuditCtx<'_>,
     ns: &str,
     dir: netfence_engine::Direction,
 ) -> bool {
-    let wide: Vec<_> = cluster
-        .network_policies
-        .iter()
-        .filter(|p| p.namespace == ns && p.pod_selector.is_empty())
-        .filter_map(|p| netfence_engine::eval::rules_of(p, dir))
-        .collect();
-    !wide.is_empty()
-        && !wide
-            .iter()
-            .flat_map(|r| r.iter())
-            .any(|r| r.peers.is_none() && r.ports.is_none())
+    use netfence_engine::eval::Peer;
+    let fresh = |namespace: &str| Endpoint {
+        namespace: namespace.to_string(),
+        name: "netfence-new-pod".into(),
+        kind: "Pod".into(),
+        pods: Vec::new(),
+        labels: [("netfence.io/new-pod".to_string(), "true".to_string())].into(),
+        annotations: Default::default(),
+        service_account: "netfence-new-pod".into(),
+        named_ports: Vec::new(),
+        container_ports: Vec::new(),
+        ips: Vec::new(),
+        host_ip: None,
+        host_network: false,
+        origin: Default::default(),
+    };
+    let subject = fresh(ns);
+    let stranger = fresh("netfence-unnamed-namespace");
+    ctx.ev
+        .default_denies(&subject, Peer::Endpoint(&stranger), dir)
+        && !ctx
+            .ev
+            .direction_allowed(&subject, Peer::Endpoint(&stranger), dir)
+            .is_all()
 }
 
 /// Whether `ep` reaches some cluster DNS pod on `protocol` 53, through both sides' policies.

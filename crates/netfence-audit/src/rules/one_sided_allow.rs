@@ -1,0 +1,139 @@
+//! NP106 `one-sided-allow`.
+
+use netfence_engine::eval::Peer;
+use netfence_engine::verdict::LayerVerdict;
+use netfence_engine::Direction;
+use netfence_model::{ConnSet, Endpoint, Protocol};
+
+use super::on_workload;
+use crate::context::AuditCtx;
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::registry::RuleMeta;
+
+pub(crate) static RULE: RuleMeta = RuleMeta {
+    code: "NP106",
+    name: "one-sided-allow",
+    summary: "one side's policy allows a connection the other side's policies refuse entirely",
+    severity: Severity::Medium,
+    docs: DOCS,
+    check,
+};
+
+const DOCS: &str = r#"## What it does
+For every pair of workloads where one side is isolated in its direction and one of its rules
+allows the other (egress at the source, or ingress at the destination), checks that the other
+side, isolated too, accepts at least part of what is allowed. When it accepts none of it, the
+allowing rule is dead: the connection can never be established. Both sides are evaluated with
+every layer of the profile, in every dialect (NetworkPolicy, the admin tiers, Cilium, Calico).
+Partly matching ports (egress allows TCP 8000-8100, ingress admits 8080) are not reported.
+
+## Why is this bad?
+A connection needs both sides. The usual cause is a default deny added on one side without the
+matching allow: `backend` allows egress from api to redis, but redis's ingress admits nobody;
+`kafka-policy` admits payment-service, but payment-service's egress allow-list has no kafka
+rule. The application fails with a timeout, and the allowing rule suggests it should work.
+
+## Example
+```yaml
+kind: NetworkPolicy
+metadata: {name: api-egress, namespace: shop}
+spec:
+  podSelector: {matchLabels: {app: api}}
+  policyTypes: [Egress]
+  egress: [{to: [{podSelector: {matchLabels: {app: redis}}}], ports: [{port: 6379}]}]
+---
+kind: NetworkPolicy
+metadata: {name: default-deny, namespace: shop}
+spec: {podSelector: {}, policyTypes: [Ingress]}
+```
+
+## Use instead
+Add the other side's allow:
+```yaml
+kind: NetworkPolicy
+metadata: {name: redis-ingress, namespace: shop}
+spec:
+  podSelector: {matchLabels: {app: redis}}
+  ingress: [{from: [{podSelector: {matchLabels: {app: api}}}], ports: [{port: 6379}]}]
+```
+(`netfence query` on the pair shows each side's deciding rule.)
+
+## References
+- https://kubernetes.io/docs/concepts/services-networking/network-policies/#networkpolicy-resource
+"#;
+
+/// A (protocol, port) of `conn`: a port the receiver declares when one is in it.
+fn sample(conn: &ConnSet, receiver: &Endpoint) -> Option<(Protocol, u16)> {
+    receiver
+        .container_ports
+        .iter()
+        .find(|(port, proto)| conn.contains(*proto, *port))
+        .map(|(port, proto)| (*proto, *port))
+        .or_else(|| {
+            Protocol::ALL
+                .into_iter()
+                .find_map(|p| conn.ports(p).ranges().first().map(|r| (p, r.0)))
+        })
+}
+
+fn check(ctx: &AuditCtx<'_>, out: &mut Vec<Diagnostic>) {
+    let c = ctx.cluster;
+    for o in netfence_engine::connectivity::one_sided(c, ctx.profile) {
+        let (src, dst) = (&c.endpoints[o.src], &c.endpoints[o.dst]);
+        let Some((proto, port)) = sample(&o.conn, dst) else {
+            continue;
+        };
+        let (near, far) = match o.allowed_by {
+            Direction::Egress => (src, dst),
+            Direction::Ingress => (dst, src),
+        };
+        let dir = o.allowed_by;
+        let (_, steps) = ctx.ev.explain(near, Peer::Endpoint(far), dir, proto, port);
+        let allowing = steps
+            .iter()
+            .rev()
+            .find(|s| s.verdict == LayerVerdict::Allow && s.policy.is_some())
+            .map(|s| {
+                format!(
+                    "{} {}{}",
+                    s.layer,
+                    s.policy.as_deref().unwrap_or("?"),
+                    s.rule
+                        .as_deref()
+                        .map(|r| format!(" rule {r}"))
+                        .unwrap_or_default()
+                )
+            })
+            .unwrap_or_else(|| "a rule".into());
+        let isolating = ctx.ev.isolating_policy_names(far, dir.opposite());
+        let isolating = if isolating.is_empty() {
+            "its policies".to_string()
+        } else {
+            isolating.join(", ")
+        };
+        let id = match dir {
+            Direction::Egress => o.src,
+            Direction::Ingress => o.dst,
+        };
+        out.push(on_workload(
+            &RULE,
+            ctx,
+            id,
+            format!(
+                "{} -> {} {proto} {port}: {} of {} allows it ({allowing}), but {} of {} refuses it entirely (isolated by {isolating})",
+                src.display_name(),
+                dst.display_name(),
+                dir.to_string().to_lowercase(),
+                near.display_name(),
+                dir.opposite().to_string().to_lowercase(),
+                far.display_name(),
+            ),
+            format!(
+                "allow {} {} {} on {proto} {port} as well, or remove the dead allow",
+                dir.opposite().to_string().to_lowercase(),
+                if dir == Direction::Egress { "at" } else { "from" },
+                far.display_name()
+            ),
+        ));
+    }
+}
