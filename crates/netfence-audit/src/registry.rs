@@ -24,6 +24,7 @@ pub struct RuleMeta {
 
 /// Every rule, sorted by code.
 pub static RULES: &[&RuleMeta] = &[
+    &rules::admin_priority_tie::RULE,
     &rules::calico_deny_shadowed::RULE,
     &rules::calico_pass_to_profile::RULE,
     &rules::istio_mtls_not_strict::RULE,

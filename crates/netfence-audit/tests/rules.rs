@@ -107,3 +107,61 @@ fn a_namespace_wide_default_deny_is_not_a_deny_pitfall() {
     // default-deny-all next to allow-dns is the zero-trust pattern itself.
     assert!(findings("NP005", "NP001.fixed.yaml").is_empty());
 }
+
+/// NP101 and score pattern 1 credit a namespace-wide default deny in every dialect, under the
+/// profile that enforces it, and not under one that does not.
+#[test]
+fn default_deny_counts_in_every_dialect() {
+    let inventory = "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: api, namespace: shop, labels: {app: api}}\nspec: {containers: [{name: c, image: x}]}\n---\n";
+    let cases = [
+        (
+            "cilium",
+            Profile::Cilium,
+            "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: deny, namespace: shop}\nspec:\n  endpointSelector: {}\n  ingress: [{}]\n  egress: [{}]\n",
+        ),
+        (
+            "calico",
+            Profile::Calico,
+            "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {name: deny}\nspec:\n  selector: all()\n  types: [Ingress, Egress]\n",
+        ),
+        (
+            "cluster-network-policy",
+            Profile::Generic,
+            "apiVersion: policy.networking.k8s.io/v1alpha2\nkind: ClusterNetworkPolicy\nmetadata: {name: deny}\nspec:\n  tier: Baseline\n  priority: 0\n  subject: {namespaces: {}}\n  ingress: [{action: Deny, from: [{namespaces: {}}]}]\n  egress: [{action: Deny, to: [{namespaces: {}}]}]\n",
+        ),
+    ];
+    for (name, profile, policy) in cases {
+        let loaded = netfence_load::load(&[netfence_load::Source {
+            name: format!("{name}.yaml"),
+            text: format!("{inventory}{policy}"),
+        }]);
+        assert!(loaded.errors.is_empty(), "{name}: {:?}", loaded.errors);
+        let np101 = |profile: Profile| {
+            let ctx = AuditCtx::new(&loaded.cluster, profile, AuditConfig::default());
+            let r = run(
+                &ctx,
+                &Selection {
+                    select: vec!["NP101".into()],
+                    ignore: vec![],
+                },
+            );
+            let score = netfence_audit::score::score(&ctx);
+            (r.diagnostics.len(), score)
+        };
+        let (found, score) = np101(profile);
+        assert_eq!(found, 0, "{name}: NP101 fired under {profile}");
+        let shop = score
+            .namespaces
+            .iter()
+            .find(|n| n.namespace == "shop")
+            .unwrap();
+        assert!(
+            !shop.patterns[0].note.contains("no default deny"),
+            "{name}: {:?}",
+            shop.patterns[0]
+        );
+        // a profile that does not enforce the dialect does not credit it
+        let (found, _) = np101(Profile::Flannel);
+        assert_eq!(found, 1, "{name}: credited under flannel");
+    }
+}

@@ -288,6 +288,72 @@ impl<'a> Evaluator<'a> {
             || (self.uses_calico() && self.calico_isolates(ep, dir))
     }
 
+    /// Where two admin-tier policies of equal priority (`a` before `b` in netfence's order)
+    /// could both match one connection with different actions: the first such subject,
+    /// direction, rules and peer. Which applies is then up to the implementation.
+    pub fn admin_overlap(&self, a: &AdminPolicy, b: &AdminPolicy) -> Option<AdminOverlap> {
+        let peers: Vec<Peer<'_>> = self.cluster.endpoints.iter().map(Peer::Endpoint).collect();
+        for (id, ep) in self.cluster.endpoints.iter().enumerate() {
+            if ep.host_network
+                || !self.subject_selects(&a.subject, ep)
+                || !self.subject_selects(&b.subject, ep)
+            {
+                continue;
+            }
+            for dir in Direction::BOTH {
+                for ra in admin_rules(a, dir) {
+                    for rb in admin_rules(b, dir) {
+                        if ra.action == rb.action {
+                            continue;
+                        }
+                        // networks of both rules meet: an address both match
+                        let nets = |r: &AdminRule| {
+                            r.peers.iter().fold(IpSet::empty(), |acc, p| match p {
+                                AdminPeer::Networks(s) => acc.union(s),
+                                _ => acc,
+                            })
+                        };
+                        let shared_net = !nets(ra).intersect(&nets(rb)).is_empty();
+                        let peer = peers.iter().copied().find(|&p| {
+                            let both = |r: &AdminRule| {
+                                r.peers.iter().any(|x| self.admin_peer_matches(x, p))
+                            };
+                            let owner = port_owner(ep, p, dir);
+                            both(ra)
+                                && both(rb)
+                                && !self
+                                    .admin_rule_conn(ra, owner)
+                                    .intersect(&self.admin_rule_conn(rb, owner))
+                                    .is_empty()
+                        });
+                        let peer_name = match peer {
+                            Some(Peer::Endpoint(e)) => Some(e.display_name()),
+                            _ if shared_net
+                                && !self
+                                    .admin_rule_conn(ra, PortOwner::External)
+                                    .intersect(&self.admin_rule_conn(rb, PortOwner::External))
+                                    .is_empty() =>
+                            {
+                                Some("an address both rules' networks hold".to_string())
+                            }
+                            _ => None,
+                        };
+                        if let Some(peer) = peer_name {
+                            return Some(AdminOverlap {
+                                subject: id,
+                                direction: dir,
+                                rule_a: ra.name.clone(),
+                                rule_b: rb.name.clone(),
+                                peer,
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        None
+    }
+
     /// Whether `ep` is in default deny for `dir` against `peer`: some layer isolates it
     /// (NetworkPolicy, a Cilium rule, a Calico tier), or an admin-tier or baseline rule that
     /// selects it denies `peer` on every port.
@@ -849,6 +915,21 @@ impl<'a> Evaluator<'a> {
         ));
         (true, steps)
     }
+}
+
+/// Where two admin-tier policies of equal priority overlap with different actions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminOverlap {
+    /// An endpoint both select.
+    pub subject: netfence_model::EndpointId,
+    /// The direction of the rules.
+    pub direction: Direction,
+    /// The rule of the first policy.
+    pub rule_a: String,
+    /// The rule of the second policy.
+    pub rule_b: String,
+    /// A peer both rules match (an endpoint's name, or an address).
+    pub peer: String,
 }
 
 /// One flow's verdict with every step of both directions.

@@ -4,6 +4,7 @@
     clippy::indexing_slicing,
     reason = "endpoint, class, rule and flow ids index the cluster and tables they were built from"
 )]
+pub(crate) mod admin_priority_tie;
 pub(crate) mod allow_all_peers;
 pub(crate) mod audit_policy_gaps;
 pub(crate) mod calico_deny_shadowed;
