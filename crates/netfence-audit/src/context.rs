@@ -20,6 +20,8 @@ pub struct AuditConfig {
     pub system_namespaces: Vec<String>,
     /// The namespace label that names an environment, and the value that means production.
     pub env_label: (String, String),
+    /// Cilium's `bpf-policy-map-max`: the policy map entries an endpoint may hold (CIL101).
+    pub policy_map_max: usize,
 }
 
 impl Default for AuditConfig {
@@ -30,6 +32,7 @@ impl Default for AuditConfig {
                 .map(|s| s.to_string())
                 .collect(),
             env_label: ("env".into(), "production".into()),
+            policy_map_max: netfence_engine::policy_map::DEFAULT_POLICY_MAP_MAX,
         }
     }
 }

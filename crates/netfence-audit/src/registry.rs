@@ -27,6 +27,7 @@ pub static RULES: &[&RuleMeta] = &[
     &rules::admin_priority_tie::RULE,
     &rules::calico_deny_shadowed::RULE,
     &rules::calico_pass_to_profile::RULE,
+    &rules::policy_map_pressure::RULE,
     &rules::istio_mtls_not_strict::RULE,
     &rules::istio_no_sidecar::RULE,
     &rules::istio_port_exception::RULE,

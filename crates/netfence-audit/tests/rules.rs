@@ -27,9 +27,22 @@ fn fixture(name: &str) -> netfence_model::Cluster {
     loaded.cluster
 }
 
+/// The profile a fixture asks for on its first line (`# profile: cilium`), generic otherwise.
+fn fixture_profile(name: &str) -> Profile {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("resources/test/fixtures")
+        .join(name);
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    text.lines()
+        .next()
+        .and_then(|l| l.strip_prefix("# profile: "))
+        .map(|p| Profile::parse(p.trim()).unwrap())
+        .unwrap_or(Profile::Generic)
+}
+
 fn findings(code: &str, file: &str) -> Vec<String> {
     let cluster = fixture(file);
-    let ctx = AuditCtx::new(&cluster, Profile::Generic, AuditConfig::default());
+    let ctx = AuditCtx::new(&cluster, fixture_profile(file), AuditConfig::default());
     let result = run(
         &ctx,
         &Selection {
@@ -164,4 +177,51 @@ fn default_deny_counts_in_every_dialect() {
         let (found, _) = np101(Profile::Flannel);
         assert_eq!(found, 1, "{name}: credited under flannel");
     }
+}
+
+/// CIL101 on a generated cluster: 2,000 pods of distinct labels (2,000 identities) allowed into
+/// one database on 9 ports is about 18,000 policy map entries, over the default 16,384; with
+/// `bpf-policy-map-max` raised to 65,536 it is not reported.
+#[test]
+fn cil101_on_a_generated_cluster_over_the_default_map_size() {
+    let mut text = String::from("apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n");
+    for i in 0..2000 {
+        text.push_str(&format!("---\napiVersion: v1\nkind: Pod\nmetadata: {{name: p{i}, namespace: shop, labels: {{app: p{i}}}}}\nspec: {{containers: [{{name: c, image: x}}]}}\n"));
+    }
+    text.push_str("---\napiVersion: v1\nkind: Pod\nmetadata: {name: db, namespace: shop, labels: {app: db}}\nspec: {containers: [{name: c, image: x}]}\n---\napiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: db, namespace: shop}\nspec:\n  endpointSelector: {matchLabels: {app: db}}\n  ingress:\n  - fromEndpoints: [{}]\n    toPorts: [{ports: [");
+    let ports: Vec<String> = (0..9)
+        .map(|i| format!("{{port: \"{}\", protocol: TCP}}", 5432 + i))
+        .collect();
+    text.push_str(&ports.join(", "));
+    text.push_str("]}]\n");
+    let loaded = netfence_load::load(&[netfence_load::Source {
+        name: "gen.yaml".into(),
+        text,
+    }]);
+    assert!(loaded.errors.is_empty(), "{:?}", loaded.errors.first());
+    let run_with = |max: usize| {
+        let config = AuditConfig {
+            policy_map_max: max,
+            ..AuditConfig::default()
+        };
+        let ctx = AuditCtx::new(&loaded.cluster, Profile::Cilium, config);
+        run(
+            &ctx,
+            &Selection {
+                select: vec!["CIL101".into()],
+                ignore: vec![],
+            },
+        )
+        .diagnostics
+    };
+    let found = run_with(16_384);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0]
+            .message
+            .contains("shop/db[Pod]: an estimated 18009 policy map entries"),
+        "{}",
+        found[0].message
+    );
+    assert!(run_with(65_536).is_empty());
 }

@@ -82,6 +82,9 @@ pub struct AuditArgs {
         default_value = "kube-system,kube-public,kube-node-lease"
     )]
     pub system_namespaces: Vec<String>,
+    /// Cilium's bpf-policy-map-max: the policy map entries an endpoint may hold (CIL101).
+    #[arg(long, default_value_t = 16_384, value_parser = clap::value_parser!(u64).range(1..=1_048_576))]
+    pub policy_map_max: u64,
 }
 
 #[derive(Debug, Args)]
@@ -287,6 +290,13 @@ pub struct FromFlowsArgs {
 pub struct CniArgs {
     /// Manifests to detect the CNI from (kube-system workloads, policy kinds); optional.
     pub paths: Vec<PathBuf>,
+    /// With manifests and `cilium`: print the endpoints with the largest estimated Cilium
+    /// policy maps.
+    #[arg(long)]
+    pub cni: Option<String>,
+    /// The policy map size the estimates are compared with (Cilium's bpf-policy-map-max).
+    #[arg(long, default_value_t = 16_384, value_parser = clap::value_parser!(u64).range(1..=1_048_576))]
+    pub policy_map_max: u64,
     /// Output format: txt or json.
     #[arg(long, default_value = "txt", value_parser = ["txt", "json"])]
     pub format: String,

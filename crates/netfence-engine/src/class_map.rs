@@ -403,6 +403,60 @@ impl<'e, 'a> ClassMap<'e, 'a> {
             .collect()
     }
 
+    /// Per class (Cilium profile): the estimated policy map entries for ingress and egress
+    /// (see `policy_map`): over the rules selecting it, identities matched times port entries.
+    pub(crate) fn policy_map_estimates(&self) -> Vec<(u32, usize, usize)> {
+        use crate::policy_map::{
+            cilium_extra_identities, cilium_port_entries, np_extra_identities, np_port_entries,
+        };
+        let n = self.classes.len() as u32;
+        // one identity per distinct identity label set; host-network pods have none
+        let mut ids: HashMap<netfence_model::Labels, u32> = HashMap::new();
+        let identity: Vec<Option<u32>> = (0..n)
+            .map(|c| {
+                let ep = self.rep(c);
+                (!ep.host_network).then(|| {
+                    let next = ids.len() as u32;
+                    *ids.entry(crate::cilium::identity_labels(self.ev, ep))
+                        .or_insert(next)
+                })
+            })
+            .collect();
+        let per_test: Vec<usize> = self
+            .tests
+            .par_iter()
+            .map(|t| {
+                let mut seen: Vec<u32> = t
+                    .members
+                    .members()
+                    .iter()
+                    .filter_map(|&c| identity[c as usize])
+                    .collect();
+                seen.sort_unstable();
+                seen.dedup();
+                let (extra, ports) = match &t.test {
+                    PeerTest::Cilium { rule, .. } => {
+                        (cilium_extra_identities(rule), cilium_port_entries(rule))
+                    }
+                    PeerTest::Np(_, rule) => (np_extra_identities(rule), np_port_entries(rule)),
+                    PeerTest::Admin(_) | PeerTest::Calico(..) => (0, 0),
+                };
+                (seen.len() + extra) * ports
+            })
+            .collect();
+        (0..n)
+            .map(|c| {
+                let [ingress, egress] = [Direction::Ingress, Direction::Egress].map(|d| {
+                    self.own[c as usize][slot(d)]
+                        .iter()
+                        .map(|&t| per_test[t as usize])
+                        .sum()
+                });
+                (c, ingress, egress)
+            })
+            .collect()
+    }
+
     /// Class-to-range and range-to-class connections.
     pub(crate) fn external_edges(
         &self,

@@ -22,6 +22,7 @@ pub mod flows;
 pub mod ingress;
 pub mod mesh;
 mod peer_tests;
+pub mod policy_map;
 pub mod profile;
 pub mod reach;
 pub mod reference;

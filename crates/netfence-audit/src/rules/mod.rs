@@ -22,6 +22,7 @@ pub(crate) mod kube_dns_blocked;
 pub(crate) mod missing_default_deny;
 pub(crate) mod non_production_into_production;
 pub(crate) mod one_sided_allow;
+pub(crate) mod policy_map_pressure;
 pub(crate) mod policy_not_enforced;
 pub(crate) mod policy_selects_nothing;
 pub(crate) mod redundant_policy;

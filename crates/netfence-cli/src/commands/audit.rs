@@ -35,6 +35,7 @@ pub fn run(args: &AuditArgs) -> Result<i32> {
     let profile = choice.resolve(&loaded.cluster);
     let config = AuditConfig {
         system_namespaces: args.system_namespaces.clone(),
+        policy_map_max: usize::try_from(args.policy_map_max).unwrap_or(usize::MAX),
         ..AuditConfig::default()
     };
     let ctx = AuditCtx::new(&loaded.cluster, profile, config);

@@ -97,6 +97,29 @@ pub fn run(args: &CniArgs) -> Result<i32> {
             k.note
         );
     }
+    if let (Some(c), Some("cilium")) = (&cluster, args.cni.as_deref()) {
+        let estimates = netfence_engine::policy_map::estimates(c);
+        let max = usize::try_from(args.policy_map_max).unwrap_or(usize::MAX);
+        outln!();
+        outln!(
+            "Cilium policy map estimates (bpf-policy-map-max {}; method: `netfence rule CIL101`):",
+            max
+        );
+        if estimates.is_empty() {
+            outln!("  no endpoint has policy map entries");
+        }
+        for e in estimates.iter().take(10) {
+            let pct = e.total() * 100 / max.max(1);
+            outln!(
+                "  {:<60} {:>7} entries ({} ingress, {} egress), {pct}%{}",
+                c.endpoints[e.endpoint].display_name(),
+                e.total(),
+                e.ingress,
+                e.egress,
+                if e.total() > max { "  OVER" } else { "" }
+            );
+        }
+    }
     if let Some((seen, auto, un)) = detected {
         outln!();
         if seen.is_empty() {
