@@ -340,6 +340,19 @@ pub struct GenerateTarget {
     /// Write one file per namespace into this folder instead of standard output.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// The resources to write: namespaced NetworkPolicies, or ClusterNetworkPolicies
+    /// (network-policy-api v1alpha2: a Baseline default deny, an Admin DNS allowance).
+    #[arg(long = "as", value_enum, default_value_t = GenerateForm::Networkpolicy)]
+    pub form: GenerateForm,
+}
+
+/// `generate --as`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum GenerateForm {
+    /// Kubernetes NetworkPolicies, per namespace.
+    Networkpolicy,
+    /// ClusterNetworkPolicies (policy.networking.k8s.io/v1alpha2).
+    ClusterNetworkPolicy,
 }
 
 /// A `Name: value` header: a token name (RFC 9110 `tchar`s), a colon, a value.

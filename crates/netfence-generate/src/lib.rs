@@ -1,7 +1,8 @@
-//! Policy generation: the seed's default-deny bash loop and DNS allowance as one step, with
-//! every generated policy checked by the engine before it is emitted: with the policies
-//! applied, the target namespaces must have a default deny in both directions (NP101) and every
-//! workload must still resolve names on UDP and TCP 53 (NP001, NP002).
+//! Policy generation: a namespace default deny and the DNS allowance as one step (as
+//! NetworkPolicies or as ClusterNetworkPolicies), with every generated policy proved before it
+//! is emitted: serialized, loaded back, and with the policies applied the target namespaces
+//! must have a default deny in both directions (NP101) and every workload must still resolve
+//! names on UDP and TCP 53 (NP001, NP002).
 #![forbid(unsafe_code)]
 #![deny(
     clippy::disallowed_methods,
@@ -16,9 +17,7 @@ use std::fmt::Write as _;
 use netfence_audit::{AuditConfig, AuditCtx, Selection};
 use netfence_engine::Profile;
 use netfence_model::cluster::{CLUSTER_DNS_LABEL, NAMESPACE_NAME_LABEL};
-use netfence_model::{
-    Cluster, LabelSelector, NetworkPolicy, NpPeer, NpPort, NpRule, Origin, PortRef, Protocol,
-};
+use netfence_model::Cluster;
 
 /// What to generate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,10 +31,22 @@ pub enum Kind {
     Dns,
 }
 
-/// One generated policy: its namespace, name and YAML.
+/// Which resources express the generated policies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Form {
+    /// Namespaced Kubernetes NetworkPolicies, one set per namespace.
+    #[default]
+    NetworkPolicy,
+    /// ClusterNetworkPolicies (network-policy-api v1alpha2): the default deny as one Baseline
+    /// tier policy over the namespaces (NetworkPolicies still override it), the DNS allowance
+    /// as one Admin tier Accept.
+    ClusterNetworkPolicy,
+}
+
+/// One generated policy: its namespace (empty for a cluster-scoped one), name and YAML.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Generated {
-    /// The namespace.
+    /// The namespace; empty for a cluster-scoped policy.
     pub namespace: String,
     /// The policy name.
     pub name: String,
@@ -43,96 +54,172 @@ pub struct Generated {
     pub yaml: String,
 }
 
-fn default_deny(ns: &str) -> (NetworkPolicy, String) {
-    let p = NetworkPolicy {
-        namespace: ns.into(),
-        name: "default-deny-all".into(),
-        pod_selector: LabelSelector::everything(),
-        ingress: Some(Vec::new()),
-        egress: Some(Vec::new()),
-        annotations: Default::default(),
-        origin: Origin::default(),
-    };
-    let yaml = format!(
-        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: default-deny-all\n  namespace: {ns}\n  labels:\n    app.kubernetes.io/managed-by: netfence\nspec:\n  podSelector: {{}}\n  policyTypes:\n  - Ingress\n  - Egress\n"
-    );
-    (p, yaml)
+const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "netfence");
+
+fn default_deny(ns: &str) -> serde_json::Value {
+    serde_json::json!({
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": "default-deny-all", "namespace": ns, "labels": {MANAGED_BY.0: MANAGED_BY.1}},
+        "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
+    })
 }
 
-fn dns(ns: &str, dns_namespace: &str) -> (NetworkPolicy, String) {
-    let peer = NpPeer::Pods {
-        namespaces: Some(LabelSelector::from_labels([(
-            NAMESPACE_NAME_LABEL,
-            dns_namespace,
-        )])),
-        pods: Some(LabelSelector::from_labels([CLUSTER_DNS_LABEL])),
-    };
-    let ports = [Protocol::Udp, Protocol::Tcp]
-        .map(|protocol| NpPort {
-            protocol,
-            port: Some(PortRef::Number(53)),
-            end_port: None,
-        })
-        .to_vec();
-    let p = NetworkPolicy {
-        namespace: ns.into(),
-        name: "allow-dns-egress".into(),
-        pod_selector: LabelSelector::everything(),
-        ingress: None,
-        egress: Some(vec![NpRule {
-            peers: Some(vec![peer]),
-            ports: Some(ports),
-            line: None,
-        }]),
-        annotations: Default::default(),
-        origin: Origin::default(),
-    };
-    let yaml = format!(
-        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: allow-dns-egress\n  namespace: {ns}\n  labels:\n    app.kubernetes.io/managed-by: netfence\nspec:\n  podSelector: {{}}\n  policyTypes:\n  - Egress\n  egress:\n  - to:\n    - namespaceSelector:\n        matchLabels:\n          {NAMESPACE_NAME_LABEL}: {dns_namespace}\n      podSelector:\n        matchLabels:\n          k8s-app: kube-dns\n    ports:\n    - protocol: UDP\n      port: 53\n    - protocol: TCP\n      port: 53\n"
-    );
-    (p, yaml)
+fn dns_peer(dns_namespace: &str) -> serde_json::Value {
+    serde_json::json!({
+        "namespaceSelector": {"matchLabels": {NAMESPACE_NAME_LABEL: dns_namespace}},
+        "podSelector": {"matchLabels": {CLUSTER_DNS_LABEL.0: CLUSTER_DNS_LABEL.1}},
+    })
 }
 
-/// Generates policies of `kind` for `namespaces`, checks them with the engine, and returns them
-/// (or what the check found wrong).
+fn dns(ns: &str, dns_namespace: &str) -> serde_json::Value {
+    serde_json::json!({
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": "allow-dns-egress", "namespace": ns, "labels": {MANAGED_BY.0: MANAGED_BY.1}},
+        "spec": {
+            "podSelector": {},
+            "policyTypes": ["Egress"],
+            "egress": [{
+                "to": [dns_peer(dns_namespace)],
+                "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
+            }],
+        },
+    })
+}
+
+/// The subject of the namespaces, by their `kubernetes.io/metadata.name` label.
+fn cnp_subject(namespaces: &[String]) -> serde_json::Value {
+    serde_json::json!({"namespaces": {"matchExpressions": [
+        {"key": NAMESPACE_NAME_LABEL, "operator": "In", "values": namespaces},
+    ]}})
+}
+
+/// The default deny as a Baseline ClusterNetworkPolicy: every pod peer, and every address for
+/// egress (v1alpha2 ingress peers are pods only: ingress from outside the cluster is left to
+/// NetworkPolicies).
+fn cnp_default_deny(namespaces: &[String]) -> serde_json::Value {
+    serde_json::json!({
+        "apiVersion": "policy.networking.k8s.io/v1alpha2",
+        "kind": "ClusterNetworkPolicy",
+        "metadata": {"name": "netfence-default-deny", "labels": {MANAGED_BY.0: MANAGED_BY.1}},
+        "spec": {
+            "tier": "Baseline",
+            "priority": 1000,
+            "subject": cnp_subject(namespaces),
+            "ingress": [{"name": "deny-all-ingress", "action": "Deny", "from": [{"namespaces": {}}]}],
+            "egress": [{"name": "deny-all-egress", "action": "Deny", "to": [
+                {"namespaces": {}},
+                {"networks": ["0.0.0.0/0", "::/0"]},
+            ]}],
+        },
+    })
+}
+
+/// The DNS allowance as an Admin ClusterNetworkPolicy Accept (no NetworkPolicy can undo it).
+fn cnp_dns(namespaces: &[String], dns_namespace: &str) -> serde_json::Value {
+    serde_json::json!({
+        "apiVersion": "policy.networking.k8s.io/v1alpha2",
+        "kind": "ClusterNetworkPolicy",
+        "metadata": {"name": "netfence-allow-dns", "labels": {MANAGED_BY.0: MANAGED_BY.1}},
+        "spec": {
+            "tier": "Admin",
+            "priority": 1000,
+            "subject": cnp_subject(namespaces),
+            "egress": [{
+                "name": "allow-dns",
+                "action": "Accept",
+                "to": [{"pods": {
+                    "namespaceSelector": {"matchLabels": {NAMESPACE_NAME_LABEL: dns_namespace}},
+                    "podSelector": {"matchLabels": {CLUSTER_DNS_LABEL.0: CLUSTER_DNS_LABEL.1}},
+                }}],
+                "protocols": [
+                    {"udp": {"destinationPort": {"number": 53}}},
+                    {"tcp": {"destinationPort": {"number": 53}}},
+                ],
+            }],
+        },
+    })
+}
+
+/// Generates policies of `kind` in `form` for `namespaces`, then proves them: each object is
+/// serialized, loaded back by the loader, added to the cluster, and the cluster audited; what
+/// is printed is exactly what was proved. Returns the policies, or what the proof found wrong.
 pub fn generate(
     cluster: &Cluster,
     profile: Profile,
     namespaces: &[String],
     kind: Kind,
+    form: Form,
 ) -> Result<Vec<Generated>, String> {
     let dns_ns = cluster
         .endpoints
         .iter()
         .find(|e| e.is_cluster_dns())
         .map_or("kube-system".to_string(), |e| e.namespace.clone());
-    let mut out = Vec::new();
-    let mut with = cluster.clone();
-    for ns in namespaces {
-        let mut parts = Vec::new();
-        if let Kind::DefaultDeny { .. } = kind {
-            parts.push(default_deny(ns));
+    let deny = matches!(kind, Kind::DefaultDeny { .. });
+    let with_dns = matches!(kind, Kind::Dns | Kind::DefaultDeny { with_dns: true });
+    let mut objects: Vec<(String, serde_json::Value)> = Vec::new();
+    match form {
+        Form::NetworkPolicy => {
+            for ns in namespaces {
+                if deny {
+                    objects.push((ns.clone(), default_deny(ns)));
+                }
+                if with_dns {
+                    objects.push((ns.clone(), dns(ns, &dns_ns)));
+                }
+            }
         }
-        if matches!(kind, Kind::Dns | Kind::DefaultDeny { with_dns: true }) {
-            parts.push(dns(ns, &dns_ns));
-        }
-        for (p, yaml) in parts {
-            out.push(Generated {
-                namespace: ns.clone(),
-                name: p.name.clone(),
-                yaml,
-            });
-            with.network_policies.push(p);
+        Form::ClusterNetworkPolicy => {
+            if !profile.enforces_cluster_network_policies() {
+                return Err(format!(
+                    "--cni {profile} does not enforce ClusterNetworkPolicy: generate NetworkPolicies, or choose a profile that does (netfence cni)"
+                ));
+            }
+            if deny {
+                objects.push((String::new(), cnp_default_deny(namespaces)));
+            }
+            if with_dns {
+                objects.push((String::new(), cnp_dns(namespaces, &dns_ns)));
+            }
         }
     }
-    // The proof: audit the cluster with the policies applied.
+    let mut out = Vec::new();
+    for (namespace, object) in objects {
+        let yaml =
+            serde_saphyr::to_string(&object).map_err(|e| format!("cannot write YAML: {e}"))?;
+        let name = object
+            .pointer("/metadata/name")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        out.push(Generated {
+            namespace,
+            name,
+            yaml,
+        });
+    }
+    // The proof: load what will be printed, and audit the cluster with it applied.
+    let loaded = netfence_load::load(&[netfence_load::Source {
+        name: "<generated>".into(),
+        text: to_yaml(&out),
+    }]);
+    if let Some(e) = loaded.errors.first() {
+        return Err(format!("a generated policy does not load: {e}"));
+    }
+    let mut with = cluster.clone();
+    with.network_policies
+        .extend(loaded.cluster.network_policies);
+    with.cluster_network_policies
+        .extend(loaded.cluster.cluster_network_policies);
     let config = AuditConfig {
         system_namespaces: Vec::new(),
         ..AuditConfig::default()
     };
     let ctx = AuditCtx::new(&with, profile, config);
     let mut codes = vec!["NP001".to_string(), "NP002".to_string()];
-    if let Kind::DefaultDeny { .. } = kind {
+    if deny {
         codes.push("NP101".to_string());
     }
     let result = netfence_audit::run(

@@ -119,8 +119,8 @@ pub(crate) fn rule_origin(
     origin
 }
 
-/// The workloads the DNS rules check: those whose egress a policy isolates (cluster DNS pods
-/// themselves excepted).
+/// The workloads the DNS rules check: those whose egress a policy isolates or an admin-tier
+/// policy governs (cluster DNS pods themselves excepted).
 pub(crate) fn dns_clients<'c>(
     ctx: &'c AuditCtx<'_>,
 ) -> impl Iterator<Item = (usize, &'c Endpoint)> + 'c {
@@ -129,7 +129,9 @@ pub(crate) fn dns_clients<'c>(
         .iter()
         .enumerate()
         .filter(move |(_, ep)| {
-            !ep.is_cluster_dns() && ctx.ev.is_isolated(ep, netfence_engine::Direction::Egress)
+            let egress = netfence_engine::Direction::Egress;
+            !ep.is_cluster_dns()
+                && (ctx.ev.is_isolated(ep, egress) || ctx.ev.admin_subject_has_rules(ep, egress))
         })
 }
 

@@ -2,9 +2,9 @@
 
 use crate::out::out;
 use anyhow::{anyhow, bail, Context, Result};
-use netfence_generate::{generate, to_yaml, Kind};
+use netfence_generate::{generate, to_yaml, Form, Kind};
 
-use crate::cli::{GenerateCommand, GenerateTarget};
+use crate::cli::{GenerateCommand, GenerateForm, GenerateTarget};
 use crate::input;
 
 pub fn run(cmd: &GenerateCommand) -> Result<i32> {
@@ -44,19 +44,32 @@ fn run_target(t: &GenerateTarget, kind: Kind) -> Result<i32> {
         }
     }
     namespaces.retain(|n| !t.exclude.contains(n));
-    let generated = generate(c, profile, &namespaces, kind).map_err(|e| anyhow!(e))?;
+    let form = match t.form {
+        GenerateForm::Networkpolicy => Form::NetworkPolicy,
+        GenerateForm::ClusterNetworkPolicy => Form::ClusterNetworkPolicy,
+    };
+    let generated = generate(c, profile, &namespaces, kind, form).map_err(|e| anyhow!(e))?;
     match &t.out {
         None => out!("{}", to_yaml(&generated)),
         Some(dir) => {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("cannot create `{}`", dir.display()))?;
-            for ns in &namespaces {
+            // one file per namespace; cluster-scoped policies in one file of their own
+            let mut files: Vec<&str> = namespaces.iter().map(String::as_str).collect();
+            if generated.iter().any(|g| g.namespace.is_empty()) {
+                files = vec![""];
+            }
+            for ns in files {
                 let mine: Vec<_> = generated
                     .iter()
-                    .filter(|g| &g.namespace == ns)
+                    .filter(|g| g.namespace == ns)
                     .cloned()
                     .collect();
-                let path = dir.join(format!("{ns}-netpol.yaml"));
+                let path = if ns.is_empty() {
+                    dir.join("cluster-network-policies.yaml")
+                } else {
+                    dir.join(format!("{ns}-netpol.yaml"))
+                };
                 std::fs::write(&path, to_yaml(&mine))
                     .with_context(|| format!("cannot write `{}`", path.display()))?;
                 eprintln!("wrote {}", path.display());
