@@ -225,3 +225,13 @@ fn cil101_on_a_generated_cluster_over_the_default_map_size() {
     );
     assert!(run_with(65_536).is_empty());
 }
+
+/// The README's rule count is the registry's.
+#[test]
+fn the_readme_counts_the_rules_of_the_registry() {
+    let readme =
+        std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../README.md"))
+            .unwrap();
+    let claim = format!("{} rules with", RULES.len());
+    assert!(readme.contains(&claim), "the README should say `{claim}`");
+}
