@@ -811,10 +811,17 @@ impl<'a> Evaluator<'a> {
                     rule: Some(rule.name.clone()),
                     origin: Some(anp.origin.clone()),
                     detail: format!(
-                        "priority {} rule `{}` ({:?}) matches",
+                        "priority {} rule `{}` ({}) matches{}",
                         anp.priority.unwrap_or_default(),
                         rule.name,
-                        rule.action
+                        anp.kind.action_word(rule.action),
+                        if matches!(peer, Peer::Fqdn { .. })
+                            && rule.peers.iter().any(|p| matches!(p, AdminPeer::DomainNames(_)))
+                        {
+                            " by domain name (the implementation must see the DNS answers to learn its addresses)"
+                        } else {
+                            ""
+                        }
                     ),
                 });
                 if verdict == LayerVerdict::Pass {

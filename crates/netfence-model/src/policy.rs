@@ -205,6 +205,16 @@ impl AdminKind {
         )
     }
 
+    /// How this resource's API spells `action` (`Accept` in a ClusterNetworkPolicy).
+    pub fn action_word(self, action: AdminAction) -> &'static str {
+        match action {
+            AdminAction::Allow if self.is_cluster_network_policy() => "Accept",
+            AdminAction::Allow => "Allow",
+            AdminAction::Deny => "Deny",
+            AdminAction::Pass => "Pass",
+        }
+    }
+
     /// Whether it is a v1alpha2 ClusterNetworkPolicy.
     pub fn is_cluster_network_policy(self) -> bool {
         matches!(self, AdminKind::ClusterAdmin | AdminKind::ClusterBaseline)

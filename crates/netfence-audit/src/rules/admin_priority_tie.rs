@@ -111,17 +111,11 @@ fn check(ctx: &AuditCtx<'_>, out: &mut Vec<Diagnostic>) {
 
 /// The action of `p`'s rule `rule`, as `p`'s API spells it.
 fn action(p: &AdminPolicy, rule: &str) -> &'static str {
-    use netfence_model::AdminAction;
     let a = p
         .ingress
         .iter()
         .chain(&p.egress)
         .find(|r| r.name == rule)
-        .map_or(AdminAction::Pass, |r| r.action);
-    match a {
-        AdminAction::Allow if p.kind.is_cluster_network_policy() => "Accept",
-        AdminAction::Allow => "Allow",
-        AdminAction::Deny => "Deny",
-        AdminAction::Pass => "Pass",
-    }
+        .map_or(netfence_model::AdminAction::Pass, |r| r.action);
+    p.kind.action_word(a)
 }
