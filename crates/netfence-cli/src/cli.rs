@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::flags::{formats, CniArg, Dialect, Direction, Format, Protocol, Severity};
+
 /// Who can reach whom in a Kubernetes cluster, and why — from manifests.
 #[derive(Debug, Parser)]
 #[command(name = "netfence", version, about)]
@@ -19,10 +21,8 @@ pub struct Inputs {
     /// Files or directories of manifests (.yaml, .yml, .json), or `-` for standard input.
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
-    /// CNI profile: generic (default; `flows` commands default to cilium), calico, cilium, or
-    /// auto (detected from the input).
-    #[arg(long)]
-    pub cni: Option<String>,
+    #[command(flatten)]
+    pub cni: CniArg,
     /// List skipped objects on standard error.
     #[arg(long, short)]
     pub verbose: bool,
@@ -63,12 +63,12 @@ pub enum Command {
 pub struct AuditArgs {
     #[command(flatten)]
     pub inputs: Inputs,
-    /// Output format: text, json, sarif, junit or md.
-    #[arg(long, short = 'o', default_value = "text", value_parser = ["text", "json", "sarif", "junit", "md"])]
-    pub format: String,
-    /// Exit 1 when a finding reaches this severity: info, low, medium, high or critical.
-    #[arg(long)]
-    pub fail_on: Option<String>,
+    /// Output format.
+    #[arg(long, short = 'o', default_value = "txt", value_parser = formats(&[Format::Txt, Format::Json, Format::Sarif, Format::Junit, Format::Md]))]
+    pub format: Format,
+    /// Exit 1 when a finding reaches this severity.
+    #[arg(long, value_enum)]
+    pub fail_on: Option<Severity>,
     /// Run only rules whose code starts with one of these (comma-separated, repeatable).
     #[arg(long, value_delimiter = ',')]
     pub select: Vec<String>,
@@ -106,13 +106,11 @@ pub struct TestArgs {
     /// The test spec (YAML or JSON; schema: `netfence test --print-schema`).
     #[arg(long, required_unless_present = "print_schema")]
     pub spec: Option<PathBuf>,
-    /// Output format: text or junit.
-    #[arg(long, short = 'o', default_value = "text", value_parser = ["text", "junit"])]
-    pub format: String,
-    /// CNI profile: generic (default; `flows` commands default to cilium), calico, cilium, or
-    /// auto (detected from the input).
-    #[arg(long)]
-    pub cni: Option<String>,
+    /// Output format.
+    #[arg(long, short = 'o', default_value = "txt", value_parser = formats(&[Format::Txt, Format::Junit]))]
+    pub format: Format,
+    #[command(flatten)]
+    pub cni: CniArg,
     /// Print the spec's JSON schema and exit.
     #[arg(long)]
     pub print_schema: bool,
@@ -126,19 +124,17 @@ pub struct DiffArgs {
     /// `BASE..HEAD`.
     #[arg(long)]
     pub git: Option<String>,
-    /// Output format: txt, json or md (md fits a pull-request comment).
-    #[arg(long, short = 'o', default_value = "txt", value_parser = ["txt", "json", "md"])]
-    pub format: String,
+    /// Output format (md fits a pull-request comment).
+    #[arg(long, short = 'o', default_value = "txt", value_parser = formats(&[Format::Txt, Format::Json, Format::Md]))]
+    pub format: Format,
     /// Exit 1 when anything changed.
     #[arg(long)]
     pub fail_on_change: bool,
     /// Manifests loaded on both sides (the inventory the policies apply to). Repeatable.
     #[arg(long = "with")]
     pub with: Vec<PathBuf>,
-    /// CNI profile: generic (default; `flows` commands default to cilium), calico, cilium, or
-    /// auto (detected from the input).
-    #[arg(long)]
-    pub cni: Option<String>,
+    #[command(flatten)]
+    pub cni: CniArg,
 }
 
 #[derive(Debug, Args)]
@@ -156,18 +152,18 @@ pub struct BlastArgs {
     /// exists), or `namespace/name`. Repeatable.
     #[arg(long, value_parser = blast_target)]
     pub target: Vec<String>,
-    /// Output format: txt, json or dot.
-    #[arg(long, short = 'o', default_value = "txt", value_parser = ["txt", "json", "dot"])]
-    pub format: String,
+    /// Output format.
+    #[arg(long, short = 'o', default_value = "txt", value_parser = formats(&[Format::Txt, Format::Json, Format::Dot]))]
+    pub format: Format,
 }
 
 #[derive(Debug, Args)]
 pub struct ConnectivityArgs {
     #[command(flatten)]
     pub inputs: Inputs,
-    /// Output format: txt, json, csv, md or dot.
-    #[arg(long, short = 'o', default_value = "txt", value_parser = ["txt", "json", "csv", "md", "dot"])]
-    pub format: String,
+    /// Output format.
+    #[arg(long, short = 'o', default_value = "txt", value_parser = formats(&[Format::Txt, Format::Json, Format::Csv, Format::Md, Format::Dot]))]
+    pub format: Format,
     /// Also show what each workload is exposed to beyond the inventory.
     #[arg(long)]
     pub exposure: bool,
@@ -178,8 +174,8 @@ pub struct ConnectivityArgs {
     #[arg(long = "focus-workload-peer")]
     pub focus_workload_peer: Vec<String>,
     /// With --focus-workload: only ingress to or egress from the focus workloads.
-    #[arg(long = "focus-direction", value_parser = ["ingress", "egress"])]
-    pub focus_direction: Option<String>,
+    #[arg(long = "focus-direction", value_enum)]
+    pub focus_direction: Option<Direction>,
     /// Only pairs that allow this connection, as PROTOCOL-PORT (e.g. `udp-53`).
     #[arg(long = "focus-conn")]
     pub focus_conn: Option<String>,
@@ -198,12 +194,12 @@ pub struct QueryArgs {
     /// Destination port (the backend port, after Service translation), 1-65535.
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
     pub port: u16,
-    /// Protocol: TCP, UDP or SCTP.
-    #[arg(long, default_value = "TCP")]
-    pub protocol: String,
-    /// Output format: txt or json.
-    #[arg(long, default_value = "txt", value_parser = ["txt", "json"])]
-    pub format: String,
+    /// Protocol.
+    #[arg(long, value_enum, ignore_case = true, default_value = "TCP")]
+    pub protocol: Protocol,
+    /// Output format.
+    #[arg(long, short = 'o', default_value = "txt", value_parser = formats(&[Format::Txt, Format::Json]))]
+    pub format: Format,
     /// The application-layer request the flow carries (for L7 rules).
     #[command(flatten)]
     pub l7: L7Args,
@@ -271,9 +267,9 @@ pub struct FromFlowsArgs {
     pub flows: PathBuf,
     /// Manifests of the workloads (optional: workloads are otherwise made from flow labels).
     pub paths: Vec<PathBuf>,
-    /// Policy dialect: networkpolicy or cilium.
-    #[arg(long, default_value = "cilium")]
-    pub dialect: String,
+    /// Policy dialect to write.
+    #[arg(long, value_enum, default_value = "cilium")]
+    pub dialect: Dialect,
     /// Write L7 rules (HTTP method and path, Kafka API key and topic) from observed requests.
     #[arg(long)]
     pub l7: bool,
@@ -281,8 +277,8 @@ pub struct FromFlowsArgs {
     #[arg(long)]
     pub fqdn: bool,
     /// Output format: yaml (the policies) or json (policies, learned flows, exclusions, proof).
-    #[arg(long, default_value = "yaml", value_parser = ["yaml", "json"])]
-    pub format: String,
+    #[arg(long, short = 'o', default_value = "yaml", value_parser = formats(&[Format::Yaml, Format::Json]))]
+    pub format: Format,
 }
 
 /// `netfence cni`.
@@ -292,14 +288,14 @@ pub struct CniArgs {
     pub paths: Vec<PathBuf>,
     /// With manifests and `cilium`: print the endpoints with the largest estimated Cilium
     /// policy maps.
-    #[arg(long)]
-    pub cni: Option<String>,
+    #[command(flatten)]
+    pub cni: CniArg,
     /// The policy map size the estimates are compared with (Cilium's bpf-policy-map-max).
     #[arg(long, default_value_t = 16_384, value_parser = clap::value_parser!(u64).range(1..=1_048_576))]
     pub policy_map_max: u64,
-    /// Output format: txt or json.
-    #[arg(long, default_value = "txt", value_parser = ["txt", "json"])]
-    pub format: String,
+    /// Output format.
+    #[arg(long, short = 'o', default_value = "txt", value_parser = formats(&[Format::Txt, Format::Json]))]
+    pub format: Format,
 }
 
 /// `netfence flows ...`.
@@ -319,9 +315,9 @@ pub struct FlowsArgs {
     pub flows: PathBuf,
     #[command(flatten)]
     pub inputs: Inputs,
-    /// Output format: txt or json.
-    #[arg(long, default_value = "txt", value_parser = ["txt", "json"])]
-    pub format: String,
+    /// Output format.
+    #[arg(long, short = 'o', default_value = "txt", value_parser = formats(&[Format::Txt, Format::Json]))]
+    pub format: Format,
 }
 
 #[derive(Debug, Args)]
@@ -337,9 +333,10 @@ pub struct GenerateTarget {
     /// Namespaces to leave out (repeatable).
     #[arg(long)]
     pub exclude: Vec<String>,
-    /// Write one file per namespace into this folder instead of standard output.
+    /// Write one file per namespace (cluster-scoped policies in one file) into this directory
+    /// instead of standard output.
     #[arg(long)]
-    pub out: Option<PathBuf>,
+    pub out_dir: Option<PathBuf>,
     /// The resources to write: namespaced NetworkPolicies, or ClusterNetworkPolicies
     /// (network-policy-api v1alpha2: a Baseline default deny, an Admin DNS allowance).
     #[arg(long = "as", value_enum, default_value_t = GenerateForm::Networkpolicy)]

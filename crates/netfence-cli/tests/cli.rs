@@ -567,7 +567,7 @@ fn generate_dns_into_a_folder() {
             "production",
             "-n",
             "staging",
-            "--out",
+            "--out-dir",
         ])
         .arg(dir.path())
         .output()

@@ -6,19 +6,12 @@ use netfence_audit::{registry, score, AuditConfig, AuditCtx, Selection, Severity
 use netfence_report::audit as render;
 
 use crate::cli::AuditArgs;
+use crate::flags::Format;
 use crate::input;
 
 pub fn run(args: &AuditArgs) -> Result<i32> {
     let choice = super::profile(&args.inputs.cni)?;
-    let fail_on = args
-        .fail_on
-        .as_deref()
-        .map(|s| {
-            Severity::parse(s).ok_or_else(|| {
-                anyhow!("unknown severity `{s}` (info, low, medium, high, critical)")
-            })
-        })
-        .transpose()?;
+    let fail_on: Option<Severity> = args.fail_on.map(Severity::from);
     for code in args.select.iter().chain(&args.ignore) {
         if !registry::RULES
             .iter()
@@ -47,13 +40,12 @@ pub fn run(args: &AuditArgs) -> Result<i32> {
         },
     );
     let s = score::score(&ctx);
-    let out = match args.format.as_str() {
-        "text" => render::text(&result, &s),
-        "json" => render::json(&result, &s),
-        "sarif" => render::sarif(&result),
-        "junit" => render::junit(&result),
-        "md" => render::md(&result, &s),
-        other => bail!("unknown format `{other}` (expected text, json, sarif, junit or md)"),
+    let out = match args.format {
+        Format::Json => render::json(&result, &s),
+        Format::Sarif => render::sarif(&result),
+        Format::Junit => render::junit(&result),
+        Format::Md => render::md(&result, &s),
+        _ => render::text(&result, &s),
     };
     out!("{out}");
     let gate = fail_on.is_some_and(|f| result.diagnostics.iter().any(|d| d.severity >= f));

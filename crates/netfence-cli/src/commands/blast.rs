@@ -48,7 +48,7 @@ pub fn run(args: &BlastArgs) -> Result<i32> {
     let map = compute(c, profile);
     let graph = Graph::new(c, &map);
     let Some(from) = &args.from else {
-        return cluster_view(c, &graph, &args.format);
+        return cluster_view(c, &graph, args.format.as_str());
     };
     let start = match c.find_endpoint(from).as_slice() {
         [one] => *one,

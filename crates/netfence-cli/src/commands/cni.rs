@@ -5,7 +5,7 @@
     reason = "endpoint, class, rule and flow ids index the cluster and tables they were built from"
 )]
 use crate::out::outln;
-use anyhow::{bail, Result};
+use anyhow::Result;
 use netfence_engine::Profile;
 use serde_json::json;
 
@@ -21,16 +21,13 @@ fn yes(b: bool) -> &'static str {
 }
 
 pub fn run(args: &CniArgs) -> Result<i32> {
-    if args.format != "txt" && args.format != "json" {
-        bail!("unknown format `{}` (expected txt or json)", args.format);
-    }
     let cluster = if args.paths.is_empty() {
         None
     } else {
         Some(
             input::load(&Inputs {
                 paths: args.paths.clone(),
-                cni: None,
+                cni: crate::flags::CniArg::default(),
                 verbose: false,
             })?
             .cluster,
@@ -44,7 +41,7 @@ pub fn run(args: &CniArgs) -> Result<i32> {
         let auto = netfence_audit::cni::auto_profile(c);
         (seen, auto, netfence_audit::cni::unenforced(c, auto))
     });
-    if args.format == "json" {
+    if args.format == crate::flags::Format::Json {
         let profiles: Vec<_> = Profile::ALL
             .iter()
             .map(|p| {
@@ -97,7 +94,7 @@ pub fn run(args: &CniArgs) -> Result<i32> {
             k.note
         );
     }
-    if let (Some(c), Some("cilium")) = (&cluster, args.cni.as_deref()) {
+    if let (Some(c), Some(crate::flags::Cni::Cilium)) = (&cluster, args.cni.cni) {
         let estimates = netfence_engine::policy_map::estimates(c);
         let max = usize::try_from(args.policy_map_max).unwrap_or(usize::MAX);
         outln!();

@@ -260,12 +260,13 @@ fn conn_line(
 }
 
 pub fn run(args: &ConnectivityArgs) -> Result<i32> {
-    let format = Format::parse(&args.format).ok_or_else(|| {
-        anyhow!(
-            "unknown format `{}` (expected txt, json, csv, md or dot)",
-            args.format
-        )
-    })?;
+    let format = match args.format {
+        crate::flags::Format::Json => Format::Json,
+        crate::flags::Format::Csv => Format::Csv,
+        crate::flags::Format::Md => Format::Md,
+        crate::flags::Format::Dot => Format::Dot,
+        _ => Format::Txt,
+    };
     let choice = super::profile(&args.inputs.cni)?;
     if !args.focus_workload_peer.is_empty() && args.focus_workload.is_empty() {
         bail!("--focus-workload-peer needs --focus-workload");
@@ -276,11 +277,10 @@ pub fn run(args: &ConnectivityArgs) -> Result<i32> {
     let focus = Focus {
         workloads: &args.focus_workload,
         peers: &args.focus_workload_peer,
-        direction: match args.focus_direction.as_deref() {
-            Some("ingress") => Some(Direction::Ingress),
-            Some("egress") => Some(Direction::Egress),
-            _ => None,
-        },
+        direction: args.focus_direction.map(|d| match d {
+            crate::flags::Direction::Ingress => Direction::Ingress,
+            crate::flags::Direction::Egress => Direction::Egress,
+        }),
         conn: args
             .focus_conn
             .as_deref()

@@ -1,7 +1,7 @@
 //! `netfence diff`: what a change to the policies opens and closes.
 
 use crate::out::out;
-use anyhow::{anyhow, bail, Result};
+use anyhow::{bail, Result};
 use netfence_engine::diff::diff;
 use netfence_report::diff as render;
 
@@ -23,7 +23,7 @@ fn read(paths: Vec<std::path::PathBuf>) -> Result<Vec<netfence_load::Source>> {
     }
     input::sources(&Inputs {
         paths,
-        cni: None,
+        cni: crate::flags::CniArg::default(),
         verbose: false,
     })
 }
@@ -57,14 +57,9 @@ pub fn run(args: &DiffArgs) -> Result<i32> {
     let profile = choice.resolve(&new);
     let d = diff(&old, &new, profile);
     let out = match args.format.as_str() {
-        "txt" => render::txt(&d),
         "json" => render::json(&d),
         "md" => render::md(&d),
-        other => {
-            return Err(anyhow!(
-                "unknown format `{other}` (expected txt, json or md)"
-            ))
-        }
+        _ => render::txt(&d),
     };
     out!("{out}");
     Ok(if args.fail_on_change && !d.is_empty() {

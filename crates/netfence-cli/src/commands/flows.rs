@@ -56,9 +56,9 @@ fn read_flows(path: &Path) -> Result<Vec<ObservedFlow>> {
 fn setup(flows_path: &Path, inputs: &Inputs) -> Result<(Vec<ObservedFlow>, Resolved, Profile)> {
     let flows_in = read_flows(flows_path)?;
     // Hubble flows come from Cilium: without `--cni`, the cilium profile.
-    let choice = match &inputs.cni {
+    let choice = match inputs.cni.cni {
         None => super::Choice::Fixed(Profile::Cilium),
-        named => super::profile(named)?,
+        Some(_) => super::profile(&inputs.cni)?,
     };
     let loaded = input::load(inputs)?;
     let profile = choice.resolve(&loaded.cluster);
@@ -200,7 +200,7 @@ fn explain(a: &FlowsArgs) -> Result<i32> {
             })
             .collect()
     };
-    if a.format == "json" {
+    if a.format == crate::flags::Format::Json {
         let group_json = |g: &Group, with_fix: bool| {
             let f = if with_fix && denied(&g.verdict) {
                 fix(g)
@@ -326,7 +326,7 @@ fn replay(a: &FlowsArgs) -> Result<i32> {
     let observed = groups(&resolved, &flows_in, &ev, &[Kind::Forwarded, Kind::Audit]);
     let breaks: Vec<&Group> = observed.iter().filter(|g| denied(&g.verdict)).collect();
     let unevaluated = observed.iter().filter(|g| g.verdict.is_none()).count();
-    if a.format == "json" {
+    if a.format == crate::flags::Format::Json {
         let v = json!({
             "profile": profile.to_string(),
             "observed_connections": observed.len(),
@@ -356,10 +356,9 @@ fn replay(a: &FlowsArgs) -> Result<i32> {
 }
 
 pub fn generate(a: &FromFlowsArgs) -> Result<i32> {
-    let dialect = match a.dialect.as_str() {
-        "cilium" => Dialect::Cilium,
-        "networkpolicy" => Dialect::NetworkPolicy,
-        d => bail!("unknown dialect `{d}` (networkpolicy or cilium)"),
+    let dialect = match a.dialect {
+        crate::flags::Dialect::Cilium => Dialect::Cilium,
+        crate::flags::Dialect::Networkpolicy => Dialect::NetworkPolicy,
     };
     if dialect == Dialect::NetworkPolicy && (a.l7 || a.fqdn) {
         bail!("--l7 and --fqdn need --dialect cilium: NetworkPolicy has no L7 or DNS rules");
@@ -370,7 +369,7 @@ pub fn generate(a: &FromFlowsArgs) -> Result<i32> {
     } else {
         input::load(&Inputs {
             paths: a.paths.clone(),
-            cni: None,
+            cni: crate::flags::CniArg::default(),
             verbose: false,
         })?
         .cluster
@@ -385,7 +384,7 @@ pub fn generate(a: &FromFlowsArgs) -> Result<i32> {
             fqdn: a.fqdn,
         },
     );
-    if a.format == "json" {
+    if a.format == crate::flags::Format::Json {
         let v = json!({
             "policies": out.policies,
             "yaml": out.yaml,

@@ -49,7 +49,7 @@ fn run_target(t: &GenerateTarget, kind: Kind) -> Result<i32> {
         GenerateForm::ClusterNetworkPolicy => Form::ClusterNetworkPolicy,
     };
     let generated = generate(c, profile, &namespaces, kind, form).map_err(|e| anyhow!(e))?;
-    match &t.out {
+    match &t.out_dir {
         None => out!("{}", to_yaml(&generated)),
         Some(dir) => {
             std::fs::create_dir_all(dir)

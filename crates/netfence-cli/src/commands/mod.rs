@@ -12,7 +12,7 @@ mod query;
 mod report;
 mod test;
 
-use anyhow::{anyhow, Result};
+use anyhow::Result;
 use netfence_engine::Profile;
 use netfence_model::Cluster;
 
@@ -60,14 +60,15 @@ impl Choice {
 }
 
 /// The `--cni` choice; no flag is `generic`, the contract's default.
-pub(crate) fn profile(name: &Option<String>) -> Result<Choice> {
-    let Some(name) = name.as_deref() else {
-        return Ok(Choice::Fixed(Profile::Generic));
-    };
-    if name == "auto" {
-        return Ok(Choice::Auto);
-    }
-    Profile::parse(name).map(Choice::Fixed).ok_or_else(|| {
-        anyhow!("unknown CNI profile `{name}` (expected auto, generic, calico, cilium, antrea, flannel or weave)")
+pub(crate) fn profile(cni: &crate::flags::CniArg) -> Result<Choice> {
+    use crate::flags::Cni;
+    Ok(match cni.cni {
+        None | Some(Cni::Generic) => Choice::Fixed(Profile::Generic),
+        Some(Cni::Auto) => Choice::Auto,
+        Some(Cni::Calico) => Choice::Fixed(Profile::Calico),
+        Some(Cni::Cilium) => Choice::Fixed(Profile::Cilium),
+        Some(Cni::Antrea) => Choice::Fixed(Profile::Antrea),
+        Some(Cni::Flannel) => Choice::Fixed(Profile::Flannel),
+        Some(Cni::Weave) => Choice::Fixed(Profile::Weave),
     })
 }

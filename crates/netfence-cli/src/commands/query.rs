@@ -102,12 +102,7 @@ pub(crate) fn request(a: &L7Args) -> Result<Option<L7Request>> {
 
 pub fn run(args: &QueryArgs) -> Result<i32> {
     let choice = super::profile(&args.inputs.cni)?;
-    let protocol = Protocol::parse(&args.protocol).ok_or_else(|| {
-        anyhow!(
-            "unknown protocol `{}` (expected TCP, UDP or SCTP)",
-            args.protocol
-        )
-    })?;
+    let protocol = Protocol::from(args.protocol);
     let loaded = input::load(&args.inputs)?;
     let profile = choice.resolve(&loaded.cluster);
     let c = &loaded.cluster;
@@ -175,7 +170,7 @@ pub fn run(args: &QueryArgs) -> Result<i32> {
         (true, false) => "allow",
     };
     let name = |e: &End| e.name(c);
-    if args.format == "json" {
+    if args.format == crate::flags::Format::Json {
         let v = serde_json::json!({
             "from": name(&src),
             "to": name(&dst),

@@ -1,0 +1,180 @@
+//! Flags every command shares, typed once: each is a `ValueEnum`, so clap rejects an unknown
+//! value with the list of valid ones, and a flag means the same thing wherever it appears.
+
+use clap::builder::{PossibleValuesParser, TypedValueParser};
+use clap::ValueEnum;
+
+/// `-o/--format`: every command takes the formats it can write, from this one list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Plain text (`text` is accepted too).
+    #[value(alias = "text")]
+    Txt,
+    /// JSON, described by a schema under `docs/schema/`.
+    Json,
+    /// A Markdown table or list (fits a pull-request comment).
+    Md,
+    /// Comma-separated values with a header.
+    Csv,
+    /// A Graphviz digraph.
+    Dot,
+    /// SARIF 2.1.0 (GitHub code scanning).
+    Sarif,
+    /// JUnit XML (CI test reports).
+    Junit,
+    /// YAML manifests.
+    Yaml,
+}
+
+impl Format {
+    /// The canonical name (`txt`, `json`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Txt => "txt",
+            Format::Json => "json",
+            Format::Md => "md",
+            Format::Csv => "csv",
+            Format::Dot => "dot",
+            Format::Sarif => "sarif",
+            Format::Junit => "junit",
+            Format::Yaml => "yaml",
+        }
+    }
+}
+
+impl std::fmt::Display for Format {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A `--format` parser accepting `allowed` only (and their aliases), listing them on error.
+pub fn formats(allowed: &'static [Format]) -> impl TypedValueParser<Value = Format> {
+    PossibleValuesParser::new(allowed.iter().filter_map(ValueEnum::to_possible_value))
+        .map(|s| Format::from_str(&s, true).unwrap_or(Format::Txt))
+}
+
+/// `--cni`: the CNI profile the analysis assumes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Cni {
+    /// Detected from the input (CNI agents, policy kinds).
+    Auto,
+    /// Upstream NetworkPolicy and admin-tier semantics, as netpol-analyzer.
+    Generic,
+    /// Calico: tiers, Calico policies, admin tiers.
+    Calico,
+    /// Cilium: NetworkPolicies and Cilium policies in one repository, L7 and FQDN rules.
+    Cilium,
+    /// Antrea: NetworkPolicy and the admin tiers.
+    Antrea,
+    /// flannel: no policy enforcement.
+    Flannel,
+    /// Weave Net: NetworkPolicy only.
+    Weave,
+}
+
+/// `--cni`, declared once and flattened into every command that takes it.
+#[derive(Debug, Clone, Copy, Default, clap::Args)]
+pub struct CniArg {
+    /// CNI profile (default generic; `flows` commands default to cilium).
+    #[arg(long, value_enum)]
+    pub cni: Option<Cni>,
+}
+
+/// A finding severity (`--fail-on`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Severity {
+    /// Informational.
+    Info,
+    /// Low.
+    Low,
+    /// Medium.
+    Medium,
+    /// High.
+    High,
+    /// Critical.
+    Critical,
+}
+
+impl From<Severity> for netfence_audit::Severity {
+    fn from(s: Severity) -> Self {
+        match s {
+            Severity::Info => netfence_audit::Severity::Info,
+            Severity::Low => netfence_audit::Severity::Low,
+            Severity::Medium => netfence_audit::Severity::Medium,
+            Severity::High => netfence_audit::Severity::High,
+            Severity::Critical => netfence_audit::Severity::Critical,
+        }
+    }
+}
+
+/// `--protocol`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[value(rename_all = "UPPER")]
+pub enum Protocol {
+    /// TCP.
+    Tcp,
+    /// UDP.
+    Udp,
+    /// SCTP.
+    Sctp,
+}
+
+impl From<Protocol> for netfence_model::Protocol {
+    fn from(p: Protocol) -> Self {
+        match p {
+            Protocol::Tcp => netfence_model::Protocol::Tcp,
+            Protocol::Udp => netfence_model::Protocol::Udp,
+            Protocol::Sctp => netfence_model::Protocol::Sctp,
+        }
+    }
+}
+
+/// A traffic direction (`--focus-direction`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Direction {
+    /// Traffic arriving at the workload.
+    Ingress,
+    /// Traffic leaving the workload.
+    Egress,
+}
+
+/// A policy dialect to write (`generate from-flows --dialect`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Dialect {
+    /// Kubernetes NetworkPolicy.
+    Networkpolicy,
+    /// CiliumNetworkPolicy (L7 and FQDN rules).
+    Cilium,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct T {
+        #[arg(short = 'o', long, value_parser = formats(&[Format::Txt, Format::Json]))]
+        format: Format,
+        #[arg(long, value_enum, ignore_case = true)]
+        protocol: Option<Protocol>,
+    }
+
+    #[test]
+    fn formats_take_their_aliases_and_refuse_the_others_with_the_list() {
+        let t = T::try_parse_from(["t", "-o", "text"]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(t.format, Format::Txt);
+        let e = T::try_parse_from(["t", "-o", "xml"])
+            .err()
+            .map(|e| e.to_string());
+        let e = e.unwrap_or_default();
+        assert!(
+            e.contains("txt") && e.contains("json") && !e.contains("sarif"),
+            "{e}"
+        );
+        let t = T::try_parse_from(["t", "-o", "json", "--protocol", "udp"])
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(t.protocol, Some(Protocol::Udp));
+    }
+}
