@@ -40,7 +40,7 @@ pub fn run(args: &TestArgs) -> Result<i32> {
     let choice = super::profile(&args.cni)?;
     let loaded = input::load(&Inputs {
         paths: args.paths.clone(),
-        cni: args.cni.clone(),
+        cni: args.cni,
         verbose: false,
     })?;
     let profile = choice.resolve(&loaded.cluster);
