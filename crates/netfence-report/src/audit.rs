@@ -87,40 +87,51 @@ pub fn text(r: &AuditResult, s: &Score) -> String {
     out
 }
 
-fn diag_json(d: &Diagnostic) -> serde_json::Value {
-    serde_json::json!({
-        "code": d.code,
-        "rule": d.rule,
-        "severity": d.severity.as_str(),
-        "message": d.message,
-        "object": d.object,
-        "file": d.origin.as_ref().map(|o| o.file.clone()),
-        "line": d.origin.as_ref().and_then(|o| o.line),
-        "help": d.help,
-    })
+fn finding(d: &Diagnostic) -> crate::output::Finding {
+    crate::output::Finding {
+        code: d.code.to_string(),
+        rule: d.rule.to_string(),
+        severity: d.severity.as_str().to_string(),
+        message: d.message.clone(),
+        object: d.object.clone(),
+        file: d.origin.as_ref().map(|o| o.file.clone()),
+        line: d.origin.as_ref().and_then(|o| o.line),
+        help: d.help.clone(),
+    }
 }
 
-/// JSON: findings, suppressed count, score.
+/// JSON: findings, suppressed count, score (schema: `docs/schema/audit.schema.json`).
 pub fn json(r: &AuditResult, s: &Score) -> String {
-    let v = serde_json::json!({
-        "findings": r.diagnostics.iter().map(diag_json).collect::<Vec<_>>(),
-        "suppressed": r.suppressed,
-        "score": {
-            "cluster": (s.score * 10.0).round() / 10.0,
-            "maturity": s.maturity,
-            "namespaces": s.namespaces.iter().map(|n| serde_json::json!({
-                "namespace": n.namespace,
-                "score": (n.score * 10.0).round() / 10.0,
-                "maturity": n.maturity,
-                "patterns": n.patterns.iter().map(|p| serde_json::json!({
-                    "pattern": p.pattern, "name": p.name, "points": (p.points * 10.0).round() / 10.0, "weight": p.weight, "note": p.note,
-                })).collect::<Vec<_>>(),
-            })).collect::<Vec<_>>(),
+    use crate::output::{AuditOutput, NamespaceScore, PatternScore, ScoreOutput};
+    let round = |x: f64| (x * 10.0).round() / 10.0;
+    crate::output::to_json(&AuditOutput {
+        findings: r.diagnostics.iter().map(finding).collect(),
+        suppressed: r.suppressed,
+        score: ScoreOutput {
+            cluster: round(s.score),
+            maturity: s.maturity,
+            namespaces: s
+                .namespaces
+                .iter()
+                .map(|n| NamespaceScore {
+                    namespace: n.namespace.clone(),
+                    score: round(n.score),
+                    maturity: n.maturity,
+                    patterns: n
+                        .patterns
+                        .iter()
+                        .map(|p| PatternScore {
+                            pattern: p.pattern,
+                            name: p.name.to_string(),
+                            points: round(p.points),
+                            weight: p.weight,
+                            note: p.note.clone(),
+                        })
+                        .collect(),
+                })
+                .collect(),
         },
-    });
-    let mut out = serde_json::to_string_pretty(&v).unwrap_or_default();
-    out.push('\n');
-    out
+    })
 }
 
 fn level(s: Severity) -> &'static str {

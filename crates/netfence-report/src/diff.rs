@@ -74,27 +74,22 @@ pub fn txt(d: &Diff) -> String {
 /// JSON: `{"added": [...], "removed": [...], "changed": [...], "workloads_added": [...],
 /// "workloads_removed": [...]}`.
 pub fn json(d: &Diff) -> String {
-    let pair = |c: &PairChange| {
-        serde_json::json!({
-            "src": c.src,
-            "dst": c.dst,
-            "before": c.before.to_string(),
-            "after": c.after.to_string(),
-            "opened": c.opened().to_string(),
-            "closed": c.closed().to_string(),
-        })
+    let pair = |c: &PairChange| crate::output::PairChange {
+        src: c.src.clone(),
+        dst: c.dst.clone(),
+        before: c.before.to_string(),
+        after: c.after.to_string(),
+        opened: c.opened().to_string(),
+        closed: c.closed().to_string(),
     };
-    let v = serde_json::json!({
-        "added": d.added.iter().map(pair).collect::<Vec<_>>(),
-        "removed": d.removed.iter().map(pair).collect::<Vec<_>>(),
-        "changed": d.changed.iter().map(pair).collect::<Vec<_>>(),
-        "workloads_added": d.workloads_added,
-        "workloads_removed": d.workloads_removed,
-        "dns_lost": d.dns_lost,
-    });
-    let mut s = serde_json::to_string_pretty(&v).unwrap_or_default();
-    s.push('\n');
-    s
+    crate::output::to_json(&crate::output::DiffOutput {
+        added: d.added.iter().map(pair).collect(),
+        removed: d.removed.iter().map(pair).collect(),
+        changed: d.changed.iter().map(pair).collect(),
+        workloads_added: d.workloads_added.clone(),
+        workloads_removed: d.workloads_removed.clone(),
+        dns_lost: d.dns_lost.clone(),
+    })
 }
 
 /// Markdown for a pull-request comment: a summary line and one table.

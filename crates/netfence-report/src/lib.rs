@@ -9,6 +9,7 @@ pub mod audit;
 pub mod connlist;
 pub mod diff;
 pub mod html;
+pub mod output;
 pub mod tests_report;
 
 pub use connlist::{ConnLine, ConnReport, ExposureSection, Format};

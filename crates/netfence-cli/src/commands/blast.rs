@@ -4,7 +4,7 @@
     clippy::indexing_slicing,
     reason = "endpoint, class, rule and flow ids index the cluster and tables they were built from"
 )]
-use crate::out::{out, outln};
+use crate::out::out;
 use std::fmt::Write as _;
 
 use anyhow::{anyhow, bail, Result};
@@ -125,32 +125,37 @@ pub fn run(args: &BlastArgs) -> Result<i32> {
             out!("{out}");
         }
         "json" => {
-            let hops = |r: &Reached| {
+            use netfence_report::output::{BlastOutput, Hop, Reachable, TargetPath};
+            let hops = |r: &Reached| -> Vec<Hop> {
                 r.path
                     .iter()
-                    .map(|h| {
-                        serde_json::json!({
-                            "from": c.endpoints[h.from].display_name(),
-                            "to": c.endpoints[h.to].display_name(),
-                            "conn": h.conn.to_string(),
-                        })
+                    .map(|h| Hop {
+                        from: c.endpoints[h.from].display_name(),
+                        to: c.endpoints[h.to].display_name(),
+                        conn: h.conn.to_string(),
                     })
-                    .collect::<Vec<_>>()
+                    .collect()
             };
-            let v = serde_json::json!({
-                "from": start_name,
-                "reachable": reached.iter().map(|r| serde_json::json!({
-                    "workload": c.endpoints[r.endpoint].display_name(),
-                    "hops": r.path.len(),
-                    "path": hops(r),
-                })).collect::<Vec<_>>(),
-                "targets": targets.iter().map(|r| serde_json::json!({
-                    "workload": c.endpoints[r.endpoint].display_name(),
-                    "path": hops(r),
-                })).collect::<Vec<_>>(),
-                "unreachable_targets": unreached_targets,
-            });
-            outln!("{}", serde_json::to_string_pretty(&v)?);
+            let v = BlastOutput {
+                from: start_name,
+                reachable: reached
+                    .iter()
+                    .map(|r| Reachable {
+                        workload: c.endpoints[r.endpoint].display_name(),
+                        hops: r.path.len(),
+                        path: hops(r),
+                    })
+                    .collect(),
+                targets: targets
+                    .iter()
+                    .map(|r| TargetPath {
+                        workload: c.endpoints[r.endpoint].display_name(),
+                        path: hops(r),
+                    })
+                    .collect(),
+                unreachable_targets: unreached_targets,
+            };
+            out!("{}", netfence_report::output::to_json(&v));
         }
         "dot" => {
             let q = |s: &str| format!("\"{}\"", s.replace('"', "\\\""));
@@ -201,11 +206,18 @@ fn cluster_view(c: &Cluster, graph: &Graph, format: &str) -> Result<i32> {
     let scores = namespace_scores(c, &counts);
     match format {
         "json" => {
-            let v = serde_json::json!({
-                "exposed": exposed.iter().map(|(w, n)| serde_json::json!({"workload": w, "reaches": n, "of": total})).collect::<Vec<_>>(),
-                "namespace_lateral_movement": scores,
-            });
-            outln!("{}", serde_json::to_string_pretty(&v)?);
+            let v = netfence_report::output::BlastClusterOutput {
+                exposed: exposed
+                    .iter()
+                    .map(|(w, n)| netfence_report::output::Exposed {
+                        workload: w.clone(),
+                        reaches: *n,
+                        of: total,
+                    })
+                    .collect(),
+                namespace_lateral_movement: scores,
+            };
+            out!("{}", netfence_report::output::to_json(&v));
         }
         "txt" => {
             let mut out = format!("workloads exposed to the outside ({}), and how much of the cluster each reaches:\n", exposed.len());

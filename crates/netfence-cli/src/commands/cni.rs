@@ -7,7 +7,6 @@
 use crate::out::outln;
 use anyhow::Result;
 use netfence_engine::Profile;
-use serde_json::json;
 
 use crate::cli::{CniArgs, Inputs};
 use crate::input;
@@ -41,29 +40,61 @@ pub fn run(args: &CniArgs) -> Result<i32> {
         let auto = netfence_audit::cni::auto_profile(c);
         (seen, auto, netfence_audit::cni::unenforced(c, auto))
     });
-    if args.format == crate::flags::Format::Json {
-        let profiles: Vec<_> = Profile::ALL
+    let policy_maps = |c: &netfence_model::Cluster| -> Vec<netfence_report::output::PolicyMap> {
+        let max = usize::try_from(args.policy_map_max).unwrap_or(usize::MAX);
+        netfence_engine::policy_map::estimates(c)
             .iter()
-            .map(|p| {
-                let k = p.capabilities();
-                json!({
-                    "profile": p.to_string(), "network_policy": k.network_policy,
-                    "admin_network_policy": k.admin_policy,
-                    "cluster_network_policy": k.cluster_network_policy,
-                    "own_policies": k.own_policies,
-                    "l7": k.l7, "fqdn": k.fqdn, "host_policies": k.host_policies,
-                    "cidr_matches_pods": k.cidr_matches_pods, "note": k.note,
-                })
+            .take(10)
+            .map(|e| netfence_report::output::PolicyMap {
+                workload: c.endpoints[e.endpoint].display_name(),
+                ingress: e.ingress,
+                egress: e.egress,
+                max,
             })
-            .collect();
-        let v = json!({
-            "profiles": profiles,
-            "detected": detected.as_ref().map(|(seen, auto, un)| json!({
-                "workloads": seen, "auto": auto.to_string(),
-                "not_enforced": un.iter().map(|(k, n)| json!({"kind": k, "count": n})).collect::<Vec<_>>(),
-            })),
-        });
-        outln!("{}", serde_json::to_string_pretty(&v)?);
+            .collect()
+    };
+    if args.format == crate::flags::Format::Json {
+        use netfence_report::output::{CniDetected, CniOutput, CniProfile, KindCount};
+        let v = CniOutput {
+            profiles: Profile::ALL
+                .iter()
+                .map(|p| {
+                    let k = p.capabilities();
+                    CniProfile {
+                        profile: p.to_string(),
+                        network_policy: k.network_policy,
+                        admin_network_policy: k.admin_policy,
+                        cluster_network_policy: k.cluster_network_policy,
+                        own_policies: k.own_policies.to_string(),
+                        l7: k.l7.to_string(),
+                        fqdn: k.fqdn.to_string(),
+                        host_policies: k.host_policies,
+                        cidr_matches_pods: k.cidr_matches_pods,
+                        note: k.note.to_string(),
+                    }
+                })
+                .collect(),
+            detected: detected
+                .as_ref()
+                .zip(cluster.as_ref())
+                .map(|((seen, auto, un), c)| CniDetected {
+                    workloads: seen.clone(),
+                    auto: auto.to_string(),
+                    not_enforced: un
+                        .iter()
+                        .map(|(k, n)| KindCount {
+                            kind: k.to_string(),
+                            count: *n,
+                        })
+                        .collect(),
+                    policy_maps: if args.cni.cni == Some(crate::flags::Cni::Cilium) {
+                        policy_maps(c)
+                    } else {
+                        Vec::new()
+                    },
+                }),
+        };
+        crate::out::out!("{}", netfence_report::output::to_json(&v));
         return Ok(0);
     }
     outln!(

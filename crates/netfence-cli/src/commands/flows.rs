@@ -17,7 +17,6 @@ use netfence_generate::from_flows::{self, Dialect, Options};
 use netfence_load::hubble;
 use netfence_model::flow::ObservedFlow;
 use netfence_model::Cluster;
-use serde_json::json;
 
 use crate::cli::{FlowsArgs, FlowsCommand, FromFlowsArgs, Inputs};
 use crate::input;
@@ -207,26 +206,37 @@ fn explain(a: &FlowsArgs) -> Result<i32> {
             } else {
                 Vec::new()
             };
-            json!({
-                "connection": g.key,
-                "lines": g.lines,
-                "offline": verdict_text(&g.verdict),
-                "offline_denies": denied(&g.verdict),
-                "explicit_deny": flows_in[g.first].explicit_deny(),
-                "cluster_named": flows_in[g.first].decided_by,
-                "fixes": f.iter().map(|(yaml, verified)| json!({"yaml": yaml, "verified": verified})).collect::<Vec<_>>(),
-            })
+            netfence_report::output::FlowGroup {
+                connection: g.key.to_string(),
+                lines: g.lines.clone(),
+                offline: verdict_text(&g.verdict),
+                offline_denies: denied(&g.verdict),
+                explicit_deny: flows_in[g.first].explicit_deny(),
+                cluster_named: flows_in[g.first].decided_by.clone(),
+                fixes: f
+                    .iter()
+                    .map(|(yaml, verified)| netfence_report::output::FlowFix {
+                        yaml: yaml.clone(),
+                        verified: *verified,
+                    })
+                    .collect(),
+            }
         };
-        let v = json!({
-            "profile": profile.to_string(),
-            "policy_drops": drops.iter().map(|g| group_json(g, true)).collect::<Vec<_>>(),
-            "drift": drift.iter().map(|g| group_json(g, false)).collect::<Vec<_>>(),
-            "audit": audit.iter().map(|g| group_json(g, false)).collect::<Vec<_>>(),
-            "non_policy_drops": other.iter().map(|(f, key)| json!({
-                "connection": key, "line": f.line, "reason": f.drop_reason,
-            })).collect::<Vec<_>>(),
-        });
-        outln!("{}", serde_json::to_string_pretty(&v)?);
+        let v = netfence_report::output::FlowsExplainOutput {
+            profile: profile.to_string(),
+            policy_drops: drops.iter().map(|g| group_json(g, true)).collect(),
+            drift: drift.iter().map(|g| group_json(g, false)).collect(),
+            audit: audit.iter().map(|g| group_json(g, false)).collect(),
+            non_policy_drops: other
+                .iter()
+                .map(|(f, key)| netfence_report::output::NonPolicyDrop {
+                    connection: key.to_string(),
+                    line: f.line,
+                    reason: f.drop_reason.clone(),
+                })
+                .collect(),
+        };
+        out!("{}", netfence_report::output::to_json(&v));
         return Ok(i32::from(!drift.is_empty()));
     }
     outln!(
@@ -327,15 +337,20 @@ fn replay(a: &FlowsArgs) -> Result<i32> {
     let breaks: Vec<&Group> = observed.iter().filter(|g| denied(&g.verdict)).collect();
     let unevaluated = observed.iter().filter(|g| g.verdict.is_none()).count();
     if a.format == crate::flags::Format::Json {
-        let v = json!({
-            "profile": profile.to_string(),
-            "observed_connections": observed.len(),
-            "not_evaluated": unevaluated,
-            "would_break": breaks.iter().map(|g| json!({
-                "connection": g.key, "lines": g.lines, "by": verdict_text(&g.verdict),
-            })).collect::<Vec<_>>(),
-        });
-        outln!("{}", serde_json::to_string_pretty(&v)?);
+        let v = netfence_report::output::FlowsReplayOutput {
+            profile: profile.to_string(),
+            observed_connections: observed.len(),
+            not_evaluated: unevaluated,
+            would_break: breaks
+                .iter()
+                .map(|g| netfence_report::output::Breaks {
+                    connection: g.key.to_string(),
+                    lines: g.lines.clone(),
+                    by: verdict_text(&g.verdict),
+                })
+                .collect(),
+        };
+        out!("{}", netfence_report::output::to_json(&v));
     } else {
         outln!(
             "{} observed connections replayed against the policies (--cni {profile}); {} would now be dropped{}:",
@@ -385,20 +400,29 @@ pub fn generate(a: &FromFlowsArgs) -> Result<i32> {
         },
     );
     if a.format == crate::flags::Format::Json {
-        let v = json!({
-            "policies": out.policies,
-            "yaml": out.yaml,
-            "learned": out.learned,
-            "excluded": out.excluded.iter().map(|e| json!({"connection": e.key, "reason": e.reason})).collect::<Vec<_>>(),
-            "proof": {
-                "holds": out.proof.holds(),
-                "learned_allowed": out.proof.kept.0, "learned_total": out.proof.kept.1,
-                "dropped_denied": out.proof.dropped.0, "dropped_total": out.proof.dropped.1,
-                "failures": out.proof.failures,
-                "widened": out.proof.widened,
+        let v = netfence_report::output::FromFlowsOutput {
+            policies: out.policies,
+            yaml: out.yaml.clone(),
+            learned: out.learned.clone(),
+            excluded: out
+                .excluded
+                .iter()
+                .map(|e| netfence_report::output::Excluded {
+                    connection: e.key.to_string(),
+                    reason: e.reason.to_string(),
+                })
+                .collect(),
+            proof: netfence_report::output::Proof {
+                holds: out.proof.holds(),
+                learned_allowed: out.proof.kept.0,
+                learned_total: out.proof.kept.1,
+                dropped_denied: out.proof.dropped.0,
+                dropped_total: out.proof.dropped.1,
+                failures: out.proof.failures.clone(),
+                widened: out.proof.widened.clone(),
             },
-        });
-        outln!("{}", serde_json::to_string_pretty(&v)?);
+        };
+        crate::out::out!("{}", netfence_report::output::to_json(&v));
     } else {
         outln!(
             "# netfence generate from-flows: {} policies from {} flow records.\n# proof: {}/{} learned connections allowed, {}/{} policy-dropped connections still denied{}",

@@ -15,22 +15,10 @@ use netfence_engine::eval::{Evaluator, LayerStep, LayerVerdict};
 use netfence_engine::fix::{self, FarEnd};
 use netfence_engine::Direction;
 use netfence_model::{L7Request, Protocol};
-use serde::Serialize;
 
 use super::ends::{self, End};
 use crate::cli::{L7Args, QueryArgs};
 use crate::input;
-
-#[derive(Serialize)]
-struct StepJson<'a> {
-    direction: &'static str,
-    layer: &'a str,
-    verdict: &'static str,
-    policy: Option<&'a str>,
-    rule: Option<&'a str>,
-    location: Option<String>,
-    detail: &'a str,
-}
 
 fn verdict_str(v: LayerVerdict) -> &'static str {
     match v {
@@ -171,33 +159,50 @@ pub fn run(args: &QueryArgs) -> Result<i32> {
     };
     let name = |e: &End| e.name(c);
     if args.format == crate::flags::Format::Json {
-        let v = serde_json::json!({
-            "from": name(&src),
-            "to": name(&dst),
-            "protocol": protocol.as_str(),
-            "port": args.port,
-            "request": req.as_ref().map(ToString::to_string),
-            "verdict": verdict,
-            "allowed": allowed && !l7_denied,
-            "connection_allowed": allowed,
-            "layers": steps.iter().map(|(d, s)| StepJson {
-                direction: d,
-                layer: s.layer,
-                verdict: verdict_str(s.verdict),
-                policy: s.policy.as_deref(),
-                rule: s.rule.as_deref(),
-                location: s.origin.as_ref().map(ToString::to_string),
-                detail: &s.detail,
-            }).collect::<Vec<_>>(),
-            "likely_causes": causes.iter().map(|k| serde_json::json!({"cause": k.cause, "fix": k.fix})).collect::<Vec<_>>(),
-            "cni_not_enforcing": if allowed { None } else { netfence_audit::cni::not_enforcing(c) },
-            "fixes": fixes.iter().map(|f| serde_json::json!({
-                "summary": f.summary,
-                "yaml": f.yaml,
-                "verified": f.verified,
-            })).collect::<Vec<_>>(),
-        });
-        outln!("{}", serde_json::to_string_pretty(&v)?);
+        use netfence_report::output::{CauseOutput, FixOutput, LayerOutput, QueryOutput};
+        let v = QueryOutput {
+            from: name(&src),
+            to: name(&dst),
+            protocol: protocol.as_str().to_string(),
+            port: args.port,
+            request: req.as_ref().map(ToString::to_string),
+            verdict: verdict.to_string(),
+            allowed: allowed && !l7_denied,
+            connection_allowed: allowed,
+            layers: steps
+                .iter()
+                .map(|(d, s)| LayerOutput {
+                    direction: d.to_string(),
+                    layer: s.layer.to_string(),
+                    verdict: verdict_str(s.verdict).to_string(),
+                    policy: s.policy.clone(),
+                    rule: s.rule.clone(),
+                    location: s.origin.as_ref().map(ToString::to_string),
+                    detail: s.detail.clone(),
+                })
+                .collect(),
+            likely_causes: causes
+                .iter()
+                .map(|k| CauseOutput {
+                    cause: k.cause.clone(),
+                    fix: k.fix.clone(),
+                })
+                .collect(),
+            cni_not_enforcing: if allowed {
+                None
+            } else {
+                netfence_audit::cni::not_enforcing(c)
+            },
+            fixes: fixes
+                .iter()
+                .map(|f| FixOutput {
+                    summary: f.summary.clone(),
+                    yaml: f.yaml.clone(),
+                    verified: f.verified,
+                })
+                .collect(),
+        };
+        crate::out::out!("{}", netfence_report::output::to_json(&v));
     } else {
         outln!(
             "{} => {} : {} {}{} is {}",
