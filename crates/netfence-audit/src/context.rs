@@ -15,7 +15,7 @@ use crate::SUPPRESS_ANNOTATION;
 /// Audit settings.
 #[derive(Debug, Clone)]
 pub struct AuditConfig {
-    /// Namespaces the namespace-level rules leave alone (the seed's script skips kube-system and
+    /// Namespaces the namespace-level rules leave alone (a default-deny sweep usually skips kube-system and
     /// kube-public).
     pub system_namespaces: Vec<String>,
     /// The namespace label that names an environment, and the value that means production.

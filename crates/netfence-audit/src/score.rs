@@ -1,5 +1,5 @@
 //! The zero-trust score: per namespace and for the cluster, 0-100, and a maturity level along the
-//! seed's six patterns.
+//! six defence patterns of a zero-trust rollout.
 //!
 //! Each pattern has a weight; a namespace earns the share of it its workloads meet:
 //!
@@ -24,7 +24,7 @@ use std::collections::BTreeMap;
 /// How the score is computed (printed by `netfence rule score`).
 pub const METHOD: &str = "# The zero-trust score
 
-Each namespace (system namespaces excepted) is scored 0-100 along the seed's six patterns; it
+Each namespace (system namespaces excepted) is scored 0-100 along six defence patterns (default deny, label micro-segmentation, L3-L7 rules, DNS egress, mesh mTLS, audit); it
 earns the share of each pattern's weight its workloads meet:
 
 | pattern | weight | met when |

@@ -1,4 +1,4 @@
-//! Likely causes of a denied flow, after the seed's troubleshooting table: DNS blocked, a
+//! Likely causes of a denied flow, after the usual troubleshooting table of network policies: DNS blocked, a
 //! namespace missing the label a rule selects, a CNI that does not enforce policy, a selector
 //! that matches nothing. Each cause comes with its fix.
 
@@ -53,7 +53,7 @@ pub fn causes(
     if dir == Direction::Egress && port == 53 && far.is_some_and(|f| f.is_cluster_dns()) {
         out.push(Cause {
             cause:
-                "DNS is blocked: a default deny for egress without a DNS allowance (seed pitfall 1)"
+                "DNS is blocked: a default deny for egress without a DNS allowance (a default deny blocks UDP and TCP 53 too)"
                     .into(),
             fix: format!(
                 "netfence generate dns --namespace {} (UDP and TCP 53 to kube-dns)",
@@ -87,7 +87,7 @@ pub fn causes(
                             missing.iter().map(|(k, v)| format!("{k}={v}")).collect();
                         out.push(Cause {
                             cause: format!(
-                                "namespace {} lacks the label {} that {} {}[{ri}] selects (seed pitfall 2)",
+                                "namespace {} lacks the label {} that {} {}[{ri}] selects: the rule silently allows nothing from there",
                                 far.namespace,
                                 labels.join(","),
                                 np.qualified_name(),

@@ -243,7 +243,7 @@ pub struct L7Args {
 
 #[derive(Debug, Subcommand)]
 pub enum GenerateCommand {
-    /// `default-deny-all` (ingress and egress) for each namespace: the seed's bash loop.
+    /// `default-deny-all` (ingress and egress) for each namespace, proved before printing.
     DefaultDeny {
         #[command(flatten)]
         target: GenerateTarget,
@@ -327,7 +327,7 @@ pub struct GenerateTarget {
     /// Namespaces to generate for (repeatable).
     #[arg(long = "namespace", short = 'n')]
     pub namespaces: Vec<String>,
-    /// Every namespace of the inventory except kube-system and kube-public (as the seed's loop).
+    /// Every namespace of the inventory except kube-system and kube-public.
     #[arg(long)]
     pub all_namespaces: bool,
     /// Namespaces to leave out (repeatable).

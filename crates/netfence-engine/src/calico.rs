@@ -880,7 +880,7 @@ fn dir_key(dir: Direction) -> &'static str {
     }
 }
 
-/// A Calico Deny rule that an earlier Allow takes over for some traffic (seed pitfall 4).
+/// A Calico Deny rule that an earlier Allow takes over for some traffic (the Deny was meant to win).
 #[derive(Debug, Clone)]
 pub struct ShadowedDeny {
     /// The policy holding the Deny rule.

@@ -30,7 +30,7 @@ pub enum PolicyMode {
     Never,
 }
 
-/// Cilium agent settings that change verdicts (semantics §5.3); defaults are the current
+/// Cilium agent settings that change verdicts (docs.cilium.io, agent configuration); defaults are the current
 /// agent's.
 #[derive(Debug, Clone)]
 pub struct CiliumOptions {

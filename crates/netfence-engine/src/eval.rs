@@ -756,7 +756,7 @@ impl<'a> Evaluator<'a> {
     ) -> (Outcome, Vec<LayerStep>) {
         if !self.profile.enforces_network_policy() {
             let step = LayerStep::note("default", LayerVerdict::Allow, format!(
-                    "--cni {} enforces no NetworkPolicy: every policy is left unenforced (seed pitfall 3)",
+                    "--cni {} enforces no NetworkPolicy: every policy is left unenforced (see `netfence cni`)",
                     self.profile
                 ));
             return (Outcome::Allow, vec![step]);

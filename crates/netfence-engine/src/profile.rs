@@ -1,5 +1,5 @@
-//! CNI capability profiles: what the cluster's network plugin enforces and how (semantics §5.2,
-//! the seed's CNI comparison table, and each project's documentation).
+//! CNI capability profiles: what the cluster's network plugin enforces and how (each project's
+//! documentation).
 
 use std::fmt;
 

@@ -560,7 +560,7 @@ mod tests {
             .collect()
     }
 
-    /// Test vectors S1–S15 of semantics §3.2.
+    /// Test vectors S1–S15 from Calico's selector documentation.
     #[test]
     fn selector_vectors() {
         let ax = l(&[("a", "x")]);

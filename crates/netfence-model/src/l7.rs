@@ -369,7 +369,7 @@ mod tests {
         FqdnPattern::new(p, false)
     }
 
-    /// The matching table of semantics §2.5.
+    /// The matching table of Cilium's DNS-based policy documentation.
     #[test]
     fn cilium_fqdn_table() {
         let names = [

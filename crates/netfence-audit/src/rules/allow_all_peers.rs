@@ -23,7 +23,7 @@ const DOCS: &str = r#"## What it does
 Reports rules that open a workload to everyone: a rule with neither peers nor ports (all
 sources or destinations, external ones included, on every port), a `namespaceSelector: {}`
 peer (every pod of every namespace) on every port, and ingress from `ipBlock` `0.0.0.0/0` or
-`::/0`. This is the seed's audit check [4], decided on what the rule admits rather than on how
+`::/0`. This is the classic "allow all" audit check, decided on what the rule admits rather than on how
 it is spelled (`from: []` is as open as a missing `from`).
 
 ## Why is this bad?

@@ -29,7 +29,7 @@ Cilium, Calico and AdminNetworkPolicy resources, which must be logged at least a
 When the input has no audit policy, it says so at `info` level.
 
 ## Why is this bad?
-The seed's pattern 6: a zero-trust posture needs to know who changed which policy and how. With
+A zero-trust posture needs to know who changed which policy and how. With
 `Metadata` you learn that a NetworkPolicy changed, not what it now allows; with `None` (or no
 matching rule) a policy can be weakened without a trace.
 

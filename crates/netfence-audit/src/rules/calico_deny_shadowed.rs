@@ -24,7 +24,7 @@ earlier tier, decides first for traffic the Deny matches, with one such flow and
 wins. Kubernetes NetworkPolicies count as Allow rules of tier `default` at order 1000.
 
 ## Why is this bad?
-The seed's pitfall 4: the author meant the Deny to win, but in Calico the first matching
+A common mistake: the author meant the Deny to win, but in Calico the first matching
 terminal rule decides. A Deny with a larger `order` than an Allow (or with no order at all,
 which sorts last) never takes effect for what the Allow admits.
 
@@ -39,7 +39,7 @@ spec:
 ```
 
 ## Use instead
-Give the Deny a smaller `order` than every Allow it must beat (the seed uses 50), or put it in
+Give the Deny a smaller `order` than every Allow it must beat (50, say), or put it in
 an earlier tier.
 
 ## References

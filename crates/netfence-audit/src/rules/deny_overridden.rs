@@ -26,7 +26,7 @@ direction. It names the workloads and the policies that win. A namespace-wide de
 (`podSelector: {}`) is left alone: it is the baseline allow-lists are meant to open.
 
 ## Why is this bad?
-NetworkPolicies never deny: they only add allowances, and the union wins (the seed's pitfall 4).
+NetworkPolicies never deny: they only add allowances, and the union wins.
 A "deny" policy next to an allow policy denies nothing the allow policy admits; reviewers who
 read the deny policy alone are misled.
 

@@ -22,7 +22,7 @@ Finds workloads whose egress a NetworkPolicy isolates and that can reach no clus
 the DNS pods' ingress policies into account.
 
 ## Why is this bad?
-A default-deny egress policy also blocks DNS (the seed's pitfall 1). Every name lookup then
+A default-deny egress policy also blocks DNS (the most common default-deny mistake). Every name lookup then
 times out: the application breaks in ways that look like network outages, and teams respond by
 deleting the policy.
 

@@ -23,7 +23,7 @@ other way round).
 ## Why is this bad?
 DNS falls back to TCP when a response is truncated (large records, DNSSEC, many A records of a
 headless Service). With only UDP open those lookups fail intermittently: the hardest kind of
-outage to diagnose. The seed's frontend, backend and database policies open UDP 53 only.
+outage to diagnose. Policies copied from examples often open UDP 53 only.
 
 ## Example
 ```yaml

@@ -24,7 +24,7 @@ oldest mesh-wide policy in the root namespace, then the namespace's, then the wo
 accept plaintext on some port.
 
 ## Why is this bad?
-The seed's pattern 5: without STRICT, any pod (including one without a sidecar) can talk to
+Without STRICT, any pod (including one without a sidecar) can talk to
 the workload in plaintext with no identity, so identity-based AuthorizationPolicies cannot be
 relied on.
 

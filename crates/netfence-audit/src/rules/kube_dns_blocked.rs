@@ -21,11 +21,11 @@ pub(crate) static RULE: RuleMeta = RuleMeta {
 const DOCS: &str = r#"## What it does
 Looks at the cluster DNS pods (`k8s-app=kube-dns`): when a policy isolates their ingress and
 does not admit UDP and TCP 53 from every namespace, it reports which namespaces' pods can no
-longer resolve names. A default deny in kube-system is the usual cause (the seed's pitfall 5).
+longer resolve names. A default deny in kube-system is the usual cause (a default-deny sweep that did not leave kube-system out).
 
 ## Why is this bad?
 Every pod of the cluster depends on kube-dns. Isolating it without an allowance for port 53
-breaks name resolution everywhere at once; a default-deny sweep over all namespaces (the seed's
+breaks name resolution everywhere at once; a default-deny sweep over all namespaces (
 bash loop without its `kube-system` exception) does exactly that.
 
 ## Example

@@ -25,7 +25,7 @@ everything does not count, and one called `baseline` that denies does.
 
 ## Why is this bad?
 Without a default deny, any pod added to the namespace tomorrow is reachable by, and can reach,
-everything (the seed's opening scenario: one compromised pod reaches the payment system).
+everything (one compromised pod reaches the payment system).
 Per-workload allow-lists only protect the workloads someone remembered to write them for.
 
 ## Example

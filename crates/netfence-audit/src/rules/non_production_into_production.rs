@@ -26,7 +26,7 @@ configurable) and reports every production workload that workloads of a namespac
 another environment can connect to, with the connections allowed.
 
 ## Why is this bad?
-Staging and development run unreviewed code and looser access. The seed opens with exactly this:
+Staging and development run unreviewed code and looser access. A typical incident starts exactly here:
 without isolation between environments, a compromised test pod reaches production.
 
 ## Example

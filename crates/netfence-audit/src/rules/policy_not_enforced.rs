@@ -25,7 +25,7 @@ pure layer-3 network with no policy support (Calico on top of it, "Canal", does 
 no CNI can be detected it says so at `info` level, since the answer depends on it.
 
 ## Why is this bad?
-The seed's pitfall 3: policies are accepted by the API server whatever the CNI, so a cluster
+Policies are accepted by the API server whatever the CNI, so a cluster
 can carry a full zero-trust policy set that does nothing.
 
 ## Example

@@ -20,7 +20,7 @@ namespace (policies with an empty selector, which apply to future pods, are not 
 
 ## Why is this bad?
 The policy protects nothing: usually a label typo or a renamed app, which leaves the intended
-workload unprotected while the policy count suggests otherwise (the seed's "policy explosion":
+workload unprotected while the policy count suggests otherwise ("policy explosion":
 policies nobody can tell are dead).
 
 ## Example

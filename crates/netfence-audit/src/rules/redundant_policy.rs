@@ -31,7 +31,7 @@ Two identical policies are each reported: delete one of them. Namespace-wide pol
 (`podSelector: {}`) are never reported: they also govern pods created later.
 
 ## Why is this bad?
-The seed's "policy explosion": policies nobody dares delete because nobody can tell what they
+"Policy explosion": policies nobody dares delete because nobody can tell what they
 do. Redundant policies make reviews longer and hide the ones that matter.
 
 ## Example

@@ -26,7 +26,7 @@ When the intent is clear (a namespace or workload named like a selector value), 
 `kubectl label` command that would make the selector match.
 
 ## Why is this bad?
-The rule then allows nothing, silently: the seed's pitfall 2 (a namespace missing the label a
+The rule then allows nothing, silently, a common pitfall (a namespace missing the label a
 policy selects on, such as `purpose=monitoring`, so monitoring is cut off).
 
 ## Example

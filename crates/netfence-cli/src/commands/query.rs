@@ -243,7 +243,7 @@ pub fn run(args: &QueryArgs) -> Result<i32> {
         }
         if !allowed {
             if let Some(cni) = netfence_audit::cni::not_enforcing(c) {
-                outln!("note: the cluster runs {cni}, which does not enforce NetworkPolicy: this flow is not blocked there (seed pitfall 3)");
+                outln!("note: the cluster runs {cni}, which does not enforce NetworkPolicy: this flow is not blocked there (policies are accepted by the API server whatever the CNI; see `netfence cni`)");
             }
         }
         for cause in &causes {
