@@ -117,7 +117,7 @@ pub(crate) fn policy(
         warnings.push((
             "spec".into(),
             format!(
-                "{} apply to host endpoints, which netfence does not model: the policy is evaluated for pods only",
+                "{} apply to host endpoints, which netfence does not model: the policy is evaluated for pods only (docs/dialects/calico.md)",
                 host_flags.join(", ")
             ),
         ));

@@ -368,7 +368,7 @@ fn peer_rule(
     {
         warnings.push((
             format!("{path}.{other}"),
-            format!("`{other}` is not modelled: this rule is evaluated without it"),
+            format!("`{other}` is not modelled: this rule is evaluated without it (docs/dialects/cilium.md)"),
         ));
     }
     let icmps = v.get("icmps").is_some_and(|x| !x.is_null());
@@ -377,9 +377,9 @@ fn peer_rule(
         warnings.push((
             format!("{path}.icmps"),
             if to_ports {
-                "ICMP is not modelled: this rule is evaluated on its `toPorts` only (the ICMP it also allows is not shown)".into()
+                "ICMP is not modelled: this rule is evaluated on its `toPorts` only (the ICMP it also allows is not shown; docs/dialects/cilium.md)".into()
             } else {
-                "ICMP is not modelled: this rule allows ICMP only, so it opens no TCP, UDP or SCTP port".into()
+                "ICMP is not modelled: this rule allows ICMP only, so it opens no TCP, UDP or SCTP port (docs/dialects/cilium.md)".into()
             },
         ));
     }
@@ -598,7 +598,7 @@ fn port_rule(v: &Value, path: &str, deny: bool, host: bool) -> Result<CiliumPort
         (Some(_), false) => {
             return Err((
                 format!("{path}.serverNames"),
-                "server names together with L7 rules (TLS interception) are not modelled".into(),
+                "server names together with L7 rules (TLS interception) are not modelled (docs/dialects/cilium.md)".into(),
             ))
         }
     };
@@ -761,7 +761,7 @@ fn l7_rules(v: &Value, path: &str) -> Result<L7Rules, FieldError> {
         }
         Some(other) => Err((
             format!("{path}.{other}"),
-            "generic `l7` rules (l7proto) are not modelled".into(),
+            "generic `l7` rules (l7proto) are not modelled (docs/dialects/cilium.md)".into(),
         )),
         None => Err((
             path.to_string(),

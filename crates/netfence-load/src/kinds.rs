@@ -350,7 +350,7 @@ pub(crate) fn classify(api: &str, kind: &str) -> Class {
             Some(k) => Class::Read(k),
             None => Class::Refuse(
                 "kind",
-                format!("{kind} ({api}) is not modelled by netfence yet, so its effect on traffic cannot be analysed"),
+                format!("{kind} ({api}) is not modelled by netfence yet, so its effect on traffic cannot be analysed (what is modelled: docs/dialects/README.md)"),
                 Some("remove it from the input to analyse the rest without it, knowing that the answers then ignore it".into()),
             ),
         };

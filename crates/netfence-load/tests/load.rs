@@ -371,3 +371,24 @@ fn port_names_and_protocols_follow_the_api_server() {
         assert!(l.errors.is_empty(), "{ok}: {:?}", l.errors);
     }
 }
+
+/// Every `docs/dialects/*.md` page a loader message points to exists.
+#[test]
+#[allow(clippy::disallowed_methods, reason = "the test reads the sources and docs")]
+fn dialect_pages_named_in_messages_exist() {
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let mut named = 0;
+    for entry in std::fs::read_dir(root.join("src")).unwrap() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        for (i, _) in text.match_indices("docs/dialects/") {
+            let page: String = text[i..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || "/._-".contains(*c))
+                .collect();
+            let page = page.trim_end_matches('.');
+            assert!(root.join("../..").join(page).is_file(), "{page} is missing");
+            named += 1;
+        }
+    }
+    assert!(named >= 5, "the loader points to the dialect pages");
+}
