@@ -172,6 +172,7 @@ impl<'a> AuditCtx<'a> {
                 .network_policies
                 .get(*i)
                 .map(|p| &p.annotations),
+            Subject::Object(key) => self.cluster.object_annotations.get(key),
             Subject::Cluster => None,
         }
     }

@@ -59,6 +59,9 @@ pub enum Subject {
     Workload(EndpointId),
     /// A NetworkPolicy, by index.
     NetworkPolicy(usize),
+    /// A policy object of any dialect (kind, namespace, name: see
+    /// `netfence_model::cluster::object_key`).
+    Object(netfence_model::cluster::ObjectKey),
     /// The cluster as a whole.
     Cluster,
 }

@@ -235,3 +235,111 @@ fn the_readme_counts_the_rules_of_the_registry() {
     let claim = format!("{} rules with", RULES.len());
     assert!(readme.contains(&claim), "the README should say `{claim}`");
 }
+
+/// The suppression annotation works on every object a finding names: for each rule whose
+/// findings are about a policy object of some dialect (Calico, Istio, admin tiers), the
+/// annotation on that object silences them.
+#[test]
+fn suppression_works_on_policy_objects_of_every_dialect() {
+    let mut checked = 0;
+    for rule in RULES {
+        let file = format!("{}.yaml", rule.code);
+        let mut cluster = fixture(&file);
+        let profile = fixture_profile(&file);
+        let select = Selection {
+            select: vec![rule.code.to_string()],
+            ignore: vec![],
+        };
+        let before = {
+            let ctx = AuditCtx::new(&cluster, profile, AuditConfig::default());
+            run(&ctx, &select).diagnostics
+        };
+        let keys: Vec<_> = before
+            .iter()
+            .filter_map(|d| match &d.subject {
+                netfence_audit::Subject::Object(k) => Some(k.clone()),
+                _ => None,
+            })
+            .collect();
+        if keys.is_empty() {
+            continue;
+        }
+        for k in keys {
+            cluster.object_annotations.insert(
+                k,
+                [("netfence.dev/ignore".to_string(), rule.code.to_string())].into(),
+            );
+        }
+        let ctx = AuditCtx::new(&cluster, profile, AuditConfig::default());
+        let after = run(&ctx, &select);
+        assert!(
+            after.diagnostics.is_empty(),
+            "{}: {:?}",
+            rule.code,
+            after.diagnostics
+        );
+        assert_eq!(after.suppressed, before.len(), "{}", rule.code);
+        checked += 1;
+    }
+    assert!(
+        checked >= 4,
+        "Calico, Istio and admin-tier rules name objects ({checked})"
+    );
+}
+
+/// The loader keeps the annotation of a Calico policy, so the YAML form works end to end.
+#[test]
+fn a_calico_policy_annotation_suppresses_its_finding() {
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("resources/test/fixtures/CAL001.yaml");
+    let text = std::fs::read_to_string(path).unwrap();
+    let loaded = netfence_load::load(&[netfence_load::Source {
+        name: "c.yaml".into(),
+        text: text.clone(),
+    }]);
+    let keys: Vec<String> = {
+        let ctx = AuditCtx::new(&loaded.cluster, Profile::Calico, AuditConfig::default());
+        run(
+            &ctx,
+            &Selection {
+                select: vec!["CAL001".into()],
+                ignore: vec![],
+            },
+        )
+        .diagnostics
+        .iter()
+        .filter_map(|d| match &d.subject {
+            netfence_audit::Subject::Object(k) => Some(k.2.clone()),
+            _ => None,
+        })
+        .collect()
+    };
+    assert!(!keys.is_empty());
+    let mut annotated = text.clone();
+    for name in &keys {
+        annotated = annotated.replacen(
+            &format!("name: {name}"),
+            &format!("name: {name}, annotations: {{netfence.dev/ignore: CAL001}}"),
+            1,
+        );
+    }
+    assert_ne!(
+        annotated, text,
+        "the fixture names the policy in flow style"
+    );
+    let loaded = netfence_load::load(&[netfence_load::Source {
+        name: "c.yaml".into(),
+        text: annotated,
+    }]);
+    assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
+    let ctx = AuditCtx::new(&loaded.cluster, Profile::Calico, AuditConfig::default());
+    let r = run(
+        &ctx,
+        &Selection {
+            select: vec!["CAL001".into()],
+            ignore: vec![],
+        },
+    );
+    assert!(r.diagnostics.is_empty(), "{:?}", r.diagnostics);
+    assert!(r.suppressed > 0);
+}

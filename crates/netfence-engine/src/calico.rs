@@ -883,6 +883,8 @@ fn dir_key(dir: Direction) -> &'static str {
 /// A Calico Deny rule that an earlier Allow takes over for some traffic (the Deny was meant to win).
 #[derive(Debug, Clone)]
 pub struct ShadowedDeny {
+    /// The policy's object key (for its annotations).
+    pub key: netfence_model::cluster::ObjectKey,
     /// The policy holding the Deny rule.
     pub policy: String,
     /// Where it is declared.
@@ -899,6 +901,8 @@ pub struct ShadowedDeny {
 /// which allows it.
 #[derive(Debug, Clone)]
 pub struct PassToProfile {
+    /// The policy's object key (for its annotations).
+    pub key: netfence_model::cluster::ObjectKey,
     /// The policy.
     pub policy: String,
     /// Where it is declared.
@@ -940,6 +944,7 @@ impl<'a> Evaluator<'a> {
                             };
                             if let Some(step) = steps.into_iter().last() {
                                 out.push(ShadowedDeny {
+                                    key: p.object_key(),
                                     policy: p.qualified_name(),
                                     origin: p.origin.clone(),
                                     rule: format!("{}[{i}]", dir_key(dir)),
@@ -983,6 +988,7 @@ impl<'a> Evaluator<'a> {
                     });
                     if let Some(e) = lonely {
                         out.push(PassToProfile {
+                            key: p.object_key(),
                             policy: p.qualified_name(),
                             origin: p.origin.clone(),
                             rule: format!("{}[{i}]", dir_key(dir)),

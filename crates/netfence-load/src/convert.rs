@@ -623,6 +623,20 @@ impl Builder {
         strip_server_fields(&mut value, k);
         let ns_key = if k.namespaced() { ns.as_str() } else { "" };
         let key = (kind_key(k, &kind), ns_key.to_string(), name.clone());
+        if k.is_policy() {
+            // netfence's own annotations (suppressions), whatever the dialect keeps of metadata
+            let ours: netfence_model::Labels = value
+                .pointer("/metadata/annotations")
+                .and_then(Value::as_object)
+                .into_iter()
+                .flatten()
+                .filter(|(a, _)| a.starts_with("netfence.dev/"))
+                .filter_map(|(a, v)| Some((a.clone(), v.as_str()?.to_string())))
+                .collect();
+            if !ours.is_empty() {
+                self.cluster.object_annotations.insert(key.clone(), ours);
+            }
+        }
         self.convert(k, &kind, &ctx, value, name, ns);
         let here = Place {
             file: file.to_string(),
@@ -1374,6 +1388,7 @@ impl Builder {
             calico_network_sets,
             peer_authentications,
             authorization_policies,
+            object_annotations,
         } = other.cluster;
         let c = &mut self.cluster;
         c.namespaces.extend(namespaces);
@@ -1391,6 +1406,7 @@ impl Builder {
         c.calico_network_sets.extend(calico_network_sets);
         c.peer_authentications.extend(peer_authentications);
         c.authorization_policies.extend(authorization_policies);
+        c.object_annotations.extend(object_annotations);
         for ep in endpoints {
             self.push_endpoint(ep);
         }

@@ -374,7 +374,10 @@ fn port_names_and_protocols_follow_the_api_server() {
 
 /// Every `docs/dialects/*.md` page a loader message points to exists.
 #[test]
-#[allow(clippy::disallowed_methods, reason = "the test reads the sources and docs")]
+#[allow(
+    clippy::disallowed_methods,
+    reason = "the test reads the sources and docs"
+)]
 fn dialect_pages_named_in_messages_exist() {
     let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let mut named = 0;

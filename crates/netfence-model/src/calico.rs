@@ -511,6 +511,15 @@ impl CalicoPolicy {
         }
     }
 
+    /// Its [`crate::cluster::ObjectKey`].
+    pub fn object_key(&self) -> crate::cluster::ObjectKey {
+        crate::cluster::object_key(
+            &format!("projectcalico.org/{}", self.kind()),
+            self.namespace.as_deref(),
+            &self.name,
+        )
+    }
+
     /// `ns/name`, or the name of a global policy.
     pub fn qualified_name(&self) -> String {
         match &self.namespace {

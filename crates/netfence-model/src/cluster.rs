@@ -218,6 +218,22 @@ pub struct Cluster {
     pub peer_authentications: Vec<crate::istio::PeerAuthentication>,
     /// Istio AuthorizationPolicies.
     pub authorization_policies: Vec<crate::istio::AuthorizationPolicy>,
+    /// The `netfence.dev/*` annotations of policy objects of every dialect, by
+    /// [`ObjectKey`]: what a finding about the object reads (its suppression).
+    pub object_annotations: BTreeMap<ObjectKey, Labels>,
+}
+
+/// A policy object of any dialect: its kind (`projectcalico.org/`-prefixed for Calico kinds),
+/// namespace (empty when cluster-scoped) and name.
+pub type ObjectKey = (String, String, String);
+
+/// The [`ObjectKey`] of a policy object.
+pub fn object_key(kind: &str, namespace: Option<&str>, name: &str) -> ObjectKey {
+    (
+        kind.to_string(),
+        namespace.unwrap_or_default().to_string(),
+        name.to_string(),
+    )
 }
 
 /// An audit level, ordered from least to most recorded.

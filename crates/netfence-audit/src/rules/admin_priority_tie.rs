@@ -84,7 +84,15 @@ fn check(ctx: &AuditCtx<'_>, out: &mut Vec<Diagnostic>) {
                 let ep = &c.endpoints[o.subject];
                 out.push(finding(
                     &RULE,
-                    Subject::Cluster,
+                    Subject::Object(netfence_model::cluster::object_key(
+                        if b.kind.is_cluster_network_policy() {
+                            "ClusterNetworkPolicy"
+                        } else {
+                            "AdminNetworkPolicy"
+                        },
+                        None,
+                        &b.name,
+                    )),
                     format!("{} {} and {} {}", a.kind.label(), a.name, b.kind.label(), b.name),
                     Some(b.origin.clone()),
                     format!(

@@ -57,7 +57,7 @@ fn check(ctx: &AuditCtx<'_>, out: &mut Vec<Diagnostic>) {
         let (src, dst, proto, port) = &s.example;
         out.push(finding(
             &RULE,
-            Subject::Cluster,
+            Subject::Object(s.key.clone()),
             format!("Calico policy {}", s.policy),
             Some(s.origin.clone()),
             format!(

@@ -46,7 +46,7 @@ fn check(ctx: &AuditCtx<'_>, out: &mut Vec<Diagnostic>) {
     for p in ev.calico_pass_to_profile() {
         out.push(finding(
             &RULE,
-            Subject::Cluster,
+            Subject::Object(p.key.clone()),
             format!("Calico policy {}", p.policy),
             Some(p.origin.clone()),
             format!(

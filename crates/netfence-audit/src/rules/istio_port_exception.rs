@@ -52,7 +52,11 @@ fn check(ctx: &AuditCtx<'_>, out: &mut Vec<Diagnostic>) {
         }
         out.push(finding(
             &RULE,
-            Subject::Namespace(pa.namespace.clone()),
+            Subject::Object(netfence_model::cluster::object_key(
+                "PeerAuthentication",
+                Some(&pa.namespace),
+                &pa.name,
+            )),
             format!("PeerAuthentication {}/{}", pa.namespace, pa.name),
             Some(pa.origin.clone()),
             format!(

@@ -202,7 +202,11 @@ pub(crate) fn on_authorization_policy(
 ) -> Diagnostic {
     finding(
         rule,
-        Subject::Namespace(ap.namespace.clone()),
+        Subject::Object(netfence_model::cluster::object_key(
+            "AuthorizationPolicy",
+            Some(&ap.namespace),
+            &ap.name,
+        )),
         format!("AuthorizationPolicy {}", ap.qualified_name()),
         Some(ap.origin.clone()),
         message,
