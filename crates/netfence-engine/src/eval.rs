@@ -654,8 +654,61 @@ impl<'a> Evaluator<'a> {
         }
     }
 
-    /// One flow end to end: egress at the source, then ingress at the destination (external
-    /// ends have no policy of their own), each with its layers' say.
+    /// One flow end to end, every side explained: egress at the source and ingress at the
+    /// destination (each that is an endpoint; external ends have no policy of their own), then
+    /// the mesh at the destination's proxy when the CNI lets the connection through. What
+    /// `query` shows; [`Self::flow`] is the same evaluation, stopping at the first denial.
+    pub fn explain_flow(
+        &self,
+        src: Peer<'a>,
+        dst: Peer<'a>,
+        protocol: Protocol,
+        port: u16,
+        request: Option<&L7Request>,
+    ) -> FlowExplanation {
+        let mut sides = Vec::new();
+        for (subject, far, dir) in [
+            (src, dst, Direction::Egress),
+            (dst, src, Direction::Ingress),
+        ] {
+            let Peer::Endpoint(ep) = subject else {
+                continue;
+            };
+            let (outcome, steps) = self.explain_request(ep, far, dir, protocol, port, request);
+            sides.push(SideVerdict {
+                direction: dir,
+                outcome,
+                steps,
+            });
+        }
+        let cni_denies = sides.iter().any(|s| s.outcome == Outcome::Deny);
+        let mesh = match dst {
+            Peer::Endpoint(d) if !cni_denies => {
+                Some(self.mesh_explain_flow(d, src, protocol, port, request))
+            }
+            _ => None,
+        };
+        let outcomes = sides
+            .iter()
+            .map(|s| s.outcome)
+            .chain(mesh.as_ref().map(|(o, _)| *o));
+        let mut outcome = Outcome::Allow;
+        for o in outcomes {
+            match o {
+                Outcome::Deny => outcome = Outcome::Deny,
+                Outcome::L7Deny if outcome == Outcome::Allow => outcome = Outcome::L7Deny,
+                _ => {}
+            }
+        }
+        FlowExplanation {
+            outcome,
+            sides,
+            mesh,
+        }
+    }
+
+    /// One flow end to end: egress at the source, then ingress at the destination, then the
+    /// mesh, each with its layers' say, stopping at the first side that denies.
     pub fn flow(
         &self,
         src: Peer<'a>,
@@ -664,40 +717,25 @@ impl<'a> Evaluator<'a> {
         port: u16,
         request: Option<&L7Request>,
     ) -> FlowVerdict {
-        let mut out = FlowVerdict {
-            outcome: Outcome::Allow,
-            steps: Vec::new(),
-        };
-        for (subject, far, dir) in [
-            (src, dst, Direction::Egress),
-            (dst, src, Direction::Ingress),
-        ] {
-            let Peer::Endpoint(ep) = subject else {
-                continue;
-            };
-            let (o, steps) = self.explain_request(ep, far, dir, protocol, port, request);
-            out.steps.extend(steps.into_iter().map(|s| (dir, s)));
-            match o {
-                Outcome::Deny => {
-                    out.outcome = Outcome::Deny;
-                    return out;
-                }
-                Outcome::L7Deny => out.outcome = Outcome::L7Deny,
-                Outcome::Allow => {}
+        let e = self.explain_flow(src, dst, protocol, port, request);
+        let mut steps = Vec::new();
+        for side in e.sides {
+            let denied = side.outcome == Outcome::Deny;
+            steps.extend(side.steps.into_iter().map(|s| (side.direction, s)));
+            if denied {
+                return FlowVerdict {
+                    outcome: Outcome::Deny,
+                    steps,
+                };
             }
         }
-        // The mesh, at the destination's proxy, after the CNI.
-        if let Peer::Endpoint(d) = dst {
-            let (o, steps) = self.mesh_explain_flow(d, src, protocol, port, request);
-            out.steps
-                .extend(steps.into_iter().map(|s| (Direction::Ingress, s)));
-            match o {
-                Outcome::Deny => out.outcome = Outcome::Deny,
-                Outcome::L7Deny if out.outcome == Outcome::Allow => out.outcome = Outcome::L7Deny,
-                _ => {}
-            }
+        if let Some((_, mesh)) = e.mesh {
+            steps.extend(mesh.into_iter().map(|s| (Direction::Ingress, s)));
         }
-        out
+        FlowVerdict {
+            outcome: e.outcome,
+            steps,
+        }
     }
 
     /// Whether `port` of `ep` is declared as a non-HTTP protocol (Istio protocol selection by
@@ -937,6 +975,28 @@ pub struct AdminOverlap {
     pub rule_b: String,
     /// A peer both rules match (an endpoint's name, or an address).
     pub peer: String,
+}
+
+/// One side of a flow: the direction its endpoint's policies decide, and their say.
+#[derive(Debug, Clone)]
+pub struct SideVerdict {
+    /// Egress at the source or ingress at the destination.
+    pub direction: Direction,
+    /// What this side decides.
+    pub outcome: Outcome,
+    /// Each layer's say, ending with the decisive one.
+    pub steps: Vec<LayerStep>,
+}
+
+/// A flow with every side explained (see [`Evaluator::explain_flow`]).
+#[derive(Debug, Clone)]
+pub struct FlowExplanation {
+    /// The final outcome.
+    pub outcome: Outcome,
+    /// The sides that are endpoints, egress first.
+    pub sides: Vec<SideVerdict>,
+    /// The mesh's say at the destination's proxy, when the CNI lets the connection through.
+    pub mesh: Option<(Outcome, Vec<LayerStep>)>,
 }
 
 /// One flow's verdict with every step of both directions.

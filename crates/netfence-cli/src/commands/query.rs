@@ -104,54 +104,56 @@ pub fn run(args: &QueryArgs) -> Result<i32> {
         );
     }
     let ev = Evaluator::new(c, profile);
-    // Egress at the source, then ingress at the destination: each side an endpoint has
-    // explains itself, and a denying side gets its smallest fix.
+    // The engine's verdict, every side explained; a denying side gets its smallest fix and
+    // its likely causes.
+    let explained = ev.explain_flow(src.peer(c), dst.peer(c), protocol, args.port, req.as_ref());
     let mut steps: Vec<(&'static str, LayerStep)> = Vec::new();
     let mut fixes = Vec::new();
     let mut causes = Vec::new();
-    let mut allowed = true;
-    let mut l7_denied = false;
-    let sides = [
-        (&src, &dst, &args.to, Direction::Egress, "egress"),
-        (&dst, &src, &args.from, Direction::Ingress, "ingress"),
-    ];
-    for (subject, far, far_text, dir, label) in sides {
+    for side in &explained.sides {
+        let (subject, far, far_text, label) = match side.direction {
+            Direction::Egress => (&src, &dst, &args.to, "egress"),
+            Direction::Ingress => (&dst, &src, &args.from, "ingress"),
+        };
+        steps.extend(side.steps.iter().cloned().map(|x| (label, x)));
+        if side.outcome != Outcome::Deny {
+            continue;
+        }
         let End::Endpoint(i) = subject else { continue };
         let ep = &c.endpoints[*i];
-        let (outcome, s) =
-            ev.explain_request(ep, far.peer(c), dir, protocol, args.port, req.as_ref());
-        steps.extend(s.into_iter().map(|x| (label, x)));
-        if outcome == Outcome::L7Deny {
-            l7_denied = true;
-        }
-        if outcome == Outcome::Deny {
-            allowed = false;
-            let far = match far {
-                End::Endpoint(j) => FarEnd::Endpoint(&c.endpoints[*j]),
-                End::Ip(r) => FarEnd::Ip(r, far_text.parse::<IpAddr>().unwrap_or(r.first())),
-                End::Entity(_) | End::Fqdn(_) => continue,
-            };
-            fixes.extend(fix::propose(c, profile, ep, far, dir, protocol, args.port));
-            let far_ep = match far {
-                FarEnd::Endpoint(e) => Some(e),
-                FarEnd::Ip(..) => None,
-            };
-            causes.extend(troubleshoot::causes(
-                c, &ev, ep, far_ep, dir, protocol, args.port,
-            ));
-        }
+        let far = match far {
+            End::Endpoint(j) => FarEnd::Endpoint(&c.endpoints[*j]),
+            End::Ip(r) => FarEnd::Ip(r, far_text.parse::<IpAddr>().unwrap_or(r.first())),
+            End::Entity(_) | End::Fqdn(_) => continue,
+        };
+        fixes.extend(fix::propose(
+            c,
+            profile,
+            ep,
+            far,
+            side.direction,
+            protocol,
+            args.port,
+        ));
+        let far_ep = match far {
+            FarEnd::Endpoint(e) => Some(e),
+            FarEnd::Ip(..) => None,
+        };
+        causes.extend(troubleshoot::causes(
+            c,
+            &ev,
+            ep,
+            far_ep,
+            side.direction,
+            protocol,
+            args.port,
+        ));
     }
-    // The mesh, at the destination's proxy, once the CNI lets the connection through.
-    if let (true, End::Endpoint(d)) = (allowed, &dst) {
-        let d = &c.endpoints[*d];
-        let (outcome, s) = ev.mesh_explain_flow(d, src.peer(c), protocol, args.port, req.as_ref());
-        steps.extend(s.into_iter().map(|x| ("mesh", x)));
-        match outcome {
-            Outcome::Deny => allowed = false,
-            Outcome::L7Deny => l7_denied = true,
-            Outcome::Allow => {}
-        }
+    if let Some((_, mesh)) = &explained.mesh {
+        steps.extend(mesh.iter().cloned().map(|x| ("mesh", x)));
     }
+    let allowed = explained.outcome != Outcome::Deny;
+    let l7_denied = explained.outcome == Outcome::L7Deny;
     let verdict = match (allowed, l7_denied) {
         (false, _) => "deny",
         (true, true) => "l7-deny",
