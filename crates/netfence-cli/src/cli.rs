@@ -107,7 +107,7 @@ pub struct TestArgs {
     #[arg(long, required_unless_present = "print_schema")]
     pub spec: Option<PathBuf>,
     /// Output format.
-    #[arg(long, short = 'o', default_value = "txt", value_parser = formats(&[Format::Txt, Format::Junit]))]
+    #[arg(long, short = 'o', default_value = "txt", value_parser = formats(&[Format::Txt, Format::Junit, Format::Json]))]
     pub format: Format,
     #[command(flatten)]
     pub cni: CniArg,

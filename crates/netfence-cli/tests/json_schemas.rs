@@ -130,6 +130,17 @@ fn every_json_output_validates_against_its_schema() {
     check("blast-radius-cluster", &["blast-radius", ex, "-o", "json"]);
     check("cni", &["cni", "-o", "json"]);
     check(
+        "test",
+        &[
+            "test",
+            ex,
+            "--spec",
+            "examples/tests/seed-production.yaml",
+            "-o",
+            "json",
+        ],
+    );
+    check(
         "cni",
         &[
             "cni",

@@ -512,6 +512,36 @@ pub enum ConnectivityOutput {
     WithExposure(ConnectivityExposureOutput),
 }
 
+/// `netfence test -o json`.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TestOutput {
+    /// The spec file.
+    pub spec: String,
+    /// Cases that passed.
+    pub passed: usize,
+    /// Cases that failed.
+    pub failed: usize,
+    /// Each case, in spec order.
+    pub cases: Vec<TestCase>,
+}
+
+/// One test case's result.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TestCase {
+    /// The case's name.
+    pub name: String,
+    /// Whether every pair got the expected verdict.
+    pub passed: bool,
+    /// How many workload pairs were checked.
+    pub pairs: usize,
+    /// One line per pair that did not get the expected verdict.
+    pub failures: Vec<String>,
+    /// Notes (facts the loaded dialects cannot use).
+    pub notes: Vec<String>,
+}
+
 /// Every command output's schema, by file stem (`docs/schema/STEM.schema.json`).
 pub fn schemas() -> Vec<(&'static str, serde_json::Value)> {
     fn s<T: JsonSchema>() -> serde_json::Value {
@@ -528,6 +558,7 @@ pub fn schemas() -> Vec<(&'static str, serde_json::Value)> {
         ("flows-replay", s::<FlowsReplayOutput>()),
         ("generate-from-flows", s::<FromFlowsOutput>()),
         ("query", s::<QueryOutput>()),
+        ("test", s::<TestOutput>()),
     ]
 }
 

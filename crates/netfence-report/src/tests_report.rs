@@ -1,4 +1,5 @@
-//! Renderers for `netfence test`: text for terminals, JUnit XML for CI systems.
+//! Renderers for `netfence test`: text for terminals, JUnit XML for CI systems, JSON for
+//! scripts.
 
 use std::fmt::Write as _;
 
@@ -44,6 +45,27 @@ pub fn text(results: &[CaseResult]) -> String {
     let failed = results.iter().filter(|r| !r.passed()).count();
     let _ = writeln!(out, "{} passed, {failed} failed", results.len() - failed);
     out
+}
+
+/// JSON (schema: `docs/schema/test.schema.json`).
+pub fn json(spec: &str, results: &[CaseResult]) -> String {
+    use crate::output::{TestCase, TestOutput};
+    let failed = results.iter().filter(|r| !r.passed()).count();
+    crate::output::to_json(&TestOutput {
+        spec: spec.to_string(),
+        passed: results.len() - failed,
+        failed,
+        cases: results
+            .iter()
+            .map(|r| TestCase {
+                name: r.name.clone(),
+                passed: r.passed(),
+                pairs: r.pairs,
+                failures: r.failures.clone(),
+                notes: r.notes.clone(),
+            })
+            .collect(),
+    })
 }
 
 /// Escapes text for XML attributes and content.

@@ -18,7 +18,7 @@ fn published_schemas_are_the_generated_ones() {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/schema");
     let write = std::env::var_os("NETFENCE_WRITE_SCHEMAS").is_some();
     let schemas = netfence_report::output::schemas();
-    assert_eq!(schemas.len(), 10);
+    assert_eq!(schemas.len(), 11);
     for (name, schema) in schemas {
         let path = dir.join(format!("{name}.schema.json"));
         let text = format!("{}\n", serde_json::to_string_pretty(&schema).unwrap());

@@ -122,6 +122,7 @@ pub fn run(args: &TestArgs) -> Result<i32> {
     }
     let out = match args.format.as_str() {
         "junit" => tests_report::junit(&spec_path.display().to_string(), &results),
+        "json" => tests_report::json(&spec_path.display().to_string(), &results),
         _ => tests_report::text(&results),
     };
     out!("{out}");
