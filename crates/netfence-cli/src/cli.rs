@@ -19,13 +19,30 @@ pub struct Cli {
 #[derive(Debug, Args, Clone)]
 pub struct Inputs {
     /// Files or directories of manifests (.yaml, .yml, .json), or `-` for standard input.
-    #[arg(required = true)]
+    #[arg(required_unless_present = "cluster")]
     pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub live: LiveArgs,
     #[command(flatten)]
     pub cni: CniArg,
     /// List skipped objects on standard error.
     #[arg(long, short)]
     pub verbose: bool,
+}
+
+/// A live cluster as input (with or without paths).
+#[derive(Debug, Args, Clone, Default)]
+pub struct LiveArgs {
+    /// Also read the live cluster of the current kubeconfig context: every kind netfence
+    /// models that the API server serves.
+    #[arg(long)]
+    pub cluster: bool,
+    /// The kubeconfig file (default: `KUBECONFIG`, `~/.kube/config`, or in-cluster).
+    #[arg(long, requires = "cluster")]
+    pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context (default: the current one).
+    #[arg(long, requires = "cluster")]
+    pub context: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -130,7 +130,25 @@ pub fn sources(inputs: &Inputs) -> Result<Vec<Source>> {
             bail!("`{}` does not exist", p.display());
         }
     }
+    if inputs.live.cluster {
+        out.extend(live_sources(&inputs.live)?);
+    }
     Ok(out)
+}
+
+/// The objects of the live cluster `--cluster` names.
+#[cfg(feature = "live")]
+fn live_sources(live: &crate::cli::LiveArgs) -> Result<Vec<Source>> {
+    crate::live::sources(&crate::live::Target {
+        kubeconfig: live.kubeconfig.clone(),
+        context: live.context.clone(),
+    })
+}
+
+/// Without the `live` feature, `--cluster` is refused.
+#[cfg(not(feature = "live"))]
+fn live_sources(_: &crate::cli::LiveArgs) -> Result<Vec<Source>> {
+    bail!("this netfence was built without the `live` feature: --cluster is not available")
 }
 
 /// Reads and loads the inputs; any load error is fatal (exit 2) after all are printed.

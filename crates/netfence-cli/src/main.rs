@@ -6,6 +6,8 @@ mod cli;
 mod commands;
 mod flags;
 mod input;
+#[cfg(feature = "live")]
+mod live;
 mod out;
 
 use clap::Parser;

@@ -26,6 +26,7 @@ pub fn run(args: &CniArgs) -> Result<i32> {
         Some(
             input::load(&Inputs {
                 paths: args.paths.clone(),
+                live: Default::default(),
                 cni: crate::flags::CniArg::default(),
                 verbose: false,
             })?

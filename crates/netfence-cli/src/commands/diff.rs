@@ -23,6 +23,7 @@ fn read(paths: Vec<std::path::PathBuf>) -> Result<Vec<netfence_load::Source>> {
     }
     input::sources(&Inputs {
         paths,
+        live: Default::default(),
         cni: crate::flags::CniArg::default(),
         verbose: false,
     })

@@ -384,6 +384,7 @@ pub fn generate(a: &FromFlowsArgs) -> Result<i32> {
     } else {
         input::load(&Inputs {
             paths: a.paths.clone(),
+            live: Default::default(),
             cni: crate::flags::CniArg::default(),
             verbose: false,
         })?

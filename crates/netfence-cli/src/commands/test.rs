@@ -40,6 +40,7 @@ pub fn run(args: &TestArgs) -> Result<i32> {
     let choice = super::profile(&args.cni)?;
     let loaded = input::load(&Inputs {
         paths: args.paths.clone(),
+        live: Default::default(),
         cni: args.cni,
         verbose: false,
     })?;

@@ -1,0 +1,359 @@
+//! `--cluster` against a recorded API server on 127.0.0.1: the example cluster served as
+//! Kubernetes list responses (paginated, the Cilium/Calico/Istio CRDs not installed), then the
+//! error cases (403 on one resource, a 429 before success, an expired token, a response slower
+//! than the timeout). The same cluster as files and through the server gives the same answers.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    reason = "test code: a panic is a failed test"
+)]
+#![allow(
+    clippy::disallowed_methods,
+    reason = "the test reads the example and writes a kubeconfig"
+)]
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use assert_cmd::Command;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The API path listing objects of `api_version`/`kind`.
+fn list_path(api_version: &str, kind: &str) -> String {
+    let plural = match kind {
+        "NetworkPolicy" => "networkpolicies".to_string(),
+        k => format!("{}s", k.to_lowercase()),
+    };
+    if api_version.contains('/') {
+        format!("/apis/{api_version}/{plural}")
+    } else {
+        format!("/api/{api_version}/{plural}")
+    }
+}
+
+/// Every object of the YAML files under `dir`, by list path.
+fn recorded(dir: &Path) -> BTreeMap<String, Vec<serde_json::Value>> {
+    let mut out: BTreeMap<String, Vec<serde_json::Value>> = BTreeMap::new();
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "yaml") {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    for f in files {
+        let text = std::fs::read_to_string(&f).unwrap();
+        for doc in text.split("\n---") {
+            if doc.trim().is_empty() || doc.lines().all(|l| l.trim_start().starts_with('#')) {
+                continue;
+            }
+            let mut v: serde_json::Value = serde_saphyr::from_str(doc).unwrap();
+            let api = v["apiVersion"].as_str().unwrap().to_string();
+            let kind = v["kind"].as_str().unwrap().to_string();
+            // list items as the API server sends them
+            let o = v.as_object_mut().unwrap();
+            o.remove("apiVersion");
+            o.remove("kind");
+            out.entry(list_path(&api, &kind)).or_default().push(v);
+        }
+    }
+    out
+}
+
+/// How the recorded server misbehaves.
+#[derive(Clone, Default)]
+struct Faults {
+    /// Paths answered 403.
+    forbidden: Vec<String>,
+    /// Paths answered 429 the first time.
+    throttled: Vec<String>,
+    /// Paths answered after 3 s.
+    slow: Vec<String>,
+    /// Every request answered 401.
+    unauthorized: bool,
+}
+
+fn status(code: u16, reason: &str, message: &str) -> String {
+    serde_json::json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+        "message": message, "reason": reason, "code": code})
+    .to_string()
+}
+
+/// Serves `objects` as paginated lists on 127.0.0.1; returns the port and a request counter.
+fn serve(
+    objects: BTreeMap<String, Vec<serde_json::Value>>,
+    faults: Faults,
+) -> (u16, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let count = Arc::new(AtomicUsize::new(0));
+    let seen = count.clone();
+    let throttled_once = Arc::new(std::sync::Mutex::new(std::collections::HashSet::new()));
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let objects = objects.clone();
+            let faults = faults.clone();
+            let seen = seen.clone();
+            let throttled_once = throttled_once.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut line = String::new();
+                if reader.read_line(&mut line).is_err() {
+                    return;
+                }
+                loop {
+                    let mut h = String::new();
+                    if reader.read_line(&mut h).is_err() || h == "\r\n" || h.is_empty() {
+                        break;
+                    }
+                }
+                seen.fetch_add(1, Ordering::SeqCst);
+                let target = line.split_whitespace().nth(1).unwrap_or("/").to_string();
+                let (path, query) = target.split_once('?').unwrap_or((&target, ""));
+                let param = |k: &str| {
+                    query
+                        .split('&')
+                        .find_map(|kv| kv.strip_prefix(&format!("{k}=")))
+                        .map(str::to_string)
+                };
+                let (code, body) = if faults.unauthorized {
+                    (401, status(401, "Unauthorized", "Unauthorized"))
+                } else if faults.forbidden.iter().any(|p| p == path) {
+                    (
+                        403,
+                        status(
+                            403,
+                            "Forbidden",
+                            &format!("User \"netfence\" cannot list resource at {path}"),
+                        ),
+                    )
+                } else if faults.throttled.iter().any(|p| p == path)
+                    && throttled_once.lock().unwrap().insert(path.to_string())
+                {
+                    (
+                        429,
+                        status(429, "TooManyRequests", "too many requests, retry later"),
+                    )
+                } else if let Some(items) = objects.get(path) {
+                    if faults.slow.iter().any(|p| p == path) {
+                        std::thread::sleep(std::time::Duration::from_secs(3));
+                    }
+                    let limit: usize = param("limit").and_then(|v| v.parse().ok()).unwrap_or(500);
+                    // pages of 2, whatever the client asks, so pagination is exercised
+                    let limit = limit.min(2);
+                    let from: usize = param("continue").and_then(|v| v.parse().ok()).unwrap_or(0);
+                    let page: Vec<_> = items.iter().skip(from).take(limit).cloned().collect();
+                    let next = from + page.len();
+                    let cont = if next < items.len() {
+                        next.to_string()
+                    } else {
+                        String::new()
+                    };
+                    (
+                        200,
+                        serde_json::json!({"kind": "List", "apiVersion": "v1",
+                        "metadata": {"resourceVersion": "1", "continue": cont}, "items": page})
+                        .to_string(),
+                    )
+                } else if path.starts_with("/api/v1/")
+                    || path.starts_with("/apis/apps/")
+                    || path.starts_with("/apis/batch/")
+                    || path.starts_with("/apis/networking.k8s.io/")
+                {
+                    (200, serde_json::json!({"kind": "List", "apiVersion": "v1", "metadata": {}, "items": []}).to_string())
+                } else {
+                    (
+                        404,
+                        status(
+                            404,
+                            "NotFound",
+                            "the server could not find the requested resource",
+                        ),
+                    )
+                };
+                let reason = match code {
+                    200 => "OK",
+                    401 => "Unauthorized",
+                    403 => "Forbidden",
+                    404 => "Not Found",
+                    _ => "Too Many Requests",
+                };
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {code} {reason}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            });
+        }
+    });
+    (port, count)
+}
+
+fn kubeconfig(dir: &Path, port: u16) -> PathBuf {
+    let path = dir.join("kubeconfig");
+    std::fs::write(
+        &path,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: recorded\n  cluster: {{server: \"http://127.0.0.1:{port}\"}}\nusers:\n- name: netfence\n  user: {{token: secret}}\ncontexts:\n- name: recorded\n  context: {{cluster: recorded, user: netfence}}\ncurrent-context: recorded\n"
+        ),
+    )
+    .unwrap();
+    path
+}
+
+fn netfence(args: &[&str]) -> std::process::Output {
+    Command::cargo_bin("netfence")
+        .unwrap()
+        .current_dir(root())
+        .env("NETFENCE_REQUEST_TIMEOUT_MS", "1000")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn the_cluster_through_the_api_answers_as_its_files() {
+    let example = root().join("examples/seed-production");
+    let objects = recorded(&example);
+    assert!(objects.len() >= 4, "namespaces, workloads, policies");
+    let (port, count) = serve(objects, Faults::default());
+    let dir = tempfile::tempdir().unwrap();
+    let kc = kubeconfig(dir.path(), port);
+    let kc = kc.to_str().unwrap();
+    let files = netfence(&["connectivity", "examples/seed-production"]);
+    let live = netfence(&["connectivity", "--cluster", "--kubeconfig", kc]);
+    let stderr = String::from_utf8_lossy(&live.stderr);
+    assert_eq!(live.status.code(), Some(0), "{stderr}");
+    assert_eq!(
+        String::from_utf8_lossy(&live.stdout),
+        String::from_utf8_lossy(&files.stdout),
+        "the same map"
+    );
+    assert!(count.load(Ordering::SeqCst) > 27, "pages were requested");
+    // the CRDs of the other dialects are not installed: said once, not an error
+    assert!(
+        stderr.contains("the cluster does not serve") && stderr.contains("CiliumNetworkPolicy"),
+        "{stderr}"
+    );
+    // audit: the same findings (locations name the source: files or the API)
+    let findings = |out: &std::process::Output| -> Vec<(String, String)> {
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                (
+                    f["code"].as_str().unwrap().to_string(),
+                    f["message"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    let a = netfence(&["audit", "examples/seed-production", "-o", "json"]);
+    let b = netfence(&["audit", "--cluster", "--kubeconfig", kc, "-o", "json"]);
+    assert_eq!(findings(&b), findings(&a));
+    assert!(!findings(&a).is_empty());
+}
+
+#[test]
+fn a_throttled_list_is_retried() {
+    let objects = recorded(&root().join("examples/seed-production"));
+    let faults = Faults {
+        throttled: vec!["/apis/networking.k8s.io/v1/networkpolicies".into()],
+        ..Faults::default()
+    };
+    let (port, _) = serve(objects, faults);
+    let dir = tempfile::tempdir().unwrap();
+    let kc = kubeconfig(dir.path(), port);
+    let out = netfence(&[
+        "connectivity",
+        "--cluster",
+        "--kubeconfig",
+        kc.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let files = netfence(&["connectivity", "examples/seed-production"]);
+    assert_eq!(out.stdout, files.stdout);
+}
+
+#[test]
+fn errors_say_what_to_do() {
+    let objects = recorded(&root().join("examples/seed-production"));
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            Faults {
+                forbidden: vec!["/apis/networking.k8s.io/v1/networkpolicies".into()],
+                ..Faults::default()
+            },
+            "forbidden (403): your user may not list networkpolicies (networking.k8s.io/v1); grant get and list on it (deploy/rbac.yaml",
+        ),
+        (
+            Faults {
+                unauthorized: true,
+                ..Faults::default()
+            },
+            "does not accept your credentials (401)",
+        ),
+        (
+            Faults {
+                slow: vec!["/apis/apps/v1/deployments".into()],
+                ..Faults::default()
+            },
+            "did not answer listing deployments within 1s",
+        ),
+    ];
+    for (faults, want) in cases {
+        let (port, _) = serve(objects.clone(), faults);
+        let kc = kubeconfig(dir.path(), port);
+        let out = netfence(&[
+            "connectivity",
+            "--cluster",
+            "--kubeconfig",
+            kc.to_str().unwrap(),
+        ]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(want), "want `{want}` in:\n{stderr}");
+    }
+    // nothing listens
+    let free = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let kc = kubeconfig(dir.path(), free);
+    let out = netfence(&[
+        "connectivity",
+        "--cluster",
+        "--kubeconfig",
+        kc.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("cannot reach the API server at http://127.0.0.1"),
+        "{stderr}"
+    );
+}
