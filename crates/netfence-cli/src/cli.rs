@@ -66,9 +66,20 @@ pub enum Command {
     Generate(GenerateCommand),
     /// What each CNI profile enforces, and which CNI the input runs.
     Cni(CniArgs),
+    /// Writes what the live cluster runs as manifests (one file per namespace and kind,
+    /// server-managed fields stripped), to commit and analyse offline.
+    Snapshot(SnapshotArgs),
     /// Observed Hubble flows against the manifests: why drops happen, what a change breaks.
     #[command(subcommand)]
     Flows(FlowsCommand),
+    /// Shell completions for bash, zsh, fish, elvish or powershell, on standard output.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// The manual page (roff), on standard output: `netfence man | man -l -`.
+    Man,
     /// A rule's documentation (`netfence rule NP101`; no code lists the rules).
     Rule {
         /// The rule's code.
@@ -152,6 +163,9 @@ pub struct DiffArgs {
     pub with: Vec<PathBuf>,
     #[command(flatten)]
     pub cni: CniArg,
+    /// With --cluster: OLD is what the cluster runs, NEW the one PATH (drift).
+    #[command(flatten)]
+    pub live: LiveArgs,
 }
 
 #[derive(Debug, Args)]
@@ -296,6 +310,17 @@ pub struct FromFlowsArgs {
     /// Output format: yaml (the policies) or json (policies, learned flows, exclusions, proof).
     #[arg(long, short = 'o', default_value = "yaml", value_parser = formats(&[Format::Yaml, Format::Json]))]
     pub format: Format,
+}
+
+/// `netfence snapshot`.
+#[derive(Debug, Args)]
+pub struct SnapshotArgs {
+    /// The cluster to read.
+    #[command(flatten)]
+    pub live: LiveArgs,
+    /// The directory to write (created; files of the same names are replaced).
+    #[arg(long)]
+    pub out_dir: PathBuf,
 }
 
 /// `netfence cni`.

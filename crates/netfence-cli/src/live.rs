@@ -312,6 +312,41 @@ async fn get(client: &kube::Client, url: &str, res: Resource, uri: &str) -> Resu
 mod tests {
     use super::*;
 
+    /// `deploy/rbac.yaml` grants get and list on exactly the resources listed here.
+    #[test]
+    fn the_rbac_manifest_grants_exactly_what_is_read() {
+        use std::collections::{BTreeMap, BTreeSet};
+        let text = include_str!("../../../deploy/rbac.yaml");
+        let role = text.split("\n---").next().unwrap_or_default();
+        let v: serde_json::Value = serde_saphyr::from_str(role).unwrap_or_default();
+        let mut granted: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for rule in v["rules"].as_array().into_iter().flatten() {
+            let verbs: Vec<&str> = rule["verbs"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|x| x.as_str())
+                .collect();
+            assert_eq!(verbs, ["get", "list"], "read-only");
+            for g in rule["apiGroups"].as_array().into_iter().flatten() {
+                for r in rule["resources"].as_array().into_iter().flatten() {
+                    granted
+                        .entry(g.as_str().unwrap_or_default().to_string())
+                        .or_default()
+                        .insert(r.as_str().unwrap_or_default().to_string());
+                }
+            }
+        }
+        let mut read: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for res in RESOURCES {
+            let group = res.api_version.rsplit_once('/').map_or("", |(g, _)| g);
+            read.entry(group.to_string())
+                .or_default()
+                .insert(res.plural.to_string());
+        }
+        assert_eq!(granted, read);
+    }
+
     #[test]
     fn paths_and_tokens() {
         assert_eq!(path(RESOURCES[0]), "/api/v1/namespaces");

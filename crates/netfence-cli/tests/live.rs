@@ -357,3 +357,64 @@ fn errors_say_what_to_do() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_snapshot_analysed_offline_answers_as_the_cluster_and_diff_shows_drift() {
+    let objects = recorded(&root().join("examples/seed-production"));
+    let (port, _) = serve(objects, Faults::default());
+    let dir = tempfile::tempdir().unwrap();
+    let kc = kubeconfig(dir.path(), port);
+    let kc = kc.to_str().unwrap();
+    let snap = dir.path().join("snap");
+    let out = netfence(&[
+        "snapshot",
+        "--cluster",
+        "--kubeconfig",
+        kc,
+        "--out-dir",
+        snap.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(snap.join("production/NetworkPolicy.yaml").is_file());
+    assert!(snap.join("_cluster/Namespace.yaml").is_file());
+    let offline = netfence(&["connectivity", snap.to_str().unwrap()]);
+    let files = netfence(&["connectivity", "examples/seed-production"]);
+    assert_eq!(
+        String::from_utf8_lossy(&offline.stdout),
+        String::from_utf8_lossy(&files.stdout)
+    );
+    // no drift against the snapshot; drift against the workloads without the policies
+    let same = netfence(&[
+        "diff",
+        "--cluster",
+        "--kubeconfig",
+        kc,
+        snap.to_str().unwrap(),
+        "-o",
+        "json",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&same.stdout).unwrap();
+    assert!(
+        v["added"].as_array().unwrap().is_empty() && v["removed"].as_array().unwrap().is_empty(),
+        "{v}"
+    );
+    let drift = netfence(&[
+        "diff",
+        "--cluster",
+        "--kubeconfig",
+        kc,
+        "examples/seed-production/cluster",
+        "-o",
+        "json",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&drift.stdout).unwrap();
+    assert!(
+        !v["added"].as_array().unwrap().is_empty(),
+        "without the policies more opens: {v}"
+    );
+}

@@ -33,6 +33,22 @@ pub fn run(args: &DiffArgs) -> Result<i32> {
     let choice = super::profile(&args.cni)?;
     let shared = read(args.with.clone())?;
     let (old, new) = match &args.git {
+        None if args.live.cluster => {
+            // what runs (OLD) against what the paths hold (NEW): drift
+            let running = input::sources(&Inputs {
+                paths: Vec::new(),
+                live: args.live.clone(),
+                cni: crate::flags::CniArg::default(),
+                verbose: false,
+            })?;
+            let [path] = args.paths.as_slice() else {
+                bail!("diff --cluster takes one PATH: what the cluster runs is compared with it");
+            };
+            (
+                side(running, &shared)?,
+                side(read(vec![path.clone()])?, &shared)?,
+            )
+        }
         Some(spec) => {
             let (base, head) = match spec.split_once("..") {
                 Some((b, h)) => (b.to_string(), Some(h.to_string())),

@@ -10,6 +10,8 @@ mod flows;
 mod generate;
 mod query;
 mod report;
+#[cfg(feature = "live")]
+mod snapshot;
 mod test;
 
 use anyhow::Result;
@@ -30,8 +32,29 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Audit(args) => audit::run(&args),
         Command::Generate(cmd) => generate::run(&cmd),
         Command::Cni(args) => cni::run(&args),
+        #[cfg(feature = "live")]
+        Command::Snapshot(args) => snapshot::run(&args),
+        #[cfg(not(feature = "live"))]
+        Command::Snapshot(_) => {
+            anyhow::bail!(
+                "this netfence was built without the `live` feature: snapshot is not available"
+            )
+        }
         Command::Flows(cmd) => flows::run(&cmd),
         Command::Rule { code } => audit::rule(code.as_deref()),
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "netfence", &mut out);
+            crate::out::out!("{}", String::from_utf8_lossy(&out));
+            Ok(0)
+        }
+        Command::Man => {
+            let mut out = Vec::new();
+            clap_mangen::Man::new(<Cli as clap::CommandFactory>::command()).render(&mut out)?;
+            crate::out::out!("{}", String::from_utf8_lossy(&out));
+            Ok(0)
+        }
     }
 }
 
