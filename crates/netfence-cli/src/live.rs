@@ -158,13 +158,50 @@ async fn client(target: &Target) -> Result<(kube::Client, String)> {
     Ok((client, url))
 }
 
+/// Progress on standard error when it is a terminal: the kind listed and the objects so far.
+struct Progress {
+    on: bool,
+    objects: std::sync::atomic::AtomicUsize,
+}
+
+impl Progress {
+    fn new() -> Self {
+        use std::io::IsTerminal;
+        Self {
+            on: std::io::stderr().is_terminal(),
+            objects: Default::default(),
+        }
+    }
+
+    fn page(&self, res: Resource, n: usize) {
+        let total = self
+            .objects
+            .fetch_add(n, std::sync::atomic::Ordering::Relaxed)
+            + n;
+        if self.on {
+            eprint!(
+                "\r\x1b[2Klisting {} ({}): {total} objects",
+                res.plural, res.api_version
+            );
+        }
+    }
+
+    fn done(&self) {
+        if self.on {
+            eprint!("\r\x1b[2K");
+        }
+    }
+}
+
 async fn read(target: &Target) -> Result<Vec<netfence_load::Source>> {
     let (client, url) = client(target).await?;
+    let progress = Progress::new();
     let listed: Vec<Option<netfence_load::Source>> = futures::stream::iter(RESOURCES)
-        .map(|res| list(&client, &url, *res))
+        .map(|res| list(&client, &url, *res, &progress))
         .buffered(IN_FLIGHT)
         .try_collect()
         .await?;
+    progress.done();
     let mut out = Vec::new();
     let mut absent = Vec::new();
     for (res, src) in RESOURCES.iter().zip(listed) {
@@ -196,6 +233,7 @@ async fn list(
     client: &kube::Client,
     url: &str,
     res: Resource,
+    progress: &Progress,
 ) -> Result<Option<netfence_load::Source>> {
     let mut items: Vec<serde_json::Value> = Vec::new();
     let mut token: Option<String> = None;
@@ -211,6 +249,7 @@ async fn list(
         let page: serde_json::Value = serde_json::from_str(&page)
             .with_context(|| format!("the API server sent invalid JSON for {}", res.plural))?;
         if let Some(list) = page.get("items").and_then(|v| v.as_array()) {
+            progress.page(res, list.len());
             for item in list {
                 let mut item = item.clone();
                 if let Some(o) = item.as_object_mut() {

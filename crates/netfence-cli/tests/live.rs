@@ -85,6 +85,8 @@ struct Faults {
     slow: Vec<String>,
     /// Every request answered 401.
     unauthorized: bool,
+    /// Objects per page at most (default 2, so that pagination is exercised).
+    page: Option<usize>,
 }
 
 fn status(code: u16, reason: &str, message: &str) -> String {
@@ -103,6 +105,7 @@ fn serve(
     let count = Arc::new(AtomicUsize::new(0));
     let seen = count.clone();
     let throttled_once = Arc::new(std::sync::Mutex::new(std::collections::HashSet::new()));
+    let objects = Arc::new(objects);
     std::thread::spawn(move || {
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { continue };
@@ -154,8 +157,8 @@ fn serve(
                         std::thread::sleep(std::time::Duration::from_secs(3));
                     }
                     let limit: usize = param("limit").and_then(|v| v.parse().ok()).unwrap_or(500);
-                    // pages of 2, whatever the client asks, so pagination is exercised
-                    let limit = limit.min(2);
+                    // pages of 2 unless told otherwise, so pagination is exercised
+                    let limit = limit.min(faults.page.unwrap_or(2));
                     let from: usize = param("continue").and_then(|v| v.parse().ok()).unwrap_or(0);
                     let page: Vec<_> = items.iter().skip(from).take(limit).cloned().collect();
                     let next = from + page.len();
@@ -416,5 +419,49 @@ fn a_snapshot_analysed_offline_answers_as_the_cluster_and_diff_shows_drift() {
     assert!(
         !v["added"].as_array().unwrap().is_empty(),
         "without the policies more opens: {v}"
+    );
+}
+
+/// Measures listing a large cluster through the recorded server (not a test: run with
+/// `NETFENCE_LIVE_BENCH_DIR=DIR cargo test --release -p netfence-cli --test live -- --ignored
+/// --nocapture`, DIR written by `netfence-gen write DIR`).
+#[test]
+#[ignore = "a measurement: needs NETFENCE_LIVE_BENCH_DIR"]
+fn measure_listing_a_large_cluster() {
+    let Some(dir) = std::env::var_os("NETFENCE_LIVE_BENCH_DIR") else {
+        panic!("set NETFENCE_LIVE_BENCH_DIR to a folder written by netfence-gen write");
+    };
+    let objects = recorded(Path::new(&dir));
+    let total: usize = objects.values().map(Vec::len).sum();
+    let faults = Faults {
+        page: Some(500),
+        ..Faults::default()
+    };
+    let (port, count) = serve(objects, faults);
+    let tmp = tempfile::tempdir().unwrap();
+    let kc = kubeconfig(tmp.path(), port);
+    let start = std::time::Instant::now();
+    let out = netfence(&[
+        "audit",
+        "--cluster",
+        "--kubeconfig",
+        kc.to_str().unwrap(),
+        "--select",
+        "NP1",
+    ]);
+    let listed_and_audited = start.elapsed();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let start = std::time::Instant::now();
+    let files = netfence(&["audit", dir.to_str().unwrap(), "--select", "NP1"]);
+    let from_files = start.elapsed();
+    assert_eq!(files.status.code(), Some(0));
+    eprintln!(
+        "{total} objects in {} requests: --cluster {listed_and_audited:?}, files {from_files:?}",
+        count.load(Ordering::SeqCst)
     );
 }

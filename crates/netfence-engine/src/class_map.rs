@@ -350,10 +350,11 @@ impl<'e, 'a> ClassMap<'e, 'a> {
             .collect()
     }
 
-    /// Class pairs where one side's rules allow a connection the other side's policies refuse
-    /// entirely: for each class isolated in a direction, the peers its rules name whose own
-    /// isolated side allows none of it. `(src, dst, the allowing direction, what it allows)`.
-    pub(crate) fn one_sided(&self) -> Vec<(u32, u32, Direction, ConnSet)> {
+    /// Dead allow rules: for each class isolated in a direction, each of its rules whose peers
+    /// (those it allows something with) all refuse it entirely on their own isolated side.
+    /// `(class, direction, the refusing peer classes, what the first is allowed)`. A rule some
+    /// of whose peers accept it is working as a broad allowance and is not reported.
+    pub(crate) fn one_sided(&self) -> Vec<(u32, Direction, Vec<u32>, ConnSet)> {
         let n = self.classes.len() as u32;
         let isolated: Vec<[bool; 2]> = (0..n)
             .into_par_iter()
@@ -369,32 +370,35 @@ impl<'e, 'a> ClassMap<'e, 'a> {
                     if !isolated[c as usize][slot(dir)] {
                         continue;
                     }
-                    let mut others: Vec<u32> = self.own[c as usize][slot(dir)]
-                        .iter()
-                        .flat_map(|&t| self.tests[t as usize].members.members().iter().copied())
-                        .collect();
-                    others.sort_unstable();
-                    others.dedup();
-                    for o in others {
-                        let far = dir.opposite();
-                        if !isolated[o as usize][slot(far)] {
-                            continue;
+                    let far = dir.opposite();
+                    let mut tests: Vec<u32> = self.own[c as usize][slot(dir)].clone();
+                    tests.sort_unstable();
+                    tests.dedup();
+                    'tests: for t in tests {
+                        let mut refused: Vec<u32> = Vec::new();
+                        let mut example: Option<ConnSet> = None;
+                        for &o in self.tests[t as usize].members.members() {
+                            if o == c {
+                                continue;
+                            }
+                            let Some(mine) = self.side(caches, c, dir, o) else {
+                                continue;
+                            };
+                            let accepts = !isolated[o as usize][slot(far)]
+                                || self
+                                    .side(caches, o, far, c)
+                                    .is_some_and(|x| !x.intersect(&mine).is_empty());
+                            if accepts {
+                                continue 'tests;
+                            }
+                            if example.is_none() {
+                                example = Some((*mine).clone());
+                            }
+                            refused.push(o);
                         }
-                        let Some(mine) = self.side(caches, c, dir, o) else {
-                            continue;
-                        };
-                        if self
-                            .side(caches, o, far, c)
-                            .is_some_and(|t| !t.intersect(&mine).is_empty())
-                        {
-                            continue;
+                        if let (false, Some(conn)) = (refused.is_empty(), example) {
+                            out.push((c, dir, refused, conn));
                         }
-                        let refused = (*mine).clone();
-                        let (src, dst) = match dir {
-                            Direction::Egress => (c, o),
-                            Direction::Ingress => (o, c),
-                        };
-                        out.push((src, dst, dir, refused));
                     }
                 }
                 out

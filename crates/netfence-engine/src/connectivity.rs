@@ -651,53 +651,52 @@ pub(crate) type ExternalEdges = (
     Vec<(usize, u32, Arc<ConnSet>)>,
 );
 
-/// A connection one side's rules allow and the other side's policies refuse entirely.
+/// An allow rule that is dead: every peer it allows something with refuses it entirely on its
+/// own side.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OneSided {
-    /// The source endpoint.
-    pub src: EndpointId,
-    /// The destination endpoint.
-    pub dst: EndpointId,
-    /// The side whose rules allow it: egress at the source or ingress at the destination.
+    /// The endpoint whose rule allows (the source for egress, the destination for ingress).
+    pub near: EndpointId,
+    /// The side of `near` whose rule allows: egress or ingress.
     pub allowed_by: netfence_model::Direction,
-    /// What that side allows (and the other refuses).
+    /// The refusing peers (endpoints).
+    pub far: Vec<EndpointId>,
+    /// What the rule's side allows with the first of them.
     pub conn: ConnSet,
 }
 
-/// Every pair of workloads where one side's rules allow a connection the other side's policies
-/// refuse entirely (both sides isolated in their direction), under `profile`.
+/// Every dead allow rule under `profile`: rules of an isolated side all of whose peers refuse
+/// it entirely (both sides isolated in their direction).
 pub fn one_sided(cluster: &Cluster, profile: Profile) -> Vec<OneSided> {
     let ev = Evaluator::new(cluster, profile);
     let classes = Classes::with_facts(cluster, ev.facts());
     let map = crate::class_map::ClassMap::build(&ev, &classes);
+    let members = |c: u32| classes.members.get(c as usize).cloned().unwrap_or_default();
     let mut out: Vec<OneSided> = map
         .one_sided()
         .into_iter()
-        .flat_map(|(s, d, dir, conn)| {
-            let members = |c: u32| classes.members.get(c as usize).cloned().unwrap_or_default();
-            let (srcs, dsts) = (members(s), members(d));
-            srcs.into_iter()
-                .flat_map(move |a| dsts.clone().into_iter().map(move |b| (a, b)))
-                .filter(|(a, b)| {
-                    let (x, y) = (&cluster.endpoints[*a], &cluster.endpoints[*b]);
-                    (x.namespace.as_str(), x.name.as_str())
-                        != (y.namespace.as_str(), y.name.as_str())
-                })
-                .map(move |(a, b)| OneSided {
-                    src: a,
-                    dst: b,
-                    allowed_by: dir,
-                    conn: conn.clone(),
-                })
+        .flat_map(|(c, dir, refused, conn)| {
+            let far: Vec<EndpointId> = refused.iter().flat_map(|&o| members(o)).collect();
+            members(c).into_iter().map(move |near| OneSided {
+                near,
+                allowed_by: dir,
+                far: far.clone(),
+                conn: conn.clone(),
+            })
         })
         .collect();
-    out.sort_by_key(|o| {
+    out.sort_by(|a, b| {
         (
-            o.src,
-            o.dst,
-            o.allowed_by == netfence_model::Direction::Ingress,
+            a.near,
+            a.allowed_by == netfence_model::Direction::Ingress,
+            &a.far,
         )
+            .cmp(&(
+                b.near,
+                b.allowed_by == netfence_model::Direction::Ingress,
+                &b.far,
+            ))
     });
-    out.dedup_by(|a, b| a.src == b.src && a.dst == b.dst && a.allowed_by == b.allowed_by);
+    out.dedup();
     out
 }

@@ -20,12 +20,13 @@ pub(crate) static RULE: RuleMeta = RuleMeta {
 };
 
 const DOCS: &str = r#"## What it does
-For every pair of workloads where one side is isolated in its direction and one of its rules
-allows the other (egress at the source, or ingress at the destination), checks that the other
-side, isolated too, accepts at least part of what is allowed. When it accepts none of it, the
-allowing rule is dead: the connection can never be established. Both sides are evaluated with
-every layer of the profile, in every dialect (NetworkPolicy, the admin tiers, Cilium, Calico).
-Partly matching ports (egress allows TCP 8000-8100, ingress admits 8080) are not reported.
+For every rule of an isolated side (egress at a source, ingress at a destination) that allows
+something with other workloads, checks that at least one of them, isolated on its own side,
+accepts part of it. When none does, the rule is dead: its connections can never be
+established. Both sides are evaluated with every layer of the profile, in every dialect
+(NetworkPolicy, the admin tiers, Cilium, Calico). A broad rule (every pod of some namespaces)
+that some peer accepts is working and is not reported; partly matching ports (egress allows
+TCP 8000-8100, ingress admits 8080) are not reported either.
 
 ## Why is this bad?
 A connection needs both sides. The usual cause is a default deny added on one side without the
@@ -79,15 +80,18 @@ fn sample(conn: &ConnSet, receiver: &Endpoint) -> Option<(Protocol, u16)> {
 fn check(ctx: &AuditCtx<'_>, out: &mut Vec<Diagnostic>) {
     let c = ctx.cluster;
     for o in netfence_engine::connectivity::one_sided(c, ctx.profile) {
-        let (src, dst) = (&c.endpoints[o.src], &c.endpoints[o.dst]);
+        let Some(&first) = o.far.first() else {
+            continue;
+        };
+        let (near, far) = (&c.endpoints[o.near], &c.endpoints[first]);
+        let dir = o.allowed_by;
+        let (src, dst) = match dir {
+            Direction::Egress => (near, far),
+            Direction::Ingress => (far, near),
+        };
         let Some((proto, port)) = sample(&o.conn, dst) else {
             continue;
         };
-        let (near, far) = match o.allowed_by {
-            Direction::Egress => (src, dst),
-            Direction::Ingress => (dst, src),
-        };
-        let dir = o.allowed_by;
         let (_, steps) = ctx.ev.explain(near, Peer::Endpoint(far), dir, proto, port);
         let allowing = steps
             .iter()
@@ -111,16 +115,19 @@ fn check(ctx: &AuditCtx<'_>, out: &mut Vec<Diagnostic>) {
         } else {
             isolating.join(", ")
         };
-        let id = match dir {
-            Direction::Egress => o.src,
-            Direction::Ingress => o.dst,
+        let others = match o.far.len() {
+            1 => String::new(),
+            n => format!(
+                " (and the {} other workloads it names: none accepts it)",
+                n - 1
+            ),
         };
         out.push(on_workload(
             &RULE,
             ctx,
-            id,
+            o.near,
             format!(
-                "{} -> {} {proto} {port}: {} of {} allows it ({allowing}), but {} of {} refuses it entirely (isolated by {isolating})",
+                "{} -> {} {proto} {port}: {} of {} allows it ({allowing}), but {} of {} refuses it entirely (isolated by {isolating}){others}",
                 src.display_name(),
                 dst.display_name(),
                 dir.to_string().to_lowercase(),
