@@ -150,6 +150,7 @@ impl<'a> AuditCtx<'a> {
                 ips: Vec::new(),
                 host_ip: None,
                 host_network: false,
+                images: Vec::new(),
                 origin: Origin::default(),
             }]
         })

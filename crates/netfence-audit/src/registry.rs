@@ -48,6 +48,8 @@ pub static RULES: &[&RuleMeta] = &[
     &rules::rule_never_matches::RULE,
     &rules::redundant_policy::RULE,
     &rules::policy_not_enforced::RULE,
+    &rules::cni_version_capability::RULE,
+    &rules::hubble_disabled::RULE,
     &rules::audit_policy_gaps::RULE,
 ];
 

@@ -343,3 +343,30 @@ fn a_calico_policy_annotation_suppresses_its_finding() {
     assert!(r.diagnostics.is_empty(), "{:?}", r.diagnostics);
     assert!(r.suppressed > 0);
 }
+
+/// XP101: toFQDNs rules with the L7 proxy off in cilium-config match nothing.
+#[test]
+fn fqdn_rules_without_the_dns_proxy_are_reported() {
+    let text = |proxy: &str| {
+        format!("apiVersion: v1\nkind: Namespace\nmetadata: {{name: kube-system}}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: cilium-config, namespace: kube-system}}\ndata: {{enable-l7-proxy: \"{proxy}\", enable-hubble: \"true\"}}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {{name: shop}}\n---\napiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {{name: out, namespace: shop}}\nspec:\n  endpointSelector: {{}}\n  egress:\n  - toFQDNs: [{{matchName: api.example.com}}]\n  - toEndpoints: [{{matchLabels: {{k8s:io.kubernetes.pod.namespace: kube-system, k8s-app: kube-dns}}}}]\n    toPorts: [{{ports: [{{port: \"53\", protocol: ANY}}], rules: {{dns: [{{matchPattern: \"*\"}}]}}}}]\n")
+    };
+    for (proxy, want) in [("false", 1), ("true", 0)] {
+        let loaded = netfence_load::load(&[netfence_load::Source {
+            name: "x.yaml".into(),
+            text: text(proxy),
+        }]);
+        assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
+        let ctx = AuditCtx::new(&loaded.cluster, Profile::Cilium, AuditConfig::default());
+        let r = run(
+            &ctx,
+            &Selection {
+                select: vec!["XP101".into()],
+                ignore: vec![],
+            },
+        );
+        assert_eq!(r.diagnostics.len(), want, "{proxy}: {:?}", r.diagnostics);
+        if want == 1 {
+            assert!(r.diagnostics[0].message.contains("enable-l7-proxy"));
+        }
+    }
+}

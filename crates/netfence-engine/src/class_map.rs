@@ -584,6 +584,7 @@ mod tests {
             ips: Vec::new(),
             host_ip: None,
             host_network: false,
+            images: Vec::new(),
             origin: Default::default(),
         });
         let ev = Evaluator::new(&c, crate::profile::Profile::Generic);

@@ -161,6 +161,7 @@ pub fn resolve(cluster: &Cluster, flows: &[ObservedFlow], file: &str) -> Resolve
                     ips: e.ip.into_iter().collect(),
                     host_ip: None,
                     host_network: false,
+                    images: Vec::new(),
                     origin: Origin {
                         file: file.to_string(),
                         document: 0,

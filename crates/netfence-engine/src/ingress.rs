@@ -28,6 +28,7 @@ pub fn controller() -> Endpoint {
         ips: Vec::new(),
         host_ip: None,
         host_network: false,
+        images: Vec::new(),
         origin: Default::default(),
     }
 }

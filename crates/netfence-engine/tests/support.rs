@@ -63,6 +63,7 @@ pub fn mk_pod(
         ips: Vec::new(),
         host_ip: None,
         host_network: false,
+        images: Vec::new(),
         origin: Origin::default(),
     });
     c.endpoints.len() - 1

@@ -574,6 +574,14 @@ impl Builder {
             return;
         }
         let k = match kinds::classify(&api, &kind) {
+            // of the ConfigMaps, only the Cilium agent's configuration is read
+            kinds::Class::Read(kinds::Kind::ConfigMap)
+                if !(name == "cilium-config" && ns == "kube-system") =>
+            {
+                self.skipped
+                    .push((ctx.origin(), kind, format!("{ns}/{name}")));
+                return;
+            }
             kinds::Class::Read(k) => k,
             kinds::Class::Skip => {
                 self.skipped
@@ -683,6 +691,17 @@ impl Builder {
                             origin: Some(ctx.origin()),
                         },
                     );
+                }
+            }
+            Kind::ConfigMap => {
+                // only the Cilium agent's configuration decides anything netfence reports
+                if name == "cilium-config" && ns == "kube-system" {
+                    if let Some(cm) = self.typed::<core::ConfigMap>(ctx, value) {
+                        self.cluster.cilium_config = Some(netfence_model::cluster::AgentConfig {
+                            data: cm.data.unwrap_or_default(),
+                            origin: ctx.origin(),
+                        });
+                    }
                 }
             }
             Kind::Node => {
@@ -1388,6 +1407,7 @@ impl Builder {
             calico_network_sets,
             peer_authentications,
             authorization_policies,
+            cilium_config,
             object_annotations,
         } = other.cluster;
         let c = &mut self.cluster;
@@ -1407,6 +1427,9 @@ impl Builder {
         c.peer_authentications.extend(peer_authentications);
         c.authorization_policies.extend(authorization_policies);
         c.object_annotations.extend(object_annotations);
+        if cilium_config.is_some() {
+            c.cilium_config = cilium_config;
+        }
         for ep in endpoints {
             self.push_endpoint(ep);
         }

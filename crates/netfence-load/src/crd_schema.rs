@@ -592,6 +592,7 @@ pub(crate) fn of(kind: crate::kinds::Kind, name: &str) -> &'static Shape {
     match kind {
         Kind::Namespace => builtin_shape!(core::Namespace),
         Kind::Node => builtin_shape!(core::Node),
+        Kind::ConfigMap => builtin_shape!(core::ConfigMap),
         Kind::Pod => builtin_shape!(core::Pod),
         Kind::Service => builtin_shape!(core::Service),
         Kind::NetworkPolicy => builtin_shape!(net::NetworkPolicy),

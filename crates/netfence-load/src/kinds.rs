@@ -11,6 +11,8 @@ use crate::schema::nearest;
 pub(crate) enum Kind {
     Namespace,
     Node,
+    /// Read for the Cilium agent's `cilium-config` only.
+    ConfigMap,
     Pod,
     /// Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, ReplicationController.
     Workload,
@@ -47,6 +49,7 @@ impl Kind {
             self,
             Kind::Namespace
                 | Kind::Node
+                | Kind::ConfigMap
                 | Kind::Pod
                 | Kind::Workload
                 | Kind::CronJob
@@ -122,6 +125,7 @@ const fn e(
 const TABLE: &[Entry] = &[
     e("Namespace", &["v1"], &[], Some(Kind::Namespace), false),
     e("Node", &["v1"], &[], Some(Kind::Node), false),
+    e("ConfigMap", &["v1"], &[], Some(Kind::ConfigMap), false),
     e("Pod", &["v1"], &[], Some(Kind::Pod), false),
     e("Service", &["v1"], &[], Some(Kind::Service), false),
     e(
@@ -464,7 +468,7 @@ mod tests {
                 staged: false
             })
         );
-        assert_eq!(classify("v1", "ConfigMap"), Class::Skip);
+        assert_eq!(classify("v1", "ConfigMap"), Class::Read(Kind::ConfigMap));
         assert_eq!(classify("example.com/v1", "Policy"), Class::Skip);
         assert_eq!(classify("cilium.io/v2", "CiliumEndpoint"), Class::Skip);
     }

@@ -60,6 +60,7 @@ pub(crate) struct PodSpec {
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct Container {
     pub ports: Option<Vec<ContainerPort>>,
+    pub image: Option<String>,
 }
 
 /// A container port.
@@ -102,12 +103,14 @@ pub(crate) fn endpoint(
 ) -> Endpoint {
     let mut named_ports = Vec::new();
     let mut container_ports = Vec::new();
+    let mut images = Vec::new();
     if let Some(spec) = spec {
         for c in spec
             .containers
             .iter()
             .chain(spec.init_containers.iter().flatten())
         {
+            images.extend(c.image.clone());
             for p in c.ports.iter().flatten() {
                 let protocol = p
                     .protocol
@@ -158,6 +161,7 @@ pub(crate) fn endpoint(
         ips,
         host_ip,
         host_network: spec.and_then(|s| s.host_network).unwrap_or(false),
+        images,
         origin,
     }
 }

@@ -96,6 +96,8 @@ pub struct Endpoint {
     pub host_ip: Option<IpAddr>,
     /// Whether the pod uses the host network.
     pub host_network: bool,
+    /// The container images (`registry/name:tag`), for version checks of system components.
+    pub images: Vec<String>,
     /// Where it was declared.
     pub origin: Origin,
 }
@@ -218,9 +220,27 @@ pub struct Cluster {
     pub peer_authentications: Vec<crate::istio::PeerAuthentication>,
     /// Istio AuthorizationPolicies.
     pub authorization_policies: Vec<crate::istio::AuthorizationPolicy>,
+    /// The Cilium agent's ConfigMap (`kube-system/cilium-config`), when in the input.
+    pub cilium_config: Option<AgentConfig>,
     /// The `netfence.dev/*` annotations of policy objects of every dialect, by
     /// [`ObjectKey`]: what a finding about the object reads (its suppression).
     pub object_annotations: BTreeMap<ObjectKey, Labels>,
+}
+
+/// A CNI agent's configuration (a ConfigMap's data) and where it was declared.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AgentConfig {
+    /// The ConfigMap's `data`.
+    pub data: BTreeMap<String, String>,
+    /// Where it was declared.
+    pub origin: Origin,
+}
+
+impl AgentConfig {
+    /// The value of `key`.
+    pub fn get(&self, key: &str) -> Option<&String> {
+        self.data.get(key)
+    }
 }
 
 /// A policy object of any dialect: its kind (`projectcalico.org/`-prefixed for Calico kinds),
@@ -391,6 +411,7 @@ mod tests {
                 ips: Vec::new(),
                 host_ip: None,
                 host_network: false,
+                images: Vec::new(),
                 origin: Origin::default(),
             });
         }

@@ -9,10 +9,12 @@ pub(crate) mod allow_all_peers;
 pub(crate) mod audit_policy_gaps;
 pub(crate) mod calico_deny_shadowed;
 pub(crate) mod calico_pass_to_profile;
+pub(crate) mod cni_version_capability;
 pub(crate) mod deny_overridden;
 pub(crate) mod dns_blocked;
 pub(crate) mod dns_udp_only;
 pub(crate) mod exposed_workload;
+pub(crate) mod hubble_disabled;
 pub(crate) mod istio_http_on_tcp;
 pub(crate) mod istio_mtls_not_strict;
 pub(crate) mod istio_no_sidecar;
@@ -160,6 +162,7 @@ pub(crate) fn namespace_default_deny(
         ips: Vec::new(),
         host_ip: None,
         host_network: false,
+        images: Vec::new(),
         origin: Default::default(),
     };
     let subject = fresh(ns);
