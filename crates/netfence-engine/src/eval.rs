@@ -571,18 +571,48 @@ impl<'a> Evaluator<'a> {
             };
         }
         let owner = port_owner(ep, peer, dir);
-        let mut undecided = ConnSet::all();
+        // the admin tier, first match; Pass goes on to NetworkPolicy
+        let admin = self.first_match_tier(&self.anps, ep, peer, dir, owner, ConnSet::all());
+        let mut allowed = admin.allowed;
+        let remaining = admin.undecided.union(&admin.passed);
+        let (np_isolated, np_allowed) = self.np_allowed(ep, peer, dir);
+        if np_isolated {
+            allowed.add(&remaining.intersect(&np_allowed));
+        } else {
+            // the baseline tier, first match; Pass goes on to the default allow
+            let base = self.first_match_tier(&self.baselines, ep, peer, dir, owner, remaining);
+            allowed.add(&base.allowed);
+            allowed.add(&base.undecided);
+            allowed.add(&base.passed);
+        }
+        DirectionDetail {
+            allowed,
+            np_isolated,
+        }
+    }
+
+    /// One admin-style tier (policies by priority, rules in order, first match) over the
+    /// connections still `undecided`: what it allows, what it passes, what it leaves.
+    fn first_match_tier(
+        &self,
+        policies: &[&AdminPolicy],
+        ep: &Endpoint,
+        peer: Peer<'_>,
+        dir: Direction,
+        owner: PortOwner<'_>,
+        mut undecided: ConnSet,
+    ) -> TierResult {
         let mut allowed = ConnSet::none();
         let mut passed = ConnSet::none();
-        for anp in &self.anps {
+        for p in policies {
             if undecided.is_empty() {
                 break;
             }
-            if !self.subject_selects(&anp.subject, ep) {
+            if !self.subject_selects(&p.subject, ep) {
                 continue;
             }
-            for rule in admin_rules(anp, dir) {
-                if !rule.peers.iter().any(|p| self.admin_peer_matches(p, peer)) {
+            for rule in admin_rules(p, dir) {
+                if !rule.peers.iter().any(|x| self.admin_peer_matches(x, peer)) {
                     continue;
                 }
                 let c = self.admin_rule_conn(rule, owner).intersect(&undecided);
@@ -597,39 +627,10 @@ impl<'a> Evaluator<'a> {
                 undecided = undecided.subtract(&c);
             }
         }
-        let mut remaining = undecided.union(&passed);
-        let (np_isolated, np_allowed) = self.np_allowed(ep, peer, dir);
-        if np_isolated {
-            allowed.add(&remaining.intersect(&np_allowed));
-        } else {
-            // the baseline tier: first match; Pass goes on to the default allow
-            let mut passed = ConnSet::none();
-            for base in &self.baselines {
-                if remaining.is_empty() {
-                    break;
-                }
-                if !self.subject_selects(&base.subject, ep) {
-                    continue;
-                }
-                for rule in admin_rules(base, dir) {
-                    if !rule.peers.iter().any(|p| self.admin_peer_matches(p, peer)) {
-                        continue;
-                    }
-                    let c = self.admin_rule_conn(rule, owner).intersect(&remaining);
-                    match rule.action {
-                        AdminAction::Allow => allowed.add(&c),
-                        AdminAction::Pass => passed.add(&c),
-                        AdminAction::Deny => {}
-                    }
-                    remaining = remaining.subtract(&c);
-                }
-            }
-            allowed.add(&remaining);
-            allowed.add(&passed);
-        }
-        DirectionDetail {
+        TierResult {
             allowed,
-            np_isolated,
+            passed,
+            undecided,
         }
     }
 
@@ -960,6 +961,13 @@ impl<'a> Evaluator<'a> {
         ));
         (true, steps)
     }
+}
+
+/// What a first-match tier decides.
+struct TierResult {
+    allowed: ConnSet,
+    passed: ConnSet,
+    undecided: ConnSet,
 }
 
 /// Where two admin-tier policies of equal priority overlap with different actions.
