@@ -308,28 +308,10 @@ fn the_map_tells_service_accounts_apart_as_query_does() {
         "",
         "  ingress:\n  - action: Allow\n    protocol: TCP\n    source: {serviceAccounts: {names: [good]}}",
     );
-    let c = cluster(&format!("{pods}{p}"));
-    let ev = Evaluator::new(&c, Profile::Calico);
-    let map = netfence_engine::connectivity::compute(&c, Profile::Calico);
-    let web = c.find_endpoint("a/web")[0];
-    for (name, want) in [("a/good", true), ("a/bad", false)] {
-        let src = c.find_endpoint(name)[0];
-        let query = ev
-            .pair_allowed(
-                Peer::Endpoint(&c.endpoints[src]),
-                Peer::Endpoint(&c.endpoints[web]),
-            )
-            .contains(Protocol::Tcp, 8080);
-        let edge = map
-            .edges()
-            .find(|e| {
-                e.src == netfence_engine::connectivity::Node::Endpoint(src)
-                    && e.dst == netfence_engine::connectivity::Node::Endpoint(web)
-            })
-            .is_some_and(|e| e.conn.contains(Protocol::Tcp, 8080));
-        assert_eq!(query, want, "{name}");
-        assert_eq!(edge, want, "the map: {name}");
-    }
+    map_and_query_agree(
+        &cluster(&format!("{pods}{p}")),
+        &[("a/good", true), ("a/bad", false)],
+    );
 }
 
 /// What `a/cli` may open to `ip` on TCP `port` under the calico profile, in the query's answer
@@ -415,11 +397,18 @@ fn the_map_tells_host_network_pods_apart_by_their_node_address() {
         "",
         "  ingress:\n  - action: Allow\n    protocol: TCP\n    source: {nets: [192.168.0.1/32]}",
     );
-    let c = cluster(&format!("{pods}{p}"));
-    let ev = Evaluator::new(&c, Profile::Calico);
-    let map = netfence_engine::connectivity::compute(&c, Profile::Calico);
+    map_and_query_agree(
+        &cluster(&format!("{pods}{p}")),
+        &[("a/agent-1", true), ("a/agent-2", false)],
+    );
+}
+
+/// `query` and the map agree, and say `want`, for each source's TCP 8080 to `a/web`.
+fn map_and_query_agree(c: &Cluster, want: &[(&str, bool)]) {
+    let ev = Evaluator::new(c, Profile::Calico);
+    let map = netfence_engine::connectivity::compute(c, Profile::Calico);
     let web = c.find_endpoint("a/web")[0];
-    for (name, want) in [("a/agent-1", true), ("a/agent-2", false)] {
+    for &(name, want) in want {
         let src = c.find_endpoint(name)[0];
         let query = ev
             .pair_allowed(
