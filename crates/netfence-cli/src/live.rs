@@ -331,8 +331,18 @@ async fn get(client: &kube::Client, url: &str, res: Resource, uri: &str) -> Resu
                 ),
             },
             Ok(Err(e)) => {
-                let text = format!("{e:#}");
-                if text.contains("certificate") || text.contains("tls") || text.contains("TLS") {
+                // the whole chain: a TLS failure is a source of a connect error
+                let mut text = e.to_string();
+                let mut source = std::error::Error::source(&e);
+                while let Some(s) = source {
+                    text.push_str(": ");
+                    text.push_str(&s.to_string());
+                    source = s.source();
+                }
+                if ["certificate", "tls", "TLS", "UnknownIssuer"]
+                    .iter()
+                    .any(|w| text.contains(w))
+                {
                     bail!("TLS failure talking to {url}: {text}; check the kubeconfig's certificate-authority")
                 }
                 bail!("cannot reach the API server at {url}: {text}")

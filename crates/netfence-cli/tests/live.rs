@@ -1,4 +1,5 @@
-//! `--cluster` against a recorded API server on 127.0.0.1: the example cluster served as
+//! `--cluster` against a recorded API server on 127.0.0.1 over TLS (a CA made by the test,
+//! trusted by the kubeconfig): the example cluster served as
 //! Kubernetes list responses (paginated, the Cilium/Calico/Istio CRDs not installed), then the
 //! error cases (403 on one resource, a 429 before success, an expired token, a response slower
 //! than the timeout). The same cluster as files and through the server gives the same answers.
@@ -14,7 +15,7 @@
 )]
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -96,10 +97,42 @@ fn status(code: u16, reason: &str, message: &str) -> String {
 }
 
 /// Serves `objects` as paginated lists on 127.0.0.1; returns the port and a request counter.
-fn serve(
-    objects: BTreeMap<String, Vec<serde_json::Value>>,
-    faults: Faults,
-) -> (u16, Arc<AtomicUsize>) {
+/// A certificate authority and a server certificate for 127.0.0.1 signed by it: the server's
+/// TLS configuration and the CA's PEM (what a kubeconfig trusts).
+fn tls() -> (Arc<rustls::ServerConfig>, String) {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair, SanType};
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca_key = KeyPair::generate().unwrap();
+    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+    let issuer = Issuer::new(ca_params, ca_key);
+    let mut leaf = CertificateParams::new(Vec::<String>::new()).unwrap();
+    leaf.subject_alt_names = vec![SanType::IpAddress(std::net::IpAddr::from([127, 0, 0, 1]))];
+    let leaf_key = KeyPair::generate().unwrap();
+    let leaf_cert = leaf.signed_by(&leaf_key, &issuer).unwrap();
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(leaf_key.serialize_der().into());
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(vec![leaf_cert.der().clone()], key)
+    .unwrap();
+    (Arc::new(config), ca_cert.pem())
+}
+
+/// A recorded server: its port, its request counter, and the PEM of the CA it is signed by.
+struct Server {
+    port: u16,
+    count: Arc<AtomicUsize>,
+    ca: String,
+}
+
+/// Serves `objects` as paginated lists over TLS on 127.0.0.1.
+fn serve(objects: BTreeMap<String, Vec<serde_json::Value>>, faults: Faults) -> Server {
+    let (config, ca) = tls();
+    let tls = Some(config);
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let count = Arc::new(AtomicUsize::new(0));
@@ -113,106 +146,138 @@ fn serve(
             let faults = faults.clone();
             let seen = seen.clone();
             let throttled_once = throttled_once.clone();
-            std::thread::spawn(move || {
-                let mut reader = BufReader::new(stream.try_clone().unwrap());
-                let mut line = String::new();
-                if reader.read_line(&mut line).is_err() {
-                    return;
-                }
-                loop {
-                    let mut h = String::new();
-                    if reader.read_line(&mut h).is_err() || h == "\r\n" || h.is_empty() {
-                        break;
-                    }
-                }
-                seen.fetch_add(1, Ordering::SeqCst);
-                let target = line.split_whitespace().nth(1).unwrap_or("/").to_string();
-                let (path, query) = target.split_once('?').unwrap_or((&target, ""));
-                let param = |k: &str| {
-                    query
-                        .split('&')
-                        .find_map(|kv| kv.strip_prefix(&format!("{k}=")))
-                        .map(str::to_string)
-                };
-                let (code, body) = if faults.unauthorized {
-                    (401, status(401, "Unauthorized", "Unauthorized"))
-                } else if faults.forbidden.iter().any(|p| p == path) {
-                    (
-                        403,
-                        status(
-                            403,
-                            "Forbidden",
-                            &format!("User \"netfence\" cannot list resource at {path}"),
-                        ),
-                    )
-                } else if faults.throttled.iter().any(|p| p == path)
-                    && throttled_once.lock().unwrap().insert(path.to_string())
-                {
-                    (
-                        429,
-                        status(429, "TooManyRequests", "too many requests, retry later"),
-                    )
-                } else if let Some(items) = objects.get(path) {
-                    if faults.slow.iter().any(|p| p == path) {
-                        std::thread::sleep(std::time::Duration::from_secs(3));
-                    }
-                    let limit: usize = param("limit").and_then(|v| v.parse().ok()).unwrap_or(500);
-                    // pages of 2 unless told otherwise, so pagination is exercised
-                    let limit = limit.min(faults.page.unwrap_or(2));
-                    let from: usize = param("continue").and_then(|v| v.parse().ok()).unwrap_or(0);
-                    let page: Vec<_> = items.iter().skip(from).take(limit).cloned().collect();
-                    let next = from + page.len();
-                    let cont = if next < items.len() {
-                        next.to_string()
-                    } else {
-                        String::new()
+            let tls = tls.clone();
+            std::thread::spawn(move || match tls {
+                Some(config) => {
+                    let Ok(conn) = rustls::ServerConnection::new(config) else {
+                        return;
                     };
-                    (
-                        200,
-                        serde_json::json!({"kind": "List", "apiVersion": "v1",
-                        "metadata": {"resourceVersion": "1", "continue": cont}, "items": page})
-                        .to_string(),
-                    )
-                } else if path.starts_with("/api/v1/")
-                    || path.starts_with("/apis/apps/")
-                    || path.starts_with("/apis/batch/")
-                    || path.starts_with("/apis/networking.k8s.io/")
-                {
-                    (200, serde_json::json!({"kind": "List", "apiVersion": "v1", "metadata": {}, "items": []}).to_string())
+                    let mut s = rustls::StreamOwned::new(conn, stream);
+                    respond(&mut s, &objects, &faults, &seen, &throttled_once);
+                }
+                None => respond(&mut stream, &objects, &faults, &seen, &throttled_once),
+            });
+        }
+    });
+    Server { port, count, ca }
+}
+
+/// Answers one request on `stream` (plain TCP or TLS).
+fn respond<S: Read + Write>(
+    stream: &mut S,
+    objects: &BTreeMap<String, Vec<serde_json::Value>>,
+    faults: &Faults,
+    seen: &AtomicUsize,
+    throttled_once: &std::sync::Mutex<std::collections::HashSet<String>>,
+) {
+    let mut line = String::new();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    // the request head, byte by byte (the body of a GET is empty)
+    while !head.ends_with(b"\r\n\r\n") {
+        match stream.read(&mut byte) {
+            Ok(1) => head.push(byte[0]),
+            _ => return,
+        }
+    }
+    line.push_str(
+        String::from_utf8_lossy(&head)
+            .lines()
+            .next()
+            .unwrap_or_default(),
+    );
+    {
+        {
+            seen.fetch_add(1, Ordering::SeqCst);
+            let target = line.split_whitespace().nth(1).unwrap_or("/").to_string();
+            let (path, query) = target.split_once('?').unwrap_or((&target, ""));
+            let param = |k: &str| {
+                query
+                    .split('&')
+                    .find_map(|kv| kv.strip_prefix(&format!("{k}=")))
+                    .map(str::to_string)
+            };
+            let (code, body) = if faults.unauthorized {
+                (401, status(401, "Unauthorized", "Unauthorized"))
+            } else if faults.forbidden.iter().any(|p| p == path) {
+                (
+                    403,
+                    status(
+                        403,
+                        "Forbidden",
+                        &format!("User \"netfence\" cannot list resource at {path}"),
+                    ),
+                )
+            } else if faults.throttled.iter().any(|p| p == path)
+                && throttled_once.lock().unwrap().insert(path.to_string())
+            {
+                (
+                    429,
+                    status(429, "TooManyRequests", "too many requests, retry later"),
+                )
+            } else if let Some(items) = objects.get(path) {
+                if faults.slow.iter().any(|p| p == path) {
+                    std::thread::sleep(std::time::Duration::from_secs(3));
+                }
+                let limit: usize = param("limit").and_then(|v| v.parse().ok()).unwrap_or(500);
+                // pages of 2 unless told otherwise, so pagination is exercised
+                let limit = limit.min(faults.page.unwrap_or(2));
+                let from: usize = param("continue").and_then(|v| v.parse().ok()).unwrap_or(0);
+                let page: Vec<_> = items.iter().skip(from).take(limit).cloned().collect();
+                let next = from + page.len();
+                let cont = if next < items.len() {
+                    next.to_string()
                 } else {
-                    (
+                    String::new()
+                };
+                (
+                    200,
+                    serde_json::json!({"kind": "List", "apiVersion": "v1",
+                        "metadata": {"resourceVersion": "1", "continue": cont}, "items": page})
+                    .to_string(),
+                )
+            } else if path.starts_with("/api/v1/")
+                || path.starts_with("/apis/apps/")
+                || path.starts_with("/apis/batch/")
+                || path.starts_with("/apis/networking.k8s.io/")
+            {
+                (200, serde_json::json!({"kind": "List", "apiVersion": "v1", "metadata": {}, "items": []}).to_string())
+            } else {
+                (
+                    404,
+                    status(
                         404,
-                        status(
-                            404,
-                            "NotFound",
-                            "the server could not find the requested resource",
-                        ),
-                    )
-                };
-                let reason = match code {
-                    200 => "OK",
-                    401 => "Unauthorized",
-                    403 => "Forbidden",
-                    404 => "Not Found",
-                    _ => "Too Many Requests",
-                };
-                let _ = write!(
+                        "NotFound",
+                        "the server could not find the requested resource",
+                    ),
+                )
+            };
+            let reason = match code {
+                200 => "OK",
+                401 => "Unauthorized",
+                403 => "Forbidden",
+                404 => "Not Found",
+                _ => "Too Many Requests",
+            };
+            let _ = write!(
                     stream,
                     "HTTP/1.1 {code} {reason}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
                     body.len()
                 );
-            });
         }
-    });
-    (port, count)
+    }
+    let _ = stream.flush();
 }
 
-fn kubeconfig(dir: &Path, port: u16) -> PathBuf {
+fn kubeconfig(dir: &Path, server: &Server) -> PathBuf {
+    use base64::Engine as _;
     let path = dir.join("kubeconfig");
+    let port = server.port;
+    let ca = base64::engine::general_purpose::STANDARD.encode(&server.ca);
     std::fs::write(
         &path,
         format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- name: recorded\n  cluster: {{server: \"http://127.0.0.1:{port}\"}}\nusers:\n- name: netfence\n  user: {{token: secret}}\ncontexts:\n- name: recorded\n  context: {{cluster: recorded, user: netfence}}\ncurrent-context: recorded\n"
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: recorded\n  cluster: {{server: \"https://127.0.0.1:{port}\", certificate-authority-data: {ca}}}\nusers:\n- name: netfence\n  user: {{token: secret}}\ncontexts:\n- name: recorded\n  context: {{cluster: recorded, user: netfence}}\ncurrent-context: recorded\n"
         ),
     )
     .unwrap();
@@ -234,9 +299,10 @@ fn the_cluster_through_the_api_answers_as_its_files() {
     let example = root().join("examples/seed-production");
     let objects = recorded(&example);
     assert!(objects.len() >= 4, "namespaces, workloads, policies");
-    let (port, count) = serve(objects, Faults::default());
+    let server = serve(objects, Faults::default());
+    let count = server.count.clone();
     let dir = tempfile::tempdir().unwrap();
-    let kc = kubeconfig(dir.path(), port);
+    let kc = kubeconfig(dir.path(), &server);
     let kc = kc.to_str().unwrap();
     let files = netfence(&["connectivity", "examples/seed-production"]);
     let live = netfence(&["connectivity", "--cluster", "--kubeconfig", kc]);
@@ -281,9 +347,9 @@ fn a_throttled_list_is_retried() {
         throttled: vec!["/apis/networking.k8s.io/v1/networkpolicies".into()],
         ..Faults::default()
     };
-    let (port, _) = serve(objects, faults);
+    let server = serve(objects, faults);
     let dir = tempfile::tempdir().unwrap();
-    let kc = kubeconfig(dir.path(), port);
+    let kc = kubeconfig(dir.path(), &server);
     let out = netfence(&[
         "connectivity",
         "--cluster",
@@ -328,8 +394,8 @@ fn errors_say_what_to_do() {
         ),
     ];
     for (faults, want) in cases {
-        let (port, _) = serve(objects.clone(), faults);
-        let kc = kubeconfig(dir.path(), port);
+        let server = serve(objects.clone(), faults);
+        let kc = kubeconfig(dir.path(), &server);
         let out = netfence(&[
             "connectivity",
             "--cluster",
@@ -346,7 +412,12 @@ fn errors_say_what_to_do() {
         .local_addr()
         .unwrap()
         .port();
-    let kc = kubeconfig(dir.path(), free);
+    let nobody = Server {
+        port: free,
+        count: Arc::default(),
+        ca: tls().1,
+    };
+    let kc = kubeconfig(dir.path(), &nobody);
     let out = netfence(&[
         "connectivity",
         "--cluster",
@@ -356,7 +427,27 @@ fn errors_say_what_to_do() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
-        stderr.contains("cannot reach the API server at http://127.0.0.1"),
+        stderr.contains("cannot reach the API server at https://127.0.0.1"),
+        "{stderr}"
+    );
+    // a server whose certificate the kubeconfig's CA did not sign
+    let server = serve(objects, Faults::default());
+    let other = Server {
+        port: server.port,
+        count: Arc::default(),
+        ca: tls().1,
+    };
+    let kc = kubeconfig(dir.path(), &other);
+    let out = netfence(&[
+        "connectivity",
+        "--cluster",
+        "--kubeconfig",
+        kc.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("TLS failure talking to https://127.0.0.1"),
         "{stderr}"
     );
 }
@@ -364,9 +455,9 @@ fn errors_say_what_to_do() {
 #[test]
 fn a_snapshot_analysed_offline_answers_as_the_cluster_and_diff_shows_drift() {
     let objects = recorded(&root().join("examples/seed-production"));
-    let (port, _) = serve(objects, Faults::default());
+    let server = serve(objects, Faults::default());
     let dir = tempfile::tempdir().unwrap();
-    let kc = kubeconfig(dir.path(), port);
+    let kc = kubeconfig(dir.path(), &server);
     let kc = kc.to_str().unwrap();
     let snap = dir.path().join("snap");
     let out = netfence(&[
@@ -437,9 +528,10 @@ fn measure_listing_a_large_cluster() {
         page: Some(500),
         ..Faults::default()
     };
-    let (port, count) = serve(objects, faults);
+    let server = serve(objects, faults);
+    let count = server.count.clone();
     let tmp = tempfile::tempdir().unwrap();
-    let kc = kubeconfig(tmp.path(), port);
+    let kc = kubeconfig(tmp.path(), &server);
     let start = std::time::Instant::now();
     let out = netfence(&[
         "audit",
