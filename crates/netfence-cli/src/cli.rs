@@ -43,6 +43,10 @@ pub struct LiveArgs {
     /// The kubeconfig context (default: the current one).
     #[arg(long, requires = "cluster")]
     pub context: Option<String>,
+    /// Only these namespaces' objects (repeatable; cluster-scoped kinds are read whole, since
+    /// selectors read every namespace's labels); default: all namespaces.
+    #[arg(long = "cluster-namespace", value_name = "NS", requires = "cluster")]
+    pub cluster_namespaces: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -142,6 +142,7 @@ fn live_sources(live: &crate::cli::LiveArgs) -> Result<Vec<Source>> {
     crate::live::sources(&crate::live::Target {
         kubeconfig: live.kubeconfig.clone(),
         context: live.context.clone(),
+        namespaces: live.cluster_namespaces.clone(),
     })
 }
 

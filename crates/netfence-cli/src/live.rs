@@ -20,6 +20,8 @@ pub struct Target {
     pub kubeconfig: Option<PathBuf>,
     /// A kubeconfig context (default: the current one).
     pub context: Option<String>,
+    /// Only these namespaces' objects (cluster-scoped kinds are always read whole); empty: all.
+    pub namespaces: Vec<String>,
 }
 
 /// A kind netfence reads: API group/version, resource (plural) and kind.
@@ -31,6 +33,27 @@ pub struct Resource {
     pub plural: &'static str,
     /// The kind of its objects.
     pub kind: &'static str,
+}
+
+/// Kinds whose objects are cluster-scoped.
+const CLUSTER_SCOPED: &[&str] = &[
+    "Namespace",
+    "Node",
+    "AdminNetworkPolicy",
+    "BaselineAdminNetworkPolicy",
+    "ClusterNetworkPolicy",
+    "CiliumClusterwideNetworkPolicy",
+    "CiliumCIDRGroup",
+    "GlobalNetworkPolicy",
+    "Tier",
+    "GlobalNetworkSet",
+];
+
+impl Resource {
+    /// Whether its objects live in namespaces.
+    pub fn namespaced(&self) -> bool {
+        !CLUSTER_SCOPED.contains(&self.kind)
+    }
 }
 
 const fn r(api_version: &'static str, plural: &'static str, kind: &'static str) -> Resource {
@@ -197,7 +220,7 @@ async fn read(target: &Target) -> Result<Vec<netfence_load::Source>> {
     let (client, url) = client(target).await?;
     let progress = Progress::new();
     let listed: Vec<Option<netfence_load::Source>> = futures::stream::iter(RESOURCES)
-        .map(|res| list(&client, &url, *res, &progress))
+        .map(|res| list(&client, &url, *res, &target.namespaces, &progress))
         .buffered(IN_FLIGHT)
         .try_collect()
         .await?;
@@ -219,12 +242,16 @@ async fn read(target: &Target) -> Result<Vec<netfence_load::Source>> {
     Ok(out)
 }
 
-/// The path of `res`'s list.
-fn path(res: Resource) -> String {
-    if res.api_version.contains('/') {
-        format!("/apis/{}/{}", res.api_version, res.plural)
+/// The path of `res`'s list, in namespace `ns` or across all.
+fn path(res: Resource, ns: Option<&str>) -> String {
+    let root = if res.api_version.contains('/') {
+        format!("/apis/{}", res.api_version)
     } else {
-        format!("/api/{}/{}", res.api_version, res.plural)
+        format!("/api/{}", res.api_version)
+    };
+    match ns {
+        Some(ns) => format!("{root}/namespaces/{}/{}", encode(ns), res.plural),
+        None => format!("{root}/{}", res.plural),
     }
 }
 
@@ -233,18 +260,49 @@ async fn list(
     client: &kube::Client,
     url: &str,
     res: Resource,
+    namespaces: &[String],
     progress: &Progress,
 ) -> Result<Option<netfence_load::Source>> {
+    let scopes: Vec<Option<&str>> = if res.namespaced() && !namespaces.is_empty() {
+        namespaces.iter().map(|n| Some(n.as_str())).collect()
+    } else {
+        vec![None]
+    };
     let mut items: Vec<serde_json::Value> = Vec::new();
+    for scope in scopes {
+        if !list_into(client, url, res, scope, progress, &mut items).await? {
+            return Ok(None);
+        }
+    }
+    let doc = serde_json::json!({
+        "apiVersion": res.api_version,
+        "kind": format!("{}List", res.kind),
+        "items": items,
+    });
+    Ok(Some(netfence_load::Source {
+        name: format!("cluster:{}/{}", res.api_version, res.plural),
+        text: serde_json::to_string(&doc)?,
+    }))
+}
+
+/// Every page of `res` in `scope` into `items`; false when the kind is not served.
+async fn list_into(
+    client: &kube::Client,
+    url: &str,
+    res: Resource,
+    scope: Option<&str>,
+    progress: &Progress,
+    items: &mut Vec<serde_json::Value>,
+) -> Result<bool> {
     let mut token: Option<String> = None;
     loop {
-        let mut uri = format!("{}?limit={PAGE}", path(res));
+        let mut uri = format!("{}?limit={PAGE}", path(res, scope));
         if let Some(t) = &token {
             uri.push_str("&continue=");
             uri.push_str(&encode(t));
         }
         let Some(page) = get(client, url, res, &uri).await? else {
-            return Ok(None);
+            return Ok(false);
         };
         let page: serde_json::Value = serde_json::from_str(&page)
             .with_context(|| format!("the API server sent invalid JSON for {}", res.plural))?;
@@ -266,18 +324,9 @@ async fn list(
             .filter(|t| !t.is_empty())
             .map(str::to_string);
         if token.is_none() {
-            break;
+            return Ok(true);
         }
     }
-    let doc = serde_json::json!({
-        "apiVersion": res.api_version,
-        "kind": format!("{}List", res.kind),
-        "items": items,
-    });
-    Ok(Some(netfence_load::Source {
-        name: format!("cluster:{}/{}", res.api_version, res.plural),
-        text: serde_json::to_string(&doc)?,
-    }))
 }
 
 /// Percent-encodes a continue token for a query string.

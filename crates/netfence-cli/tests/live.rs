@@ -162,6 +162,26 @@ fn serve(objects: BTreeMap<String, Vec<serde_json::Value>>, faults: Faults) -> S
     Server { port, count, ca }
 }
 
+/// The objects a list path names: `/…/namespaces/NS/PLURAL` is the cluster-wide list filtered
+/// to namespace NS.
+fn scoped(
+    objects: &BTreeMap<String, Vec<serde_json::Value>>,
+    path: &str,
+) -> Option<Vec<serde_json::Value>> {
+    if let Some(all) = objects.get(path) {
+        return Some(all.clone());
+    }
+    let (root, rest) = path.split_once("/namespaces/")?;
+    let (ns, plural) = rest.split_once('/')?;
+    let all = objects.get(&format!("{root}/{plural}"))?;
+    Some(
+        all.iter()
+            .filter(|o| o["metadata"]["namespace"] == ns)
+            .cloned()
+            .collect(),
+    )
+}
+
 /// Answers one request on `stream` (plain TCP or TLS).
 fn respond<S: Read + Write>(
     stream: &mut S,
@@ -215,7 +235,7 @@ fn respond<S: Read + Write>(
                     429,
                     status(429, "TooManyRequests", "too many requests, retry later"),
                 )
-            } else if let Some(items) = objects.get(path) {
+            } else if let Some(items) = scoped(objects, path).as_ref() {
                 if faults.slow.iter().any(|p| p == path) {
                     std::thread::sleep(std::time::Duration::from_secs(3));
                 }
@@ -556,4 +576,29 @@ fn measure_listing_a_large_cluster() {
         "{total} objects in {} requests: --cluster {listed_and_audited:?}, files {from_files:?}",
         count.load(Ordering::SeqCst)
     );
+}
+
+#[test]
+fn a_namespace_filter_lists_only_those_namespaces() {
+    let objects = recorded(&root().join("examples/seed-production"));
+    let server = serve(objects, Faults::default());
+    let dir = tempfile::tempdir().unwrap();
+    let kc = kubeconfig(dir.path(), &server);
+    let out = netfence(&[
+        "connectivity",
+        "--cluster",
+        "--kubeconfig",
+        kc.to_str().unwrap(),
+        "--cluster-namespace",
+        "production",
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("production/web[Deployment]"), "{stdout}");
+    assert!(!stdout.contains("staging/api"), "{stdout}");
 }
