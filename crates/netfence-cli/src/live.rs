@@ -447,15 +447,18 @@ mod tests {
 
     #[test]
     fn paths_and_tokens() {
-        assert_eq!(path(RESOURCES[0]), "/api/v1/namespaces");
-        assert_eq!(
-            path(r(
-                "cilium.io/v2",
-                "ciliumnetworkpolicies",
-                "CiliumNetworkPolicy"
-            )),
-            "/apis/cilium.io/v2/ciliumnetworkpolicies"
+        assert_eq!(path(RESOURCES[0], None), "/api/v1/namespaces");
+        let cnp = r(
+            "cilium.io/v2",
+            "ciliumnetworkpolicies",
+            "CiliumNetworkPolicy",
         );
+        assert_eq!(path(cnp, None), "/apis/cilium.io/v2/ciliumnetworkpolicies");
+        assert_eq!(
+            path(cnp, Some("shop")),
+            "/apis/cilium.io/v2/namespaces/shop/ciliumnetworkpolicies"
+        );
+        assert!(cnp.namespaced() && !RESOURCES[0].namespaced());
         assert_eq!(encode("a b/c=="), "a%20b%2Fc%3D%3D");
     }
 }
