@@ -386,6 +386,19 @@ fn a_throttled_list_is_retried() {
     assert_eq!(out.stdout, files.stdout);
 }
 
+/// `connectivity --cluster` through `kubeconfig` exits 2 with `want` on standard error.
+fn live_fails(kubeconfig: &Path, want: &str) {
+    let out = netfence(&[
+        "connectivity",
+        "--cluster",
+        "--kubeconfig",
+        kubeconfig.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains(want), "want `{want}` in:\n{stderr}");
+}
+
 #[test]
 fn errors_say_what_to_do() {
     let objects = recorded(&root().join("examples/seed-production"));
@@ -415,16 +428,7 @@ fn errors_say_what_to_do() {
     ];
     for (faults, want) in cases {
         let server = serve(objects.clone(), faults);
-        let kc = kubeconfig(dir.path(), &server);
-        let out = netfence(&[
-            "connectivity",
-            "--cluster",
-            "--kubeconfig",
-            kc.to_str().unwrap(),
-        ]);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{stderr}");
-        assert!(stderr.contains(want), "want `{want}` in:\n{stderr}");
+        live_fails(&kubeconfig(dir.path(), &server), want);
     }
     // nothing listens
     let free = TcpListener::bind("127.0.0.1:0")
@@ -437,18 +441,9 @@ fn errors_say_what_to_do() {
         count: Arc::default(),
         ca: tls().1,
     };
-    let kc = kubeconfig(dir.path(), &nobody);
-    let out = netfence(&[
-        "connectivity",
-        "--cluster",
-        "--kubeconfig",
-        kc.to_str().unwrap(),
-    ]);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(
-        stderr.contains("cannot reach the API server at https://127.0.0.1"),
-        "{stderr}"
+    live_fails(
+        &kubeconfig(dir.path(), &nobody),
+        "cannot reach the API server at https://127.0.0.1",
     );
     // a server whose certificate the kubeconfig's CA did not sign
     let server = serve(objects, Faults::default());
@@ -457,18 +452,9 @@ fn errors_say_what_to_do() {
         count: Arc::default(),
         ca: tls().1,
     };
-    let kc = kubeconfig(dir.path(), &other);
-    let out = netfence(&[
-        "connectivity",
-        "--cluster",
-        "--kubeconfig",
-        kc.to_str().unwrap(),
-    ]);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(
-        stderr.contains("TLS failure talking to https://127.0.0.1"),
-        "{stderr}"
+    live_fails(
+        &kubeconfig(dir.path(), &other),
+        "TLS failure talking to https://127.0.0.1",
     );
 }
 
