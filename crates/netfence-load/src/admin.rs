@@ -121,6 +121,26 @@ fn port16(v: i64, what: &str) -> Result<u16, String> {
         .ok_or_else(|| format!("{what} `{v}` is outside 1-65535"))
 }
 
+/// The union of `nets` (CIDRs), warning about IPv6 ones at `at`; the first that is not a CIDR
+/// is the error.
+fn networks(nets: &[String], at: &str, warnings: &mut Vec<String>) -> Result<IpSet, String> {
+    let mut s = IpSet::empty();
+    for n in nets {
+        let set = n
+            .contains('/')
+            .then(|| IpSet::parse_cidr(n).ok())
+            .flatten()
+            .ok_or_else(|| n.clone())?;
+        if set.has_v6() {
+            warnings.push(format!(
+                "{at}: IPv6 network `{n}` is not modelled (external ranges are IPv4); the rule applies to its IPv4 networks only"
+            ));
+        }
+        s = s.union(&set);
+    }
+    Ok(s)
+}
+
 pub(crate) fn subject(s: &Subject) -> Result<AdminSubject, String> {
     match (&s.namespaces, &s.pods) {
         (Some(ns), None) => Ok(AdminSubject::Namespaces(selector::convert(ns)?)),
@@ -191,19 +211,8 @@ pub(crate) fn rule(
                 return Err(format!("{here}: `networks` peers are egress only"));
             }
             has_network_like = true;
-            let mut s = IpSet::empty();
-            for n in nets {
-                if !n.contains('/') {
-                    return Err(format!("{here}: network `{n}` must be a CIDR"));
-                }
-                let set = IpSet::parse_cidr(n).map_err(|e| format!("{here}: {e}"))?;
-                if set.has_v6() {
-                    warnings.push(format!(
-                        "{here}: IPv6 network `{n}` is not modelled (external ranges are IPv4); the rule applies to its IPv4 networks only"
-                    ));
-                }
-                s = s.union(&set);
-            }
+            let s = networks(nets, &here, warnings)
+                .map_err(|n| format!("{here}: network `{n}` must be a CIDR"))?;
             peers.push(AdminPeer::Networks(s));
         } else if let Some(nodes) = &p.nodes {
             has_network_like = true;
@@ -429,22 +438,13 @@ pub(crate) fn cnp_rule(
                     "{at}.networks: 1 to {MAX_ITEMS} CIDRs are required"
                 ));
             }
-            let mut s = IpSet::empty();
-            for n in nets {
-                if n.len() > 43 || !n.contains('/') {
-                    return Err(format!(
-                        "{at}.networks: Invalid CIDR format provided: `{n}`"
-                    ));
-                }
-                let set = IpSet::parse_cidr(n)
-                    .map_err(|e| format!("{at}.networks: Invalid CIDR format provided: {e}"))?;
-                if set.has_v6() {
-                    warnings.push(format!(
-                        "{at}.networks: IPv6 network `{n}` is not modelled (external ranges are IPv4); the rule applies to its IPv4 networks only"
-                    ));
-                }
-                s = s.union(&set);
+            if let Some(n) = nets.iter().find(|n| n.len() > 43) {
+                return Err(format!(
+                    "{at}.networks: Invalid CIDR format provided: `{n}`"
+                ));
             }
+            let s = networks(nets, &format!("{at}.networks"), warnings)
+                .map_err(|n| format!("{at}.networks: Invalid CIDR format provided: `{n}`"))?;
             peers.push(AdminPeer::Networks(s));
         } else if let Some(nodes) = &p.nodes {
             not_pods = true;
