@@ -22,6 +22,9 @@ pub struct AuditConfig {
     pub env_label: (String, String),
     /// Cilium's `bpf-policy-map-max`: the policy map entries an endpoint may hold (CIL101).
     pub policy_map_max: usize,
+    /// The time of the audit (Unix seconds), for certificate expiry (IST101); `None`: expiry
+    /// is not checked (the audit stays a pure function of its input).
+    pub now: Option<i64>,
 }
 
 impl Default for AuditConfig {
@@ -33,6 +36,7 @@ impl Default for AuditConfig {
                 .collect(),
             env_label: ("env".into(), "production".into()),
             policy_map_max: netfence_engine::policy_map::DEFAULT_POLICY_MAP_MAX,
+            now: None,
         }
     }
 }

@@ -33,6 +33,7 @@ pub static RULES: &[&RuleMeta] = &[
     &rules::istio_port_exception::RULE,
     &rules::istio_principal_without_strict::RULE,
     &rules::istio_http_on_tcp::RULE,
+    &rules::mesh_certificate_health::RULE,
     &rules::dns_blocked::RULE,
     &rules::dns_udp_only::RULE,
     &rules::selector_matches_nothing::RULE,

@@ -370,3 +370,50 @@ fn fqdn_rules_without_the_dns_proxy_are_reported() {
         }
     }
 }
+
+/// IST101 with a clock: an expired certificate and one expiring within 14 days are reported,
+/// one valid for longer is not; without a clock (`now: None`) expiry is not checked.
+#[test]
+fn certificates_expiring_or_expired_are_reported_against_the_clock() {
+    let cert = |name: &str, not_after: &str| {
+        format!("---\napiVersion: cert-manager.io/v1\nkind: Certificate\nmetadata: {{name: {name}, namespace: istio-system}}\nspec: {{secretName: {name}}}\nstatus:\n  conditions: [{{type: Ready, status: \"True\"}}]\n  notAfter: \"{not_after}\"\n")
+    };
+    let text = format!(
+        "apiVersion: v1\nkind: Namespace\nmetadata: {{name: istio-system}}\n{}{}{}",
+        cert("old", "2026-11-30T00:00:00Z"),
+        cert("soon", "2026-12-10T00:00:00Z"),
+        cert("fine", "2027-06-01T00:00:00Z")
+    );
+    let loaded = netfence_load::load(&[netfence_load::Source {
+        name: "c.yaml".into(),
+        text,
+    }]);
+    assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
+    let audit = |now: Option<i64>| {
+        let config = AuditConfig {
+            now,
+            ..AuditConfig::default()
+        };
+        let ctx = AuditCtx::new(&loaded.cluster, Profile::Generic, config);
+        run(
+            &ctx,
+            &Selection {
+                select: vec!["IST101".into()],
+                ignore: vec![],
+            },
+        )
+        .diagnostics
+        .into_iter()
+        .map(|d| d.message)
+        .collect::<Vec<_>>()
+    };
+    // 2026-12-02T00:00:00Z
+    let found = audit(Some(1_796_169_600));
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert!(found[0].contains("old expired at 2026-11-30"), "{found:?}");
+    assert!(
+        found[1].contains("soon expires at 2026-12-10T00:00:00Z, in 8 days"),
+        "{found:?}"
+    );
+    assert!(audit(None).is_empty());
+}

@@ -129,6 +129,7 @@ pub const RESOURCES: &[Resource] = &[
         "AuthorizationPolicy",
     ),
     r("route.openshift.io/v1", "routes", "Route"),
+    r("cert-manager.io/v1", "certificates", "Certificate"),
 ];
 
 /// Objects per page.

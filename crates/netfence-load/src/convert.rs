@@ -103,6 +103,8 @@ fn strip_server_fields(value: &mut Value, k: Kind) {
                 .retain(|key, _| matches!(key.as_str(), "podIP" | "podIPs" | "hostIP" | "hostIPs"));
         } else if k == Kind::Node {
             status.retain(|key, _| key == "addresses");
+        } else if k == Kind::Certificate {
+            status.retain(|key, _| key == "conditions" || key == "notAfter");
         } else {
             status.clear();
         }
@@ -631,7 +633,7 @@ impl Builder {
         strip_server_fields(&mut value, k);
         let ns_key = if k.namespaced() { ns.as_str() } else { "" };
         let key = (kind_key(k, &kind), ns_key.to_string(), name.clone());
-        if k.is_policy() {
+        if k.is_policy() || k == Kind::Certificate {
             // netfence's own annotations (suppressions), whatever the dialect keeps of metadata
             let ours: netfence_model::Labels = value
                 .pointer("/metadata/annotations")
@@ -692,6 +694,34 @@ impl Builder {
                         },
                     );
                 }
+            }
+            Kind::Certificate => {
+                let status = value.get("status");
+                let ready = status
+                    .and_then(|s| s.get("conditions"))
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .find(|c| c.get("type").and_then(Value::as_str) == Some("Ready"));
+                self.cluster
+                    .certificates
+                    .push(netfence_model::cluster::Certificate {
+                        namespace: ns.clone(),
+                        name: name.clone(),
+                        ready: ready
+                            .and_then(|c| c.get("status"))
+                            .and_then(Value::as_str)
+                            .map(|s| s == "True"),
+                        message: ready
+                            .and_then(|c| c.get("message"))
+                            .and_then(Value::as_str)
+                            .map(str::to_string),
+                        not_after: status
+                            .and_then(|s| s.get("notAfter"))
+                            .and_then(Value::as_str)
+                            .map(str::to_string),
+                        origin: ctx.origin(),
+                    });
             }
             Kind::ConfigMap => {
                 // only the Cilium agent's configuration decides anything netfence reports
@@ -1407,6 +1437,7 @@ impl Builder {
             calico_network_sets,
             peer_authentications,
             authorization_policies,
+            certificates,
             cilium_config,
             object_annotations,
         } = other.cluster;
@@ -1427,6 +1458,7 @@ impl Builder {
         c.peer_authentications.extend(peer_authentications);
         c.authorization_policies.extend(authorization_policies);
         c.object_annotations.extend(object_annotations);
+        c.certificates.extend(certificates);
         if cilium_config.is_some() {
             c.cilium_config = cilium_config;
         }

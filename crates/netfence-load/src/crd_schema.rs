@@ -522,6 +522,15 @@ pub(crate) fn cluster_network_policy() -> &'static Shape {
     })
 }
 
+// ---------------------------------------------------------------- cert-manager
+
+/// cert-manager `Certificate` (`cert-manager.io/v1`): netfence reads its status only, so the
+/// spec is any object.
+pub(crate) fn certificate() -> &'static Shape {
+    static C: Cache = Cache::new();
+    C.get(|| resource([("spec", Any), ("status", Any)]))
+}
+
 // ---------------------------------------------------------------- others
 
 /// OpenShift Route (`route.openshift.io/v1`).
@@ -593,6 +602,7 @@ pub(crate) fn of(kind: crate::kinds::Kind, name: &str) -> &'static Shape {
         Kind::Namespace => builtin_shape!(core::Namespace),
         Kind::Node => builtin_shape!(core::Node),
         Kind::ConfigMap => builtin_shape!(core::ConfigMap),
+        Kind::Certificate => certificate(),
         Kind::Pod => builtin_shape!(core::Pod),
         Kind::Service => builtin_shape!(core::Service),
         Kind::NetworkPolicy => builtin_shape!(net::NetworkPolicy),

@@ -13,6 +13,8 @@ pub(crate) enum Kind {
     Node,
     /// Read for the Cilium agent's `cilium-config` only.
     ConfigMap,
+    /// cert-manager `Certificate` (readiness and expiry).
+    Certificate,
     Pod,
     /// Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, ReplicationController.
     Workload,
@@ -126,6 +128,13 @@ const TABLE: &[Entry] = &[
     e("Namespace", &["v1"], &[], Some(Kind::Namespace), false),
     e("Node", &["v1"], &[], Some(Kind::Node), false),
     e("ConfigMap", &["v1"], &[], Some(Kind::ConfigMap), false),
+    e(
+        "Certificate",
+        &["cert-manager.io/v1"],
+        &[],
+        Some(Kind::Certificate),
+        false,
+    ),
     e("Pod", &["v1"], &[], Some(Kind::Pod), false),
     e("Service", &["v1"], &[], Some(Kind::Service), false),
     e(

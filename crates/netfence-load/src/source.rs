@@ -325,7 +325,11 @@ impl<'de> serde::de::Visitor<'de> for StrictVisitor {
                 map.next_value::<serde::de::IgnoredAny>()?;
                 continue;
             }
-            let object = m.contains_key("apiVersion") || m.contains_key("kind");
+            let object = (m.contains_key("apiVersion") || m.contains_key("kind"))
+                && !m
+                    .get("kind")
+                    .and_then(Value::as_str)
+                    .is_some_and(|k| crate::yaml::STATUS_KINDS.contains(&k));
             let v = map.next_value_seed(StrictVisitor {
                 metadata: k == "metadata",
                 status: k == "status" && object,

@@ -433,9 +433,17 @@ fn is_object_status(stack: &[Open]) -> bool {
     matches!(
         stack.last(),
         Some(Open::Map { key: Some((k, _)), entries, .. })
-            if k == "status" && entries.iter().any(|e| e.key == "apiVersion" || e.key == "kind")
+            if k == "status"
+                && entries.iter().any(|e| e.key == "apiVersion" || e.key == "kind")
+                && !entries.iter().any(|e| {
+                    e.key == "kind"
+                        && matches!(&e.value.value, NodeValue::Str(s) if STATUS_KINDS.contains(&s.as_str()))
+                })
     )
 }
+
+/// Kinds whose whole `status` netfence reads (a certificate's readiness and expiry).
+pub(crate) const STATUS_KINDS: [&str; 1] = ["Certificate"];
 
 /// Whether the value about to start is a field of an object's `status` that netfence never
 /// reads (the loader would drop it; it is not built at all).

@@ -220,11 +220,30 @@ pub struct Cluster {
     pub peer_authentications: Vec<crate::istio::PeerAuthentication>,
     /// Istio AuthorizationPolicies.
     pub authorization_policies: Vec<crate::istio::AuthorizationPolicy>,
+    /// cert-manager Certificates (the mesh's and ingress' certificates).
+    pub certificates: Vec<Certificate>,
     /// The Cilium agent's ConfigMap (`kube-system/cilium-config`), when in the input.
     pub cilium_config: Option<AgentConfig>,
     /// The `netfence.dev/*` annotations of policy objects of every dialect, by
     /// [`ObjectKey`]: what a finding about the object reads (its suppression).
     pub object_annotations: BTreeMap<ObjectKey, Labels>,
+}
+
+/// A cert-manager `Certificate` and its status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Certificate {
+    /// The namespace.
+    pub namespace: String,
+    /// The name.
+    pub name: String,
+    /// `status.conditions[type=Ready]`: `Some(true)` when issued and valid.
+    pub ready: Option<bool>,
+    /// The Ready condition's message, when not ready.
+    pub message: Option<String>,
+    /// `status.notAfter` (RFC 3339), when issued.
+    pub not_after: Option<String>,
+    /// Where it was declared.
+    pub origin: Origin,
 }
 
 /// A CNI agent's configuration (a ConfigMap's data) and where it was declared.

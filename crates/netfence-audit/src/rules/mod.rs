@@ -21,6 +21,7 @@ pub(crate) mod istio_no_sidecar;
 pub(crate) mod istio_port_exception;
 pub(crate) mod istio_principal_without_strict;
 pub(crate) mod kube_dns_blocked;
+pub(crate) mod mesh_certificate_health;
 pub(crate) mod missing_default_deny;
 pub(crate) mod non_production_into_production;
 pub(crate) mod one_sided_allow;

@@ -29,6 +29,10 @@ pub fn run(args: &AuditArgs) -> Result<i32> {
     let config = AuditConfig {
         system_namespaces: args.system_namespaces.clone(),
         policy_map_max: usize::try_from(args.policy_map_max).unwrap_or(usize::MAX),
+        now: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()
+            .and_then(|d| i64::try_from(d.as_secs()).ok()),
         ..AuditConfig::default()
     };
     let ctx = AuditCtx::new(&loaded.cluster, profile, config);
