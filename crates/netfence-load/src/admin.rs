@@ -86,6 +86,34 @@ pub(crate) struct Peer {
     pub domain_names: Option<Vec<String>>,
 }
 
+impl Peer {
+    /// How many of the peer fields are set (the API allows exactly one).
+    fn fields_set(&self) -> usize {
+        [
+            self.namespaces.is_some(),
+            self.pods.is_some(),
+            self.networks.is_some(),
+            self.nodes.is_some(),
+            self.domain_names.is_some(),
+        ]
+        .iter()
+        .filter(|b| **b)
+        .count()
+    }
+
+    /// A `namespaces` or `pods` peer, when it is one.
+    fn pod_peer(&self) -> Result<Option<AdminPeer>, String> {
+        Ok(match (&self.namespaces, &self.pods) {
+            (Some(ns), _) => Some(AdminPeer::Namespaces(selector::convert(ns)?)),
+            (None, Some(pods)) => Some(AdminPeer::Pods {
+                namespaces: selector::convert(&pods.namespace_selector)?,
+                pods: selector::convert(&pods.pod_selector)?,
+            }),
+            (None, None) => None,
+        })
+    }
+}
+
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Port {
@@ -184,28 +212,13 @@ pub(crate) fn rule(
     let mut unsupported = Vec::new();
     let mut has_network_like = false;
     for (pi, p) in peers_in.iter().enumerate() {
-        let set = [
-            p.namespaces.is_some(),
-            p.pods.is_some(),
-            p.networks.is_some(),
-            p.nodes.is_some(),
-            p.domain_names.is_some(),
-        ]
-        .iter()
-        .filter(|b| **b)
-        .count();
-        if set != 1 {
+        if p.fields_set() != 1 {
             return Err(format!(
                 "{here}.peers[{pi}]: exactly one peer field must be set"
             ));
         }
-        if let Some(ns) = &p.namespaces {
-            peers.push(AdminPeer::Namespaces(selector::convert(ns)?));
-        } else if let Some(pods) = &p.pods {
-            peers.push(AdminPeer::Pods {
-                namespaces: selector::convert(&pods.namespace_selector)?,
-                pods: selector::convert(&pods.pod_selector)?,
-            });
+        if let Some(peer) = p.pod_peer()? {
+            peers.push(peer);
         } else if let Some(nets) = &p.networks {
             if ingress {
                 return Err(format!("{here}: `networks` peers are egress only"));
@@ -411,26 +424,11 @@ pub(crate) fn cnp_rule(
     let mut not_pods = false;
     for (pi, p) in peers_in.iter().enumerate() {
         let at = format!("{here}.{key}[{pi}]");
-        let set = [
-            p.namespaces.is_some(),
-            p.pods.is_some(),
-            p.networks.is_some(),
-            p.nodes.is_some(),
-            p.domain_names.is_some(),
-        ]
-        .iter()
-        .filter(|b| **b)
-        .count();
-        if set != 1 {
+        if p.fields_set() != 1 {
             return Err(format!("{at}: exactly one peer field must be set"));
         }
-        if let Some(ns) = &p.namespaces {
-            peers.push(AdminPeer::Namespaces(selector::convert(ns)?));
-        } else if let Some(pods) = &p.pods {
-            peers.push(AdminPeer::Pods {
-                namespaces: selector::convert(&pods.namespace_selector)?,
-                pods: selector::convert(&pods.pod_selector)?,
-            });
+        if let Some(peer) = p.pod_peer()? {
+            peers.push(peer);
         } else if let Some(nets) = &p.networks {
             not_pods = true;
             if nets.is_empty() || nets.len() > MAX_ITEMS {

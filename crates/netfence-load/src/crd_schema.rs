@@ -417,18 +417,33 @@ pub(crate) fn istio_peer_authentication() -> &'static Shape {
 
 // ---------------------------------------------------------------- network-policy-api
 
+/// The subject and the ingress and egress peers, which v1alpha1 and v1alpha2 share.
+fn admin_subject_and_peers() -> (Shape, Shape, Shape) {
+    let pods = || {
+        obj([
+            ("namespaceSelector", label_selector()),
+            ("podSelector", label_selector()),
+        ])
+    };
+    let subject = obj([("namespaces", label_selector()), ("pods", pods())]);
+    let ingress_peer = obj([("namespaces", label_selector()), ("pods", pods())]);
+    let egress_peer = extend(
+        &ingress_peer,
+        [
+            ("nodes", label_selector()),
+            ("networks", strings()),
+            ("domainNames", strings()),
+        ],
+    );
+    (subject, ingress_peer, egress_peer)
+}
+
 /// AdminNetworkPolicy (`baseline == false`) and BaselineAdminNetworkPolicy.
 pub(crate) fn admin_policy(baseline: bool) -> &'static Shape {
     static C: [Cache; 2] = [Cache::new(), Cache::new()];
     match C.get(usize::from(baseline)) {
         Some(c) => c.get(|| {
-            let pods = || {
-                obj([
-                    ("namespaceSelector", label_selector()),
-                    ("podSelector", label_selector()),
-                ])
-            };
-            let subject = obj([("namespaces", label_selector()), ("pods", pods())]);
+            let (subject, ingress_peer, egress_peer) = admin_subject_and_peers();
             let ports = list(obj([
                 ("portNumber", obj([("protocol", Str), ("port", Int)])),
                 ("namedPort", Str),
@@ -437,15 +452,6 @@ pub(crate) fn admin_policy(baseline: bool) -> &'static Shape {
                     obj([("protocol", Str), ("start", Int), ("end", Int)]),
                 ),
             ]));
-            let ingress_peer = obj([("namespaces", label_selector()), ("pods", pods())]);
-            let egress_peer = extend(
-                &ingress_peer,
-                [
-                    ("nodes", label_selector()),
-                    ("networks", strings()),
-                    ("domainNames", strings()),
-                ],
-            );
             let rule = |peer_key: &str, peer: Shape| {
                 obj([
                     ("name", Str),
@@ -474,13 +480,7 @@ pub(crate) fn admin_policy(baseline: bool) -> &'static Shape {
 pub(crate) fn cluster_network_policy() -> &'static Shape {
     static C: Cache = Cache::new();
     C.get(|| {
-        let pods = || {
-            obj([
-                ("namespaceSelector", label_selector()),
-                ("podSelector", label_selector()),
-            ])
-        };
-        let subject = obj([("namespaces", label_selector()), ("pods", pods())]);
+        let (subject, ingress_peer, egress_peer) = admin_subject_and_peers();
         let port = obj([
             ("number", Int),
             ("range", obj([("start", Int), ("end", Int)])),
@@ -492,15 +492,6 @@ pub(crate) fn cluster_network_policy() -> &'static Shape {
             ("sctp", proto()),
             ("destinationNamedPort", Str),
         ]));
-        let ingress_peer = obj([("namespaces", label_selector()), ("pods", pods())]);
-        let egress_peer = extend(
-            &ingress_peer,
-            [
-                ("nodes", label_selector()),
-                ("networks", strings()),
-                ("domainNames", strings()),
-            ],
-        );
         let rule = |peer_key: &str, peer: Shape| {
             obj([
                 ("name", Str),
