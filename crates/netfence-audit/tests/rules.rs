@@ -417,3 +417,82 @@ fn certificates_expiring_or_expired_are_reported_against_the_clock() {
     );
     assert!(audit(None).is_empty());
 }
+
+/// A self-signed CA certificate (PEM) valid until `y-m-d`.
+fn ca_pem(y: i32, m: u8, d: u8) -> String {
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    params.not_before = rcgen::date_time_ymd(2025, 1, 1);
+    params.not_after = rcgen::date_time_ymd(y, m, d);
+    let key = rcgen::KeyPair::generate().unwrap();
+    params.self_signed(&key).unwrap().pem()
+}
+
+/// IST101 on Istio's CA secrets: the earliest `notAfter` of the certificates they hold decides;
+/// the keys are never read; other secrets are skipped; a key that holds no certificate is a
+/// located error.
+#[test]
+fn istio_ca_secrets_expiring_are_reported() {
+    use base64::Engine as _;
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let soon = ca_pem(2026, 12, 10);
+    let later = ca_pem(2030, 1, 1);
+    let text = format!(
+        "apiVersion: v1\nkind: Namespace\nmetadata: {{name: istio-system}}\n---\napiVersion: v1\nkind: Secret\nmetadata: {{name: cacerts, namespace: istio-system}}\ntype: Opaque\ndata:\n  ca-cert.pem: {}\n  root-cert.pem: {}\n  ca-key.pem: {}\n---\napiVersion: v1\nkind: Secret\nmetadata: {{name: istio-ca-secret, namespace: istio-system}}\ntype: istio.io/ca-root\ndata:\n  ca-cert.pem: {}\n---\napiVersion: v1\nkind: Secret\nmetadata: {{name: cacerts, namespace: default}}\ndata:\n  ca-cert.pem: {}\n",
+        b64(&later),
+        b64(&soon),
+        b64("not a key"),
+        b64(&later),
+        b64(&soon),
+    );
+    let loaded = netfence_load::load(&[netfence_load::Source {
+        name: "istio.yaml".into(),
+        text,
+    }]);
+    assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
+    assert_eq!(
+        loaded.cluster.certificates.len(),
+        2,
+        "default/cacerts is not Istio's"
+    );
+    let config = AuditConfig {
+        // 2026-12-02T00:00:00Z
+        now: Some(1_796_169_600),
+        ..AuditConfig::default()
+    };
+    let ctx = AuditCtx::new(&loaded.cluster, Profile::Generic, config);
+    let found = run(
+        &ctx,
+        &Selection {
+            select: vec!["IST101".into()],
+            ignore: vec![],
+        },
+    )
+    .diagnostics;
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0].message.contains(
+            "the CA certificate of Istio's Secret istio-system/cacerts expires at 2026-12-10T00:00:00Z, in 8 days"
+        ),
+        "{}",
+        found[0].message
+    );
+    assert_eq!(found[0].object, "Secret istio-system/cacerts");
+
+    // a certificate key without a certificate: an error naming the key
+    let bad = netfence_load::load(&[netfence_load::Source {
+        name: "bad.yaml".into(),
+        text: format!(
+            "apiVersion: v1\nkind: Secret\nmetadata: {{name: istio-ca-secret, namespace: istio-system}}\ndata:\n  ca-cert.pem: {}\n",
+            b64("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n")
+        ),
+    }]);
+    assert_eq!(bad.errors.len(), 1, "{:?}", bad.errors);
+    let e = bad.errors[0].to_string();
+    assert!(
+        e.contains("bad.yaml")
+            && e.contains("data.ca-cert.pem")
+            && e.contains("holds no PEM certificate"),
+        "{e}"
+    );
+}

@@ -43,10 +43,21 @@ pub struct LiveArgs {
     /// The kubeconfig context (default: the current one).
     #[arg(long, requires = "cluster")]
     pub context: Option<String>,
-    /// Only these namespaces' objects (repeatable; cluster-scoped kinds are read whole, since
-    /// selectors read every namespace's labels); default: all namespaces.
-    #[arg(long = "cluster-namespace", value_name = "NS", requires = "cluster")]
-    pub cluster_namespaces: Vec<String>,
+    /// With `--cluster`, list only these namespaces' objects (repeatable; cluster-scoped kinds
+    /// are read whole, since selectors read every namespace's labels). `generate` also writes
+    /// policies for these namespaces, with or without `--cluster`.
+    #[arg(
+        long = "namespace",
+        short = 'n',
+        value_name = "NS",
+        visible_alias = "cluster-namespace",
+        conflicts_with = "all_namespaces"
+    )]
+    pub namespaces: Vec<String>,
+    /// Every namespace (the default for `--cluster`); `generate` writes policies for every
+    /// namespace but kube-system and kube-public.
+    #[arg(long, short = 'A')]
+    pub all_namespaces: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -368,14 +379,9 @@ pub struct FlowsArgs {
 
 #[derive(Debug, Args)]
 pub struct GenerateTarget {
+    /// The inputs; their `--namespace`/`--all-namespaces` name the namespaces to generate for.
     #[command(flatten)]
     pub inputs: Inputs,
-    /// Namespaces to generate for (repeatable).
-    #[arg(long = "namespace", short = 'n')]
-    pub namespaces: Vec<String>,
-    /// Every namespace of the inventory except kube-system and kube-public.
-    #[arg(long)]
-    pub all_namespaces: bool,
     /// Namespaces to leave out (repeatable).
     #[arg(long)]
     pub exclude: Vec<String>,

@@ -142,7 +142,7 @@ fn live_sources(live: &crate::cli::LiveArgs) -> Result<Vec<Source>> {
     crate::live::sources(&crate::live::Target {
         kubeconfig: live.kubeconfig.clone(),
         context: live.context.clone(),
-        namespaces: live.cluster_namespaces.clone(),
+        namespaces: live.namespaces.clone(),
     })
 }
 
@@ -154,6 +154,13 @@ fn live_sources(_: &crate::cli::LiveArgs) -> Result<Vec<Source>> {
 
 /// Reads and loads the inputs; any load error is fatal (exit 2) after all are printed.
 pub fn load(inputs: &Inputs) -> Result<Loaded> {
+    let live = &inputs.live;
+    if !live.cluster && (!live.namespaces.is_empty() || live.all_namespaces) {
+        bail!(
+            "`--namespace` and `--all-namespaces` say which namespaces `--cluster` lists; \
+             files are read whole (add --cluster, or leave the flag out)"
+        );
+    }
     load_sources(&sources(inputs)?, inputs.verbose)
 }
 

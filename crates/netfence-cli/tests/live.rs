@@ -27,12 +27,21 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// The resource (plural) of `kind`.
+fn plural(kind: &str) -> String {
+    let k = kind.to_lowercase();
+    if let Some(stem) = k.strip_suffix('y') {
+        format!("{stem}ies")
+    } else if k.ends_with('s') {
+        format!("{k}es")
+    } else {
+        format!("{k}s")
+    }
+}
+
 /// The API path listing objects of `api_version`/`kind`.
 fn list_path(api_version: &str, kind: &str) -> String {
-    let plural = match kind {
-        "NetworkPolicy" => "networkpolicies".to_string(),
-        k => format!("{}s", k.to_lowercase()),
-    };
+    let plural = plural(kind);
     if api_version.contains('/') {
         format!("/apis/{api_version}/{plural}")
     } else {
@@ -88,6 +97,176 @@ struct Faults {
     unauthorized: bool,
     /// Objects per page at most (default 2, so that pagination is exercised).
     page: Option<usize>,
+    /// Group/versions registered whose discovery answers 503 (an aggregated API down).
+    unavailable: Vec<String>,
+    /// After this many requests, every request is answered 401 (a token that expires).
+    expires_after: Option<usize>,
+}
+
+/// The group/versions and resources every Kubernetes API server serves, besides the ones the
+/// recorded objects name.
+const BUILTIN: &[(&str, &[&str])] = &[
+    (
+        "v1",
+        &[
+            "namespaces",
+            "nodes",
+            "pods",
+            "services",
+            "replicationcontrollers",
+            "configmaps",
+            "secrets",
+        ],
+    ),
+    (
+        "apps/v1",
+        &["deployments", "replicasets", "statefulsets", "daemonsets"],
+    ),
+    ("batch/v1", &["jobs", "cronjobs"]),
+    ("networking.k8s.io/v1", &["networkpolicies", "ingresses"]),
+];
+
+/// Resources whose objects are cluster-scoped.
+const CLUSTER_SCOPED: &[&str] = &[
+    "namespaces",
+    "nodes",
+    "adminnetworkpolicies",
+    "baselineadminnetworkpolicies",
+    "clusternetworkpolicies",
+    "ciliumclusterwidenetworkpolicies",
+    "ciliumcidrgroups",
+    "globalnetworkpolicies",
+    "globalnetworksets",
+    "tiers",
+];
+
+/// Group/version -> resources served: the builtin ones, and those of the recorded objects.
+fn served(
+    objects: &BTreeMap<String, Vec<serde_json::Value>>,
+) -> BTreeMap<String, std::collections::BTreeSet<String>> {
+    let mut out: BTreeMap<String, std::collections::BTreeSet<String>> = BTreeMap::new();
+    for (gv, resources) in BUILTIN {
+        out.entry(gv.to_string())
+            .or_default()
+            .extend(resources.iter().map(|r| r.to_string()));
+    }
+    for path in objects.keys() {
+        let rest = path
+            .strip_prefix("/apis/")
+            .or_else(|| path.strip_prefix("/api/"))
+            .unwrap();
+        let (gv, resource) = rest.rsplit_once('/').unwrap();
+        out.entry(gv.to_string())
+            .or_default()
+            .insert(resource.to_string());
+    }
+    out
+}
+
+/// The discovery document at `path`, if it is one: `/api`, `/apis`, `/api/v1`, `/apis/G/V`.
+fn discovery(
+    served: &BTreeMap<String, std::collections::BTreeSet<String>>,
+    faults: &Faults,
+    path: &str,
+) -> Option<(u16, String)> {
+    if path == "/api" {
+        return Some((
+            200,
+            serde_json::json!({"kind": "APIVersions", "versions": ["v1"]}).to_string(),
+        ));
+    }
+    let registered = || {
+        served
+            .keys()
+            .cloned()
+            .chain(faults.unavailable.iter().cloned())
+            .filter(|gv| gv.contains('/'))
+    };
+    if path == "/apis" {
+        let mut groups: BTreeMap<String, Vec<serde_json::Value>> = BTreeMap::new();
+        for gv in registered() {
+            let (g, v) = gv.split_once('/').unwrap();
+            groups
+                .entry(g.to_string())
+                .or_default()
+                .push(serde_json::json!({"groupVersion": gv, "version": v}));
+        }
+        let groups: Vec<_> = groups
+            .into_iter()
+            .map(|(name, versions)| {
+                serde_json::json!({"name": name, "preferredVersion": versions[0], "versions": versions})
+            })
+            .collect();
+        return Some((
+            200,
+            serde_json::json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
+                .to_string(),
+        ));
+    }
+    let gv = path
+        .strip_prefix("/apis/")
+        .or_else(|| path.strip_prefix("/api/"))?;
+    if faults.unavailable.iter().any(|u| u == gv) {
+        return Some((
+            503,
+            status(
+                503,
+                "ServiceUnavailable",
+                "the server is currently unable to handle the request",
+            ),
+        ));
+    }
+    let resources = served.get(gv)?;
+    let resources: Vec<_> = resources
+        .iter()
+        .flat_map(|r| {
+            [
+                serde_json::json!({"name": r, "namespaced": !CLUSTER_SCOPED.contains(&r.as_str()),
+                    "kind": "Object", "verbs": ["get", "list", "watch"]}),
+                serde_json::json!({"name": format!("{r}/status"), "namespaced": true,
+                    "kind": "Object", "verbs": ["get"]}),
+            ]
+        })
+        .collect();
+    Some((
+        200,
+        serde_json::json!({"kind": "APIResourceList", "groupVersion": gv, "resources": resources})
+            .to_string(),
+    ))
+}
+
+/// Whether `path` lists a served resource (cluster-wide or in one namespace).
+fn is_served_list(
+    served: &BTreeMap<String, std::collections::BTreeSet<String>>,
+    path: &str,
+) -> bool {
+    let Some(rest) = path
+        .strip_prefix("/apis/")
+        .or_else(|| path.strip_prefix("/api/"))
+    else {
+        return false;
+    };
+    let rest = match rest.split_once("/namespaces/") {
+        Some((gv, scoped)) => match scoped.split_once('/') {
+            Some((_, resource)) if !resource.contains('/') => format!("{gv}/{resource}"),
+            _ => return false,
+        },
+        None => rest.to_string(),
+    };
+    rest.rsplit_once('/')
+        .is_some_and(|(gv, r)| served.get(gv).is_some_and(|s| s.contains(r)))
+}
+
+/// The object a named get reads (`/api/v1/namespaces/NS/PLURAL/NAME`), if recorded.
+fn named(objects: &BTreeMap<String, Vec<serde_json::Value>>, path: &str) -> Option<String> {
+    let rest = path.strip_prefix("/api/v1/namespaces/")?;
+    let mut parts = rest.split('/');
+    let (ns, plural, name) = (parts.next()?, parts.next()?, parts.next()?);
+    let object = objects
+        .get(&format!("/api/v1/{plural}"))?
+        .iter()
+        .find(|o| o["metadata"]["namespace"] == ns && o["metadata"]["name"] == name)?;
+    Some(object.to_string())
 }
 
 fn status(code: u16, reason: &str, message: &str) -> String {
@@ -217,8 +396,14 @@ fn respond<S: Read + Write>(
                     .find_map(|kv| kv.strip_prefix(&format!("{k}=")))
                     .map(str::to_string)
             };
-            let (code, body) = if faults.unauthorized {
+            let served = served(objects);
+            let n = seen.load(Ordering::SeqCst);
+            let (code, body) = if faults.unauthorized
+                || faults.expires_after.is_some_and(|after| n > after)
+            {
                 (401, status(401, "Unauthorized", "Unauthorized"))
+            } else if let Some(answer) = discovery(&served, faults, path) {
+                answer
             } else if faults.forbidden.iter().any(|p| p == path) {
                 (
                     403,
@@ -256,11 +441,9 @@ fn respond<S: Read + Write>(
                         "metadata": {"resourceVersion": "1", "continue": cont}, "items": page})
                     .to_string(),
                 )
-            } else if path.starts_with("/api/v1/")
-                || path.starts_with("/apis/apps/")
-                || path.starts_with("/apis/batch/")
-                || path.starts_with("/apis/networking.k8s.io/")
-            {
+            } else if let Some(object) = named(objects, path) {
+                (200, object)
+            } else if is_served_list(&served, path) {
                 (200, serde_json::json!({"kind": "List", "apiVersion": "v1", "metadata": {}, "items": []}).to_string())
             } else {
                 (
@@ -277,6 +460,7 @@ fn respond<S: Read + Write>(
                 401 => "Unauthorized",
                 403 => "Forbidden",
                 404 => "Not Found",
+                503 => "Service Unavailable",
                 _ => "Too Many Requests",
             };
             let _ = write!(
@@ -409,7 +593,7 @@ fn errors_say_what_to_do() {
                 forbidden: vec!["/apis/networking.k8s.io/v1/networkpolicies".into()],
                 ..Faults::default()
             },
-            "forbidden (403): your user may not list networkpolicies (networking.k8s.io/v1); grant get and list on it (deploy/rbac.yaml",
+            "forbidden (403): your user may not list networkpolicies (networking.k8s.io/v1); grant it (deploy/rbac.yaml",
         ),
         (
             Faults {
@@ -423,7 +607,7 @@ fn errors_say_what_to_do() {
                 slow: vec!["/apis/apps/v1/deployments".into()],
                 ..Faults::default()
             },
-            "did not answer listing deployments within 1s",
+            "did not answer `list deployments (apps/v1)` within 1s",
         ),
     ];
     for (faults, want) in cases {
@@ -575,7 +759,7 @@ fn a_namespace_filter_lists_only_those_namespaces() {
         "--cluster",
         "--kubeconfig",
         kc.to_str().unwrap(),
-        "--cluster-namespace",
+        "-n",
         "production",
     ]);
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -587,4 +771,201 @@ fn a_namespace_filter_lists_only_those_namespaces() {
     );
     assert!(stdout.contains("production/web[Deployment]"), "{stdout}");
     assert!(!stdout.contains("staging/api"), "{stdout}");
+}
+
+#[test]
+fn a_token_that_expires_mid_listing_is_an_error_that_says_so() {
+    let objects = recorded(&root().join("examples/seed-production"));
+    // discovery and the first lists pass; then every request is refused
+    let server = serve(
+        objects,
+        Faults {
+            expires_after: Some(12),
+            ..Faults::default()
+        },
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let out = netfence(&[
+        "connectivity",
+        "--cluster",
+        "--kubeconfig",
+        kubeconfig(dir.path(), &server).to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "no partial answer: {stderr}");
+    assert!(
+        stderr.contains("does not accept your credentials (401) to list")
+            && stderr.contains("they expired or are wrong; log in again"),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty(), "nothing printed from half a cluster");
+}
+
+/// Calico without its API server: `projectcalico.org/v3` is registered but answers 503, the
+/// CRDs are served as `crd.projectcalico.org/v1`; netfence reads those and says why.
+#[test]
+fn calico_is_read_from_its_crds_when_its_api_server_is_down() {
+    let example = root().join("examples/seed-calico-istio");
+    let objects: BTreeMap<String, Vec<serde_json::Value>> = recorded(&example)
+        .into_iter()
+        .map(|(path, items)| {
+            (
+                path.replace(
+                    "/apis/projectcalico.org/v3/",
+                    "/apis/crd.projectcalico.org/v1/",
+                ),
+                items,
+            )
+        })
+        .collect();
+    assert!(objects.keys().any(|p| p.contains("crd.projectcalico.org")));
+    let server = serve(
+        objects,
+        Faults {
+            unavailable: vec!["projectcalico.org/v3".into()],
+            ..Faults::default()
+        },
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let kc = kubeconfig(dir.path(), &server);
+    let live = netfence(&[
+        "connectivity",
+        "--cluster",
+        "--kubeconfig",
+        kc.to_str().unwrap(),
+        "--cni",
+        "calico",
+    ]);
+    let stderr = String::from_utf8_lossy(&live.stderr);
+    assert_eq!(live.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("registers projectcalico.org/v3 but does not answer for it (503"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("GlobalNetworkPolicy ("),
+        "Calico is not absent: {stderr}"
+    );
+    let files = netfence(&[
+        "connectivity",
+        "examples/seed-calico-istio",
+        "--cni",
+        "calico",
+    ]);
+    assert_eq!(
+        String::from_utf8_lossy(&live.stdout),
+        String::from_utf8_lossy(&files.stdout)
+    );
+}
+
+/// The objects read by name: the Cilium agent's ConfigMap and Istio's CA secrets reach the
+/// audit; the snapshot keeps the certificates and never the keys; a Role not granted is a
+/// note, not an error.
+#[test]
+fn objects_read_by_name_reach_the_audit_and_keys_never_leave_the_cluster() {
+    use base64::Engine as _;
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    params.not_before = rcgen::date_time_ymd(2024, 1, 1);
+    params.not_after = rcgen::date_time_ymd(2025, 6, 1);
+    let key = rcgen::KeyPair::generate().unwrap();
+    let expired = params.self_signed(&key).unwrap().pem();
+    let mut objects = recorded(&root().join("examples/seed-production"));
+    objects.insert(
+        "/api/v1/configmaps".into(),
+        vec![
+            serde_json::json!({"metadata": {"name": "cilium-config", "namespace": "kube-system"},
+                "data": {"enable-hubble": "false"}}),
+            serde_json::json!({"metadata": {"name": "other", "namespace": "kube-system"},
+                "data": {"x": "y"}}),
+        ],
+    );
+    objects.insert(
+        "/api/v1/secrets".into(),
+        vec![
+            serde_json::json!({"metadata": {"name": "istio-ca-secret", "namespace": "istio-system"},
+            "type": "istio.io/ca-root",
+            "data": {"ca-cert.pem": b64(&expired), "ca-key.pem": b64(&key.serialize_pem())}}),
+        ],
+    );
+    let server = serve(objects.clone(), Faults::default());
+    let dir = tempfile::tempdir().unwrap();
+    let kc = kubeconfig(dir.path(), &server);
+    let kc = kc.to_str().unwrap();
+    let audit = netfence(&[
+        "audit",
+        "--cluster",
+        "--kubeconfig",
+        kc,
+        "--select",
+        "XP103,IST101",
+        "-o",
+        "json",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&audit.stdout).unwrap();
+    let codes: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["IST101", "XP103"], "{v}");
+    let snap = dir.path().join("snap");
+    let out = netfence(&[
+        "snapshot",
+        "--cluster",
+        "--kubeconfig",
+        kc,
+        "--out-dir",
+        snap.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let secret = std::fs::read_to_string(snap.join("istio-system/Secret.yaml")).unwrap();
+    assert!(secret.contains("ca-cert.pem"), "{secret}");
+    assert!(
+        !secret.contains("ca-key.pem") && !secret.contains("PRIVATE"),
+        "{secret}"
+    );
+    assert!(
+        !snap.join("kube-system/ConfigMap.yaml").exists() || {
+            let cm = std::fs::read_to_string(snap.join("kube-system/ConfigMap.yaml")).unwrap();
+            cm.contains("cilium-config") && !cm.contains("other")
+        }
+    );
+    // the snapshot analysed offline finds the same
+    let offline = netfence(&[
+        "audit",
+        snap.to_str().unwrap(),
+        "--select",
+        "XP103,IST101",
+        "-o",
+        "json",
+    ]);
+    let w: serde_json::Value = serde_json::from_slice(&offline.stdout).unwrap();
+    assert_eq!(w["findings"].as_array().unwrap().len(), 2, "{w}");
+
+    // without the Role in istio-system: a note, and the rest of the answer
+    let server = serve(
+        objects,
+        Faults {
+            forbidden: vec!["/api/v1/namespaces/istio-system/secrets/istio-ca-secret".into()],
+            ..Faults::default()
+        },
+    );
+    let kc = kubeconfig(dir.path(), &server);
+    let out = netfence(&[
+        "audit",
+        "--cluster",
+        "--kubeconfig",
+        kc.to_str().unwrap(),
+        "--select",
+        "XP103,IST101",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("may not get Secret istio-system/istio-ca-secret: not checked: the expiry of Istio's CA certificate (IST101)"),
+        "{stderr}"
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("XP103"));
 }

@@ -584,6 +584,14 @@ impl Builder {
                     .push((ctx.origin(), kind, format!("{ns}/{name}")));
                 return;
             }
+            // of the Secrets, only Istio's CA certificates are read (never their keys)
+            kinds::Class::Read(kinds::Kind::Secret)
+                if !crate::x509::is_istio_ca_secret(&ns, &name) =>
+            {
+                self.skipped
+                    .push((ctx.origin(), kind, format!("{ns}/{name}")));
+                return;
+            }
             kinds::Class::Read(k) => k,
             kinds::Class::Skip => {
                 self.skipped
@@ -633,7 +641,7 @@ impl Builder {
         strip_server_fields(&mut value, k);
         let ns_key = if k.namespaced() { ns.as_str() } else { "" };
         let key = (kind_key(k, &kind), ns_key.to_string(), name.clone());
-        if k.is_policy() || k == Kind::Certificate {
+        if k.is_policy() || k == Kind::Certificate || k == Kind::Secret {
             // netfence's own annotations (suppressions), whatever the dialect keeps of metadata
             let ours: netfence_model::Labels = value
                 .pointer("/metadata/annotations")
@@ -706,6 +714,7 @@ impl Builder {
                 self.cluster
                     .certificates
                     .push(netfence_model::cluster::Certificate {
+                        source: netfence_model::cluster::CertificateSource::CertManager,
                         namespace: ns.clone(),
                         name: name.clone(),
                         ready: ready
@@ -722,6 +731,31 @@ impl Builder {
                             .map(str::to_string),
                         origin: ctx.origin(),
                     });
+            }
+            Kind::Secret => {
+                if let Some(secret) = self.typed::<core::Secret>(ctx, value) {
+                    match crate::x509::earliest_not_after(&secret) {
+                        Ok(not_after) => {
+                            self.cluster
+                                .certificates
+                                .push(netfence_model::cluster::Certificate {
+                                    source:
+                                        netfence_model::cluster::CertificateSource::IstioCaSecret,
+                                    namespace: ns.clone(),
+                                    name: name.clone(),
+                                    ready: None,
+                                    message: None,
+                                    not_after,
+                                    origin: ctx.origin(),
+                                })
+                        }
+                        Err((field, message)) => self.errors.push(ctx.err(
+                            Some(field),
+                            message,
+                            Some("the key must hold PEM X.509 certificates (`istioctl` and `openssl x509 -noout -enddate` read it)"),
+                        )),
+                    }
+                }
             }
             Kind::ConfigMap => {
                 // only the Cilium agent's configuration decides anything netfence reports

@@ -593,6 +593,7 @@ pub(crate) fn of(kind: crate::kinds::Kind, name: &str) -> &'static Shape {
         Kind::Namespace => builtin_shape!(core::Namespace),
         Kind::Node => builtin_shape!(core::Node),
         Kind::ConfigMap => builtin_shape!(core::ConfigMap),
+        Kind::Secret => builtin_shape!(core::Secret),
         Kind::Certificate => certificate(),
         Kind::Pod => builtin_shape!(core::Pod),
         Kind::Service => builtin_shape!(core::Service),

@@ -15,6 +15,8 @@ pub(crate) enum Kind {
     ConfigMap,
     /// cert-manager `Certificate` (readiness and expiry).
     Certificate,
+    /// Read for Istio's CA secrets only (their certificates' expiry).
+    Secret,
     Pod,
     /// Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, ReplicationController.
     Workload,
@@ -52,6 +54,7 @@ impl Kind {
             Kind::Namespace
                 | Kind::Node
                 | Kind::ConfigMap
+                | Kind::Secret
                 | Kind::Pod
                 | Kind::Workload
                 | Kind::CronJob
@@ -128,6 +131,7 @@ const TABLE: &[Entry] = &[
     e("Namespace", &["v1"], &[], Some(Kind::Namespace), false),
     e("Node", &["v1"], &[], Some(Kind::Node), false),
     e("ConfigMap", &["v1"], &[], Some(Kind::ConfigMap), false),
+    e("Secret", &["v1"], &[], Some(Kind::Secret), false),
     e(
         "Certificate",
         &["cert-manager.io/v1"],

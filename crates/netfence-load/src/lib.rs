@@ -29,6 +29,7 @@ mod selector;
 mod source;
 pub mod spec;
 mod workload;
+mod x509;
 mod yaml;
 
 pub use err::LoadError;

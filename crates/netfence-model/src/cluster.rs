@@ -229,9 +229,21 @@ pub struct Cluster {
     pub object_annotations: BTreeMap<ObjectKey, Labels>,
 }
 
-/// A cert-manager `Certificate` and its status.
+/// Where a certificate's state was read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CertificateSource {
+    /// A cert-manager `Certificate` object and its status.
+    CertManager,
+    /// An Istio CA secret (`istio-ca-secret`, `cacerts`): the X.509 certificates it holds.
+    IstioCaSecret,
+}
+
+/// A certificate the mesh or ingress depends on: a cert-manager `Certificate` and its status,
+/// or the CA certificate of an Istio CA secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Certificate {
+    /// What it was read from.
+    pub source: CertificateSource,
     /// The namespace.
     pub namespace: String,
     /// The name.
@@ -240,7 +252,8 @@ pub struct Certificate {
     pub ready: Option<bool>,
     /// The Ready condition's message, when not ready.
     pub message: Option<String>,
-    /// `status.notAfter` (RFC 3339), when issued.
+    /// `status.notAfter` (RFC 3339), when issued; for a secret, the earliest `notAfter` of
+    /// its CA certificates.
     pub not_after: Option<String>,
     /// Where it was declared.
     pub origin: Origin,

@@ -4,11 +4,12 @@ use super::finding;
 use crate::context::AuditCtx;
 use crate::diagnostic::{Diagnostic, Severity, Subject};
 use crate::registry::RuleMeta;
+use netfence_model::cluster::CertificateSource;
 
 pub(crate) static RULE: RuleMeta = RuleMeta {
     code: "IST101",
     name: "mesh-certificate-health",
-    summary: "a certificate is not issued, has expired, or expires within 14 days",
+    summary: "a mesh certificate is not issued, has expired, or expires within 14 days",
     severity: Severity::High,
     docs: DOCS,
     check,
@@ -18,6 +19,12 @@ const DOCS: &str = r#"## What it does
 Reads cert-manager `Certificate` objects (in the input, with their `status`) and reports those
 whose `Ready` condition is not `True` (not issued, or renewal failing), and, when the audit runs
 with a clock (the CLI's), those whose `status.notAfter` has passed or falls within 14 days.
+
+Istio's CA secrets in `istio-system` (`istio-ca-secret`, istiod's self-signed CA, and
+`cacerts`, a plug-in CA) are checked the same way: the earliest `notAfter` of the X.509
+certificates in `ca-cert.pem`, `root-cert.pem` and `cert-chain.pem` (what `istioctl
+proxy-config secret` shows from the proxy's side). `--cluster` gets them by name (the Role in
+`deploy/rbac-istio.yaml`) and keeps only the certificates, never the keys.
 
 ## Why is this bad?
 A mesh or ingress certificate that is not issued or has expired breaks every mTLS connection
@@ -38,9 +45,7 @@ Fix the issuer (`kubectl describe certificate`, `cmctl status certificate`), or 
 ## References
 - https://cert-manager.io/docs/usage/certificate/
 - https://istio.io/latest/docs/tasks/security/cert-management/plugin-ca-cert/
-
-Not checked yet: Istio's own CA secrets (`istio-ca-secret`, `cacerts`), whose certificate
-would need X.509 parsing.
+- https://istio.io/latest/docs/ops/diagnostic-tools/proxy-cmd/#verifying-connectivity
 "#;
 
 /// Days from 1970-01-01 to `y-m-d` (proleptic Gregorian).
@@ -68,13 +73,30 @@ pub(crate) fn unix(t: &str) -> Option<i64> {
 
 fn check(ctx: &AuditCtx<'_>, out: &mut Vec<Diagnostic>) {
     for c in &ctx.cluster.certificates {
+        let (kind, what, fix) = match c.source {
+            CertificateSource::CertManager => (
+                "Certificate",
+                format!("Certificate {}/{}", c.namespace, c.name),
+                format!(
+                    "check the issuer: kubectl describe certificate -n {} {}",
+                    c.namespace, c.name
+                ),
+            ),
+            CertificateSource::IstioCaSecret => (
+                "Secret",
+                format!("the CA certificate of Istio's Secret {}/{}", c.namespace, c.name),
+                "rotate Istio's CA before it expires (https://istio.io/latest/docs/tasks/security/cert-management/plugin-ca-cert/); workload certificates it signed stop validating with it".to_string(),
+            ),
+        };
         let subject = Subject::Object(netfence_model::cluster::object_key(
-            "Certificate",
+            kind,
             Some(&c.namespace),
             &c.name,
         ));
-        let object = format!("Certificate {}/{}", c.namespace, c.name);
-        let problem = if c.ready == Some(false) || c.ready.is_none() && c.not_after.is_none() {
+        let object = format!("{kind} {}/{}", c.namespace, c.name);
+        let problem = if c.source == CertificateSource::IstioCaSecret && c.not_after.is_none() {
+            None
+        } else if c.ready == Some(false) || c.ready.is_none() && c.not_after.is_none() {
             Some(format!(
                 "Certificate {}/{} is not Ready{}",
                 c.namespace,
@@ -87,15 +109,11 @@ fn check(ctx: &AuditCtx<'_>, out: &mut Vec<Diagnostic>) {
         } else {
             match (ctx.config.now, c.not_after.as_deref().and_then(unix)) {
                 (Some(now), Some(end)) if end <= now => Some(format!(
-                    "Certificate {}/{} expired at {}",
-                    c.namespace,
-                    c.name,
+                    "{what} expired at {}",
                     c.not_after.as_deref().unwrap_or_default()
                 )),
                 (Some(now), Some(end)) if end - now < 14 * 86_400 => Some(format!(
-                    "Certificate {}/{} expires at {}, in {} days",
-                    c.namespace,
-                    c.name,
+                    "{what} expires at {}, in {} days",
                     c.not_after.as_deref().unwrap_or_default(),
                     (end - now) / 86_400
                 )),
@@ -109,10 +127,7 @@ fn check(ctx: &AuditCtx<'_>, out: &mut Vec<Diagnostic>) {
                 object,
                 Some(c.origin.clone()),
                 message,
-                format!(
-                    "check the issuer: kubectl describe certificate -n {} {}",
-                    c.namespace, c.name
-                ),
+                fix,
             ));
         }
     }

@@ -23,22 +23,29 @@ pub fn run(cmd: &GenerateCommand) -> Result<i32> {
 
 fn run_target(t: &GenerateTarget, kind: Kind) -> Result<i32> {
     let choice = super::profile(&t.inputs.cni)?;
-    let loaded = input::load(&t.inputs)?;
+    let scope = &t.inputs.live;
+    // offline, the namespace flags name targets only; with --cluster they also limit the listing
+    let mut inputs = t.inputs.clone();
+    if !scope.cluster {
+        inputs.live.namespaces.clear();
+        inputs.live.all_namespaces = false;
+    }
+    let loaded = input::load(&inputs)?;
     let profile = choice.resolve(&loaded.cluster);
     let c = &loaded.cluster;
-    let mut namespaces: Vec<String> = if t.all_namespaces {
+    let mut namespaces: Vec<String> = if scope.all_namespaces {
         c.namespaces
             .keys()
             .filter(|n| *n != "kube-system" && *n != "kube-public")
             .cloned()
             .collect()
     } else {
-        t.namespaces.clone()
+        scope.namespaces.clone()
     };
     if namespaces.is_empty() {
         bail!("name namespaces with --namespace, or use --all-namespaces");
     }
-    for n in &t.namespaces {
+    for n in &scope.namespaces {
         if !c.namespaces.contains_key(n) {
             bail!("namespace `{n}` is not in the input");
         }

@@ -77,12 +77,12 @@ pub fn run(args: &SnapshotArgs) -> Result<i32> {
             .unwrap_or_default()
             .trim_end_matches("List")
             .to_string();
-        for item in list
-            .get("items")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
+        // a list, or one object read by name
+        let items: Vec<&Value> = match list.get("items").and_then(Value::as_array) {
+            Some(items) => items.iter().collect(),
+            None => vec![&list],
+        };
+        for item in items {
             let mut o = serde_json::Map::new();
             o.insert("apiVersion".into(), Value::String(api.clone()));
             o.insert("kind".into(), Value::String(kind.clone()));
@@ -102,7 +102,7 @@ pub fn run(args: &SnapshotArgs) -> Result<i32> {
                 .unwrap_or("_cluster")
                 .to_string();
             // two groups may serve one kind name (Calico and Kubernetes NetworkPolicy)
-            let file = if api.starts_with("projectcalico.org") {
+            let file = if api.contains("projectcalico.org") {
                 format!("calico-{kind}")
             } else {
                 kind.clone()
