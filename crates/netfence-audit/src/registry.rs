@@ -50,6 +50,7 @@ pub static RULES: &[&RuleMeta] = &[
     &rules::redundant_policy::RULE,
     &rules::policy_not_enforced::RULE,
     &rules::cni_version_capability::RULE,
+    &rules::coredns_version::RULE,
     &rules::hubble_disabled::RULE,
     &rules::audit_policy_gaps::RULE,
 ];

@@ -102,7 +102,7 @@ fn strip_server_fields(value: &mut Value, k: Kind) {
             status
                 .retain(|key, _| matches!(key.as_str(), "podIP" | "podIPs" | "hostIP" | "hostIPs"));
         } else if k == Kind::Node {
-            status.retain(|key, _| key == "addresses");
+            status.retain(|key, _| key == "addresses" || key == "nodeInfo");
         } else if k == Kind::Certificate {
             status.retain(|key, _| key == "conditions" || key == "notAfter");
         } else {
@@ -777,10 +777,17 @@ impl Builder {
                         .filter(|a| a.type_ == "InternalIP" || a.type_ == "ExternalIP")
                         .filter_map(|a| a.address.parse().ok())
                         .collect();
+                    let kubelet_version = n
+                        .status
+                        .as_ref()
+                        .and_then(|s| s.node_info.as_ref())
+                        .map(|i| i.kubelet_version.clone())
+                        .filter(|v| !v.is_empty());
                     self.cluster.nodes.push(netfence_model::Node {
                         name,
                         labels: n.metadata.labels.clone().unwrap_or_default(),
                         addresses,
+                        kubelet_version,
                         origin: ctx.origin(),
                     });
                 }

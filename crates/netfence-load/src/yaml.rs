@@ -425,7 +425,14 @@ pub(crate) fn split_list(text: &str, piece_bytes: usize) -> Option<Vec<Node>> {
 }
 
 /// What netfence reads of an object's `status`: a pod's addresses.
-pub(crate) const STATUS_READ: [&str; 5] = ["podIP", "podIPs", "hostIP", "hostIPs", "addresses"];
+pub(crate) const STATUS_READ: [&str; 6] = [
+    "podIP",
+    "podIPs",
+    "hostIP",
+    "hostIPs",
+    "addresses",
+    "nodeInfo",
+];
 
 /// Whether the mapping about to start is the `status` of an object (a mapping that has set
 /// `apiVersion` or `kind` already, as every API server output does before `status`).

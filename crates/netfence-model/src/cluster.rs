@@ -51,6 +51,8 @@ pub struct Node {
     pub labels: Labels,
     /// Its `InternalIP` and `ExternalIP` addresses (`status.addresses`).
     pub addresses: Vec<IpAddr>,
+    /// `status.nodeInfo.kubeletVersion` (`v1.32.1`), when known: the Kubernetes release.
+    pub kubelet_version: Option<String>,
     /// Where it was declared.
     pub origin: Origin,
 }

@@ -10,6 +10,7 @@ pub(crate) mod audit_policy_gaps;
 pub(crate) mod calico_deny_shadowed;
 pub(crate) mod calico_pass_to_profile;
 pub(crate) mod cni_version_capability;
+pub(crate) mod coredns_version;
 pub(crate) mod deny_overridden;
 pub(crate) mod dns_blocked;
 pub(crate) mod dns_udp_only;

@@ -37,7 +37,7 @@ fn strip(o: &mut Value, kind: &str) {
     if let Some(obj) = o.as_object_mut() {
         let keep: &[&str] = match kind {
             "Pod" => &["podIP", "podIPs", "hostIP", "hostIPs"],
-            "Node" => &["addresses"],
+            "Node" => &["addresses", "nodeInfo"],
             _ => &[],
         };
         match obj.get_mut("status").and_then(Value::as_object_mut) {
