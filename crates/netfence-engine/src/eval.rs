@@ -11,6 +11,7 @@ use netfence_model::{
 };
 
 use crate::cilium::{CiliumOptions, Outcome};
+use crate::layers::Explained;
 use crate::profile::Profile;
 
 pub use crate::verdict::{LayerStep, LayerVerdict, Peer, RepNamespace, RepPeer};
@@ -65,6 +66,8 @@ pub struct Evaluator<'a> {
     np_by_ns: HashMap<&'a str, Vec<&'a NetworkPolicy>>,
     /// Per endpoint and direction, the NetworkPolicies of its namespace that select it.
     np_selecting: Vec<[Vec<u32>; 2]>,
+    /// The layers the profile enforces, in data-path order (empty: it enforces none).
+    layers: Vec<Box<dyn crate::layers::Layer>>,
 }
 
 impl<'a> Evaluator<'a> {
@@ -112,6 +115,7 @@ impl<'a> Evaluator<'a> {
             baselines,
             np_by_ns,
             np_selecting: Vec::new(),
+            layers: crate::layers::pipeline(profile),
         };
         ev.np_selecting = ev.np_selecting_table();
         if ev.uses_cilium() {
@@ -147,57 +151,37 @@ impl<'a> Evaluator<'a> {
     }
 
     /// The endpoint facts the profile's layers read beyond namespace, labels, named ports,
-    /// IPs and host networking, each layer declaring its own: the class key of the map.
+    /// IPs and host networking, each layer declaring its own, and the mesh's: the class key of
+    /// the map.
     pub fn facts(&self) -> crate::classes::Facts {
         use crate::classes::Facts;
-        let none = Facts::default();
-        let enforcing = self.profile.enforces_network_policy();
-        // Cilium: identities carry the service account.
-        let cilium = if enforcing && self.uses_cilium() && !self.cluster.cilium_policies.is_empty()
-        {
-            Facts {
-                service_account: true,
-                ..none
-            }
-        } else {
-            none
-        };
-        // Calico: `serviceAccounts` matches, and host-network pods are their node's address.
-        let calico = if enforcing && self.uses_calico() {
-            Facts {
-                service_account: !self.cluster.calico_policies.is_empty(),
-                host_ip: true,
-                ..none
-            }
-        } else {
-            none
-        };
         // Istio: principals are service accounts; a pod may opt out of its sidecar.
         let mesh = if self.has_mesh_policies() {
             Facts {
                 service_account: true,
                 inject: true,
-                ..none
+                ..Facts::default()
             }
         } else {
-            none
+            Facts::default()
         };
-        // Admin `nodes` peers: a host-network pod is its node's address.
-        let nodes = Facts {
-            host_ip: !self.cluster.nodes.is_empty(),
-            ..none
-        };
-        cilium.union(calico).union(mesh).union(nodes)
+        self.layers
+            .iter()
+            .fold(mesh, |facts, layer| facts.union(layer.facts(self)))
     }
 
-    /// The AdminNetworkPolicies the profile enforces, by priority.
-    pub(crate) fn enforced_anps(&self) -> &[&'a AdminPolicy] {
-        &self.anps
+    /// The layers the profile enforces, in data-path order.
+    pub(crate) fn layers(&self) -> &[Box<dyn crate::layers::Layer>] {
+        &self.layers
     }
 
-    /// The baseline tier the profile enforces, in order.
-    pub(crate) fn enforced_baselines(&self) -> &[&'a AdminPolicy] {
-        &self.baselines
+    /// The admin tier (`baseline: false`) or the baseline tier the profile enforces, in order.
+    pub(crate) fn admin_tier(&self, baseline: bool) -> &[&'a AdminPolicy] {
+        if baseline {
+            &self.baselines
+        } else {
+            &self.anps
+        }
     }
 
     /// The NetworkPolicies that select `ep` in `dir` (and so isolate it).
@@ -552,48 +536,33 @@ impl<'a> Evaluator<'a> {
         peer: Peer<'_>,
         dir: Direction,
     ) -> DirectionDetail {
-        if !self.profile.enforces_network_policy() {
+        if self.layers.is_empty() {
             return DirectionDetail {
                 allowed: ConnSet::all(),
                 np_isolated: false,
             };
         }
-        if self.uses_cilium() {
-            return DirectionDetail {
-                allowed: self.cilium_allowed(ep, peer, dir),
-                np_isolated: self.is_isolated(ep, dir),
-            };
+        let mut allowed = ConnSet::none();
+        let mut open = ConnSet::all();
+        for layer in &self.layers {
+            let d = layer.decide(self, ep, peer, dir, open);
+            allowed.add(&d.allowed);
+            open = d.passed;
+            if open.is_empty() {
+                break;
+            }
         }
-        if self.uses_calico() {
-            return DirectionDetail {
-                allowed: self.calico_allowed(ep, peer, dir),
-                np_isolated: self.is_isolated(ep, dir),
-            };
-        }
-        let owner = port_owner(ep, peer, dir);
-        // the admin tier, first match; Pass goes on to NetworkPolicy
-        let admin = self.first_match_tier(&self.anps, ep, peer, dir, owner, ConnSet::all());
-        let mut allowed = admin.allowed;
-        let remaining = admin.undecided.union(&admin.passed);
-        let (np_isolated, np_allowed) = self.np_allowed(ep, peer, dir);
-        if np_isolated {
-            allowed.add(&remaining.intersect(&np_allowed));
-        } else {
-            // the baseline tier, first match; Pass goes on to the default allow
-            let base = self.first_match_tier(&self.baselines, ep, peer, dir, owner, remaining);
-            allowed.add(&base.allowed);
-            allowed.add(&base.undecided);
-            allowed.add(&base.passed);
-        }
+        // what every layer passed on: the default allow
+        allowed.add(&open);
         DirectionDetail {
             allowed,
-            np_isolated,
+            np_isolated: self.is_isolated(ep, dir),
         }
     }
 
     /// One admin-style tier (policies by priority, rules in order, first match) over the
     /// connections still `undecided`: what it allows, what it passes, what it leaves.
-    fn first_match_tier(
+    pub(crate) fn first_match_tier(
         &self,
         policies: &[&AdminPolicy],
         ep: &Endpoint,
@@ -793,48 +762,60 @@ impl<'a> Evaluator<'a> {
         port: u16,
         request: Option<&L7Request>,
     ) -> (Outcome, Vec<LayerStep>) {
-        if !self.profile.enforces_network_policy() {
+        if self.layers.is_empty() {
             let step = LayerStep::note("default", LayerVerdict::Allow, format!(
                     "--cni {} enforces no NetworkPolicy: every policy is left unenforced (see `netfence cni`)",
                     self.profile
                 ));
             return (Outcome::Allow, vec![step]);
         }
-        if self.uses_cilium() {
-            return self.cilium_explain(ep, peer, dir, protocol, port, request);
+        let mut steps = Vec::new();
+        let mut default_note = None;
+        for layer in &self.layers {
+            match layer.explain(self, ep, peer, dir, protocol, port, request) {
+                Explained::Decided(outcome, said) => {
+                    steps.extend(said);
+                    return (outcome, steps);
+                }
+                Explained::Passed(said, note) => {
+                    steps.extend(said);
+                    default_note = note.or(default_note);
+                }
+            }
         }
-        if self.uses_calico() {
-            let (ok, steps) = self.calico_explain(ep, peer, dir, protocol, port);
-            return (if ok { Outcome::Allow } else { Outcome::Deny }, steps);
-        }
-        let (ok, steps) = self.explain_l4(ep, peer, dir, protocol, port);
-        (if ok { Outcome::Allow } else { Outcome::Deny }, steps)
+        steps.push(LayerStep::note(
+            "default",
+            LayerVerdict::Allow,
+            default_note.unwrap_or_else(|| {
+                format!("no policy selects this pod for {dir}: allowed by default")
+            }),
+        ));
+        (Outcome::Allow, steps)
     }
 
-    fn explain_l4(
+    /// The admin tier's (`baseline: false`) or the baseline tier's say about one probe: the
+    /// first rule matching it, by priority; Pass goes on.
+    pub(crate) fn explain_admin_tier(
         &self,
+        baseline: bool,
         ep: &'a Endpoint,
         peer: Peer<'_>,
         dir: Direction,
         protocol: Protocol,
         port: u16,
-    ) -> (bool, Vec<LayerStep>) {
+    ) -> Explained {
         let owner = port_owner(ep, peer, dir);
         let probe = ConnSet::single(protocol, PortSet::range(port, port));
-        let mut steps = Vec::new();
-        let mut passed = false;
-        'anps: for anp in &self.anps {
-            if !self.subject_selects(&anp.subject, ep) {
+        for p in self.admin_tier(baseline) {
+            if !self.subject_selects(&p.subject, ep) {
                 continue;
             }
-            for rule in admin_rules(anp, dir) {
-                if !rule.peers.iter().any(|p| self.admin_peer_matches(p, peer)) {
-                    continue;
-                }
-                if self
-                    .admin_rule_conn(rule, owner)
-                    .intersect(&probe)
-                    .is_empty()
+            for rule in admin_rules(p, dir) {
+                if !rule.peers.iter().any(|x| self.admin_peer_matches(x, peer))
+                    || self
+                        .admin_rule_conn(rule, owner)
+                        .intersect(&probe)
+                        .is_empty()
                 {
                     continue;
                 }
@@ -843,131 +824,117 @@ impl<'a> Evaluator<'a> {
                     AdminAction::Deny => LayerVerdict::Deny,
                     AdminAction::Pass => LayerVerdict::Pass,
                 };
-                steps.push(LayerStep {
-                    layer: anp.kind.label(),
-                    verdict,
-                    policy: Some(anp.name.clone()),
-                    rule: Some(rule.name.clone()),
-                    origin: Some(anp.origin.clone()),
-                    detail: format!(
+                let detail = if baseline {
+                    let priority = p
+                        .priority
+                        .map(|p| format!("priority {p} "))
+                        .unwrap_or_default();
+                    format!("{priority}rule `{}` ({:?}) matches", rule.name, rule.action)
+                } else {
+                    format!(
                         "priority {} rule `{}` ({}) matches{}",
-                        anp.priority.unwrap_or_default(),
+                        p.priority.unwrap_or_default(),
                         rule.name,
-                        anp.kind.action_word(rule.action),
+                        p.kind.action_word(rule.action),
                         if matches!(peer, Peer::Fqdn { .. })
-                            && rule.peers.iter().any(|p| matches!(p, AdminPeer::DomainNames(_)))
+                            && rule
+                                .peers
+                                .iter()
+                                .any(|x| matches!(x, AdminPeer::DomainNames(_)))
                         {
                             " by domain name (the implementation must see the DNS answers to learn its addresses)"
                         } else {
                             ""
                         }
+                    )
+                };
+                let step = LayerStep {
+                    layer: p.kind.label(),
+                    verdict,
+                    policy: Some(p.name.clone()),
+                    rule: Some(rule.name.clone()),
+                    origin: Some(p.origin.clone()),
+                    detail,
+                };
+                return match verdict {
+                    LayerVerdict::Pass => Explained::Passed(
+                        vec![step],
+                        baseline.then(|| {
+                            format!("passed by the baseline tier for {dir}: allowed by default")
+                        }),
                     ),
-                });
-                if verdict == LayerVerdict::Pass {
-                    passed = true;
-                    break 'anps;
-                }
-                return (verdict == LayerVerdict::Allow, steps);
+                    LayerVerdict::Allow => Explained::Decided(Outcome::Allow, vec![step]),
+                    _ => Explained::Decided(Outcome::Deny, vec![step]),
+                };
             }
         }
-        let _ = passed;
+        Explained::Passed(Vec::new(), None)
+    }
+
+    /// The NetworkPolicies' say about one probe: a rule allowing it, or the isolation that
+    /// denies it; passed on when no policy selects the pod.
+    pub(crate) fn explain_network_policies(
+        &self,
+        ep: &'a Endpoint,
+        peer: Peer<'_>,
+        dir: Direction,
+        protocol: Protocol,
+        port: u16,
+    ) -> Explained {
+        let owner = port_owner(ep, peer, dir);
+        let probe = ConnSet::single(protocol, PortSet::range(port, port));
         let selecting = self.selecting_policies(ep, dir);
-        if !selecting.is_empty() {
-            for np in &selecting {
-                for (i, rule) in rules_of(np, dir).into_iter().flatten().enumerate() {
-                    if self.np_rule_matches_peer(np, rule, peer)
-                        && !np_rule_ports(&rule.ports, owner)
-                            .intersect(&probe)
-                            .is_empty()
-                    {
-                        let mut origin = np.origin.clone();
-                        if rule.line.is_some() {
-                            origin.line = rule.line;
-                        }
-                        steps.push(LayerStep {
-                            layer: "NetworkPolicy",
-                            verdict: LayerVerdict::Allow,
-                            policy: Some(np.qualified_name()),
-                            rule: Some(format!("{}[{}]", dir_key(dir), i)),
-                            origin: Some(origin),
-                            detail: format!("{} rule {} allows it", dir, i),
-                        });
-                        return (true, steps);
-                    }
-                }
-            }
-            let names: Vec<String> = selecting.iter().map(|n| n.qualified_name()).collect();
-            steps.push(LayerStep {
-                layer: "NetworkPolicy",
-                verdict: LayerVerdict::Deny,
-                policy: selecting.first().map(|n| n.qualified_name()),
-                rule: None,
-                origin: selecting.first().map(|n| n.origin.clone()),
-                detail: format!(
-                    "isolated for {} by {}; no rule allows this peer and port",
-                    dir,
-                    names.join(", ")
-                ),
-            });
-            return (false, steps);
+        if selecting.is_empty() {
+            return Explained::Passed(Vec::new(), None);
         }
-        for base in &self.baselines {
-            if !self.subject_selects(&base.subject, ep) {
-                continue;
-            }
-            for rule in admin_rules(base, dir) {
-                if rule.peers.iter().any(|p| self.admin_peer_matches(p, peer))
-                    && !self
-                        .admin_rule_conn(rule, owner)
+        for np in &selecting {
+            for (i, rule) in rules_of(np, dir).into_iter().flatten().enumerate() {
+                if self.np_rule_matches_peer(np, rule, peer)
+                    && !np_rule_ports(&rule.ports, owner)
                         .intersect(&probe)
                         .is_empty()
                 {
-                    let verdict = match rule.action {
-                        AdminAction::Allow => LayerVerdict::Allow,
-                        AdminAction::Deny => LayerVerdict::Deny,
-                        AdminAction::Pass => LayerVerdict::Pass,
-                    };
-                    let priority = base
-                        .priority
-                        .map(|p| format!("priority {p} "))
-                        .unwrap_or_default();
-                    steps.push(LayerStep {
-                        layer: base.kind.label(),
-                        verdict,
-                        policy: Some(base.name.clone()),
-                        rule: Some(rule.name.clone()),
-                        origin: Some(base.origin.clone()),
-                        detail: format!(
-                            "{priority}rule `{}` ({:?}) matches",
-                            rule.name, rule.action
-                        ),
-                    });
-                    if verdict == LayerVerdict::Pass {
-                        steps.push(LayerStep::note(
-                            "default",
-                            LayerVerdict::Allow,
-                            format!("passed by the baseline tier for {dir}: allowed by default"),
-                        ));
-                        return (true, steps);
+                    let mut origin = np.origin.clone();
+                    if rule.line.is_some() {
+                        origin.line = rule.line;
                     }
-                    return (verdict == LayerVerdict::Allow, steps);
+                    let step = LayerStep {
+                        layer: "NetworkPolicy",
+                        verdict: LayerVerdict::Allow,
+                        policy: Some(np.qualified_name()),
+                        rule: Some(format!("{}[{}]", dir_key(dir), i)),
+                        origin: Some(origin),
+                        detail: format!("{} rule {} allows it", dir, i),
+                    };
+                    return Explained::Decided(Outcome::Allow, vec![step]);
                 }
             }
         }
-        steps.push(LayerStep::note(
-            "default",
-            LayerVerdict::Allow,
-            format!("no policy selects this pod for {}: allowed by default", dir),
-        ));
-        (true, steps)
+        let names: Vec<String> = selecting.iter().map(|n| n.qualified_name()).collect();
+        let step = LayerStep {
+            layer: "NetworkPolicy",
+            verdict: LayerVerdict::Deny,
+            policy: selecting.first().map(|n| n.qualified_name()),
+            rule: None,
+            origin: selecting.first().map(|n| n.origin.clone()),
+            detail: format!(
+                "isolated for {} by {}; no rule allows this peer and port",
+                dir,
+                names.join(", ")
+            ),
+        };
+        Explained::Decided(Outcome::Deny, vec![step])
     }
 }
 
 /// What a first-match tier decides.
-struct TierResult {
-    allowed: ConnSet,
-    passed: ConnSet,
-    undecided: ConnSet,
+pub(crate) struct TierResult {
+    /// Allowed by an Allow rule.
+    pub(crate) allowed: ConnSet,
+    /// Passed by a Pass rule.
+    pub(crate) passed: ConnSet,
+    /// Matched by no rule.
+    pub(crate) undecided: ConnSet,
 }
 
 /// Where two admin-tier policies of equal priority overlap with different actions.

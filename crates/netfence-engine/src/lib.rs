@@ -20,6 +20,7 @@ pub mod exposure;
 pub mod fix;
 pub mod flows;
 pub mod ingress;
+mod layers;
 pub mod mesh;
 mod peer_tests;
 pub mod policy_map;

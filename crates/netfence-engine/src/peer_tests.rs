@@ -78,29 +78,26 @@ impl<'a> Evaluator<'a> {
     /// The peer parts of every rule the profile's layers consult for `ep` in `dir`.
     pub(crate) fn peer_tests(&self, ep: &'a Endpoint, dir: Direction) -> Vec<PeerTest<'a>> {
         let mut out = Vec::new();
-        if !self.profile.enforces_network_policy() {
-            return out;
-        }
-        if self.uses_cilium() {
-            self.cilium_peer_tests(ep, dir, &mut out);
-            return out;
-        }
-        if self.uses_calico() {
-            self.calico_peer_tests(ep, dir, &mut out);
-            return out;
-        }
-        for anp in self.enforced_anps() {
-            if self.subject_selects(&anp.subject, ep) {
-                out.extend(admin_rules(anp, dir).iter().map(PeerTest::Admin));
-            }
-        }
-        self.np_peer_tests(ep, dir, &mut out);
-        for base in self.enforced_baselines() {
-            if self.subject_selects(&base.subject, ep) {
-                out.extend(admin_rules(base, dir).iter().map(PeerTest::Admin));
-            }
+        for layer in self.layers() {
+            layer.peer_tests(self, ep, dir, &mut out);
         }
         out
+    }
+
+    /// The rules of the admin tier (`baseline: false`) or the baseline tier whose subject
+    /// selects `ep`.
+    pub(crate) fn admin_peer_tests(
+        &self,
+        baseline: bool,
+        ep: &Endpoint,
+        dir: Direction,
+        out: &mut Vec<PeerTest<'a>>,
+    ) {
+        for p in self.admin_tier(baseline) {
+            if self.subject_selects(&p.subject, ep) {
+                out.extend(admin_rules(p, dir).iter().map(PeerTest::Admin));
+            }
+        }
     }
 
     /// The rules of the NetworkPolicies selecting `ep` in `dir`.

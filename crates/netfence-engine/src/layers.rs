@@ -1,0 +1,307 @@
+//! The layers a CNI profile enforces, in the order its data path applies them.
+//!
+//! [`pipeline`] builds the list once from the profile; what is not in it is out of every
+//! verdict. Each layer declares the endpoint facts it reads (the class key of the map), lists
+//! the peer parts of the rules it consults (what the map tests classes against), and decides:
+//! symbolically over a set of connections for the map, and for one probe, step by step, for an
+//! explanation. [`Evaluator::direction_detail`] and [`Evaluator::explain_request`] walk the same
+//! list the same way: a layer allows some connections, passes some on to the next layer, and
+//! denies the rest; what every layer passes is allowed by default.
+
+use netfence_model::{ConnSet, Endpoint, L7Request, Protocol};
+
+use crate::classes::Facts;
+use crate::eval::{port_owner, Direction, Evaluator, LayerStep, Peer};
+use crate::peer_tests::PeerTest;
+use crate::profile::Profile;
+use crate::verdict::Outcome;
+
+/// What a layer decides over the connections still open.
+pub(crate) struct Decision {
+    /// Allowed here.
+    pub allowed: ConnSet,
+    /// Passed on to the next layer (the rest is denied).
+    pub passed: ConnSet,
+}
+
+/// What a layer says about one probe.
+pub(crate) enum Explained {
+    /// It decides, with its steps.
+    Decided(Outcome, Vec<LayerStep>),
+    /// It passes the probe on (its steps, possibly none), with what the default allow at the
+    /// end of the pipeline should say when nothing after it decides.
+    Passed(Vec<LayerStep>, Option<String>),
+}
+
+/// One enforcing layer.
+pub(crate) trait Layer: Send + Sync {
+    /// The endpoint facts it reads beyond namespace, labels, named ports, IPs and host
+    /// networking.
+    fn facts(&self, ev: &Evaluator<'_>) -> Facts;
+
+    /// The peer parts of the rules it consults for `ep` in `dir`.
+    fn peer_tests<'a>(
+        &self,
+        ev: &Evaluator<'a>,
+        ep: &'a Endpoint,
+        dir: Direction,
+        out: &mut Vec<PeerTest<'a>>,
+    );
+
+    /// Its decision over `open`, the connections no earlier layer decided.
+    fn decide<'a>(
+        &self,
+        ev: &Evaluator<'a>,
+        ep: &'a Endpoint,
+        peer: Peer<'_>,
+        dir: Direction,
+        open: ConnSet,
+    ) -> Decision;
+
+    /// Its say about one probe.
+    #[allow(clippy::too_many_arguments, reason = "one flow's facts")]
+    fn explain<'a>(
+        &self,
+        ev: &Evaluator<'a>,
+        ep: &'a Endpoint,
+        peer: Peer<'_>,
+        dir: Direction,
+        protocol: Protocol,
+        port: u16,
+        request: Option<&L7Request>,
+    ) -> Explained;
+}
+
+/// The layers `profile` enforces, in data-path order.
+pub(crate) fn pipeline(profile: Profile) -> Vec<Box<dyn Layer>> {
+    if !profile.enforces_network_policy() {
+        return Vec::new();
+    }
+    match profile {
+        // Cilium's repository holds NetworkPolicies and Cilium policies alike
+        Profile::Cilium => vec![Box::new(CiliumRepository)],
+        // Calico's tiers, NetworkPolicies in the default tier, then the profiles
+        Profile::Calico => vec![Box::new(CalicoTiers)],
+        _ => vec![
+            Box::new(AdminTier { baseline: false }),
+            Box::new(KubernetesNetworkPolicy),
+            Box::new(AdminTier { baseline: true }),
+        ],
+    }
+}
+
+/// An admin-style tier: AdminNetworkPolicies and Admin ClusterNetworkPolicies by priority
+/// (`baseline: false`), or the Baseline ClusterNetworkPolicies then the
+/// BaselineAdminNetworkPolicy (`baseline: true`): first match, Pass goes on.
+struct AdminTier {
+    baseline: bool,
+}
+
+impl Layer for AdminTier {
+    fn facts(&self, ev: &Evaluator<'_>) -> Facts {
+        // `nodes` peers: a host-network pod is its node's address
+        Facts {
+            host_ip: !ev.cluster.nodes.is_empty() && !ev.admin_tier(self.baseline).is_empty(),
+            ..Facts::default()
+        }
+    }
+
+    fn peer_tests<'a>(
+        &self,
+        ev: &Evaluator<'a>,
+        ep: &'a Endpoint,
+        dir: Direction,
+        out: &mut Vec<PeerTest<'a>>,
+    ) {
+        ev.admin_peer_tests(self.baseline, ep, dir, out);
+    }
+
+    fn decide<'a>(
+        &self,
+        ev: &Evaluator<'a>,
+        ep: &'a Endpoint,
+        peer: Peer<'_>,
+        dir: Direction,
+        open: ConnSet,
+    ) -> Decision {
+        let owner = port_owner(ep, peer, dir);
+        let tier = ev.first_match_tier(ev.admin_tier(self.baseline), ep, peer, dir, owner, open);
+        Decision {
+            allowed: tier.allowed,
+            passed: tier.undecided.union(&tier.passed),
+        }
+    }
+
+    fn explain<'a>(
+        &self,
+        ev: &Evaluator<'a>,
+        ep: &'a Endpoint,
+        peer: Peer<'_>,
+        dir: Direction,
+        protocol: Protocol,
+        port: u16,
+        _: Option<&L7Request>,
+    ) -> Explained {
+        ev.explain_admin_tier(self.baseline, ep, peer, dir, protocol, port)
+    }
+}
+
+/// Kubernetes NetworkPolicies: a pod selected for a direction is isolated and allowed the
+/// union of the rules; one no policy selects is passed on.
+struct KubernetesNetworkPolicy;
+
+impl Layer for KubernetesNetworkPolicy {
+    fn facts(&self, _: &Evaluator<'_>) -> Facts {
+        Facts::default()
+    }
+
+    fn peer_tests<'a>(
+        &self,
+        ev: &Evaluator<'a>,
+        ep: &'a Endpoint,
+        dir: Direction,
+        out: &mut Vec<PeerTest<'a>>,
+    ) {
+        ev.np_peer_tests(ep, dir, out);
+    }
+
+    fn decide<'a>(
+        &self,
+        ev: &Evaluator<'a>,
+        ep: &'a Endpoint,
+        peer: Peer<'_>,
+        dir: Direction,
+        open: ConnSet,
+    ) -> Decision {
+        let (isolated, allowed) = ev.np_allowed(ep, peer, dir);
+        if isolated {
+            Decision {
+                allowed: open.intersect(&allowed),
+                passed: ConnSet::none(),
+            }
+        } else {
+            Decision {
+                allowed: ConnSet::none(),
+                passed: open,
+            }
+        }
+    }
+
+    fn explain<'a>(
+        &self,
+        ev: &Evaluator<'a>,
+        ep: &'a Endpoint,
+        peer: Peer<'_>,
+        dir: Direction,
+        protocol: Protocol,
+        port: u16,
+        _: Option<&L7Request>,
+    ) -> Explained {
+        ev.explain_network_policies(ep, peer, dir, protocol, port)
+    }
+}
+
+/// Cilium's policy repository (CiliumNetworkPolicies, CiliumClusterwideNetworkPolicies and
+/// NetworkPolicies): deny overrides allow, allows are a union, L7 rules on top.
+struct CiliumRepository;
+
+impl Layer for CiliumRepository {
+    fn facts(&self, ev: &Evaluator<'_>) -> Facts {
+        // identities carry the service account
+        Facts {
+            service_account: !ev.cluster.cilium_policies.is_empty(),
+            ..Facts::default()
+        }
+    }
+
+    fn peer_tests<'a>(
+        &self,
+        ev: &Evaluator<'a>,
+        ep: &'a Endpoint,
+        dir: Direction,
+        out: &mut Vec<PeerTest<'a>>,
+    ) {
+        ev.cilium_peer_tests(ep, dir, out);
+    }
+
+    fn decide<'a>(
+        &self,
+        ev: &Evaluator<'a>,
+        ep: &'a Endpoint,
+        peer: Peer<'_>,
+        dir: Direction,
+        open: ConnSet,
+    ) -> Decision {
+        Decision {
+            allowed: open.intersect(&ev.cilium_allowed(ep, peer, dir)),
+            passed: ConnSet::none(),
+        }
+    }
+
+    fn explain<'a>(
+        &self,
+        ev: &Evaluator<'a>,
+        ep: &'a Endpoint,
+        peer: Peer<'_>,
+        dir: Direction,
+        protocol: Protocol,
+        port: u16,
+        request: Option<&L7Request>,
+    ) -> Explained {
+        let (outcome, steps) = ev.cilium_explain(ep, peer, dir, protocol, port, request);
+        Explained::Decided(outcome, steps)
+    }
+}
+
+/// Calico's tiers (GlobalNetworkPolicies, Calico NetworkPolicies, Kubernetes NetworkPolicies in
+/// the default tier), then the namespace and service account profiles.
+struct CalicoTiers;
+
+impl Layer for CalicoTiers {
+    fn facts(&self, ev: &Evaluator<'_>) -> Facts {
+        // `serviceAccounts` matches; a host-network pod is its node's address
+        Facts {
+            service_account: !ev.cluster.calico_policies.is_empty(),
+            host_ip: true,
+            ..Facts::default()
+        }
+    }
+
+    fn peer_tests<'a>(
+        &self,
+        ev: &Evaluator<'a>,
+        ep: &'a Endpoint,
+        dir: Direction,
+        out: &mut Vec<PeerTest<'a>>,
+    ) {
+        ev.calico_peer_tests(ep, dir, out);
+    }
+
+    fn decide<'a>(
+        &self,
+        ev: &Evaluator<'a>,
+        ep: &'a Endpoint,
+        peer: Peer<'_>,
+        dir: Direction,
+        open: ConnSet,
+    ) -> Decision {
+        Decision {
+            allowed: open.intersect(&ev.calico_allowed(ep, peer, dir)),
+            passed: ConnSet::none(),
+        }
+    }
+
+    fn explain<'a>(
+        &self,
+        ev: &Evaluator<'a>,
+        ep: &'a Endpoint,
+        peer: Peer<'_>,
+        dir: Direction,
+        protocol: Protocol,
+        port: u16,
+        _: Option<&L7Request>,
+    ) -> Explained {
+        let (ok, steps) = ev.calico_explain(ep, peer, dir, protocol, port);
+        Explained::Decided(if ok { Outcome::Allow } else { Outcome::Deny }, steps)
+    }
+}
