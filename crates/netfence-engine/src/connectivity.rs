@@ -438,6 +438,74 @@ pub fn external_ranges(cluster: &Cluster) -> (Vec<IpRange>, Vec<IpRange>) {
     (src, dst)
 }
 
+/// An edge into a class: its source (a class or an external range), the class, the set.
+type Into<T> = (T, u32, Arc<ConnSet>);
+
+/// The map's edges less what the mesh refuses, decided per destination class (one
+/// [`crate::mesh::MeshAtDestination`] each, its answers shared by callers the mesh cannot tell
+/// apart); edges keep their order, those left empty are dropped.
+fn mesh_filter<'a>(
+    ev: &Evaluator<'a>,
+    rep: impl Fn(u32) -> &'a netfence_model::Endpoint + Sync,
+    class_edges: Vec<Into<u32>>,
+    from_ext: Vec<Into<usize>>,
+    src_ranges: &[IpRange],
+) -> (Vec<Into<u32>>, Vec<Into<usize>>) {
+    let mut groups: std::collections::BTreeMap<u32, (Vec<usize>, Vec<usize>)> = Default::default();
+    for (i, e) in class_edges.iter().enumerate() {
+        groups.entry(e.1).or_default().0.push(i);
+    }
+    for (i, e) in from_ext.iter().enumerate() {
+        groups.entry(e.1).or_default().1.push(i);
+    }
+    type Kept = Vec<(usize, Option<Arc<ConnSet>>)>;
+    let decided: Vec<(Kept, Kept)> = groups
+        .into_par_iter()
+        .map(|(d, (internal, external))| {
+            let Some(mut mesh) = crate::mesh::MeshAtDestination::new(ev, rep(d)) else {
+                return (Vec::new(), Vec::new());
+            };
+            let mut keep = |src: Peer<'_>, conn: &ConnSet| {
+                let m = mesh.filter(src, conn);
+                (!m.is_empty()).then(|| Arc::new(m))
+            };
+            let a = internal
+                .into_iter()
+                .map(|i| {
+                    (
+                        i,
+                        keep(Peer::Endpoint(rep(class_edges[i].0)), &class_edges[i].2),
+                    )
+                })
+                .collect();
+            let b = external
+                .into_iter()
+                .map(|i| {
+                    (
+                        i,
+                        keep(Peer::Ip(&src_ranges[from_ext[i].0]), &from_ext[i].2),
+                    )
+                })
+                .collect();
+            (a, b)
+        })
+        .collect();
+    let mut class_edges: Vec<Option<Into<u32>>> = class_edges.into_iter().map(Some).collect();
+    let mut from_ext: Vec<Option<Into<usize>>> = from_ext.into_iter().map(Some).collect();
+    for (internal, external) in decided {
+        for (i, conn) in internal {
+            class_edges[i] = conn.and_then(|c| class_edges[i].take().map(|(s, d, _)| (s, d, c)));
+        }
+        for (i, conn) in external {
+            from_ext[i] = conn.and_then(|c| from_ext[i].take().map(|(r, d, _)| (r, d, c)));
+        }
+    }
+    (
+        class_edges.into_iter().flatten().collect(),
+        from_ext.into_iter().flatten().collect(),
+    )
+}
+
 /// Computes the connectivity map of `cluster` under `profile`.
 pub fn compute(cluster: &Cluster, profile: Profile) -> Connectivity {
     let (src_ranges, dst_ranges) = external_ranges(cluster);
@@ -461,22 +529,10 @@ pub fn compute_with_ranges(
     let (to_ext, mut from_ext) = map.external_edges(&src_ranges, &dst_ranges);
     let mut class_edges = map.class_edges();
     if ev.has_mesh_policies() {
-        // The mesh decides at the destination's proxy, after the CNI: it filters the map.
+        // The mesh decides at the destination's proxy, after the CNI: it filters the map, one
+        // destination class at a time.
         let rep = |c: u32| &cluster.endpoints[classes.representative(c as usize)];
-        class_edges = class_edges
-            .into_par_iter()
-            .filter_map(|(s, d, conn)| {
-                let m = crate::mesh::mesh_conn(&ev, rep(d), Peer::Endpoint(rep(s)), &conn);
-                (!m.is_empty()).then(|| (s, d, Arc::new(m)))
-            })
-            .collect();
-        from_ext = from_ext
-            .into_par_iter()
-            .filter_map(|(r, c, conn)| {
-                let m = crate::mesh::mesh_conn(&ev, rep(c), Peer::Ip(&src_ranges[r]), &conn);
-                (!m.is_empty()).then(|| (r, c, Arc::new(m)))
-            })
-            .collect();
+        (class_edges, from_ext) = mesh_filter(&ev, rep, class_edges, from_ext, &src_ranges);
     }
     let mut bundles = Vec::with_capacity(to_ext.len() + from_ext.len());
     let has_l7 = ev.uses_cilium()

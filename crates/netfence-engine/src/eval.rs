@@ -619,7 +619,8 @@ impl<'a> Evaluator<'a> {
         };
         let both = egress.intersect(&ingress);
         match dst {
-            Peer::Endpoint(d) if !both.is_empty() => crate::mesh::mesh_conn(self, d, src, &both),
+            Peer::Endpoint(d) if !both.is_empty() => crate::mesh::MeshAtDestination::new(self, d)
+                .map_or(both.clone(), |mut mesh| mesh.filter(src, &both)),
             _ => both,
         }
     }

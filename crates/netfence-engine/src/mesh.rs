@@ -2,6 +2,7 @@
 //! the destination port (STRICT rejects plaintext), then AuthorizationPolicy CUSTOM → DENY →
 //! ALLOW with the caller's identity `cluster.local/ns/NS/sa/SA` when it speaks mTLS.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 
 use netfence_model::istio::{
@@ -9,7 +10,7 @@ use netfence_model::istio::{
     PeerAuthentication, Source,
 };
 use netfence_model::labels::has_all;
-use netfence_model::{ConnSet, Endpoint, IpSet, L7Request, PortSet, Protocol};
+use netfence_model::{ConnSet, Endpoint, IpSet, L7Request, PortRef, PortSet, Protocol};
 
 use crate::cilium::Outcome;
 use crate::eval::{Evaluator, LayerStep, LayerVerdict, Peer};
@@ -609,58 +610,133 @@ pub fn condition_decidable(key: &str) -> bool {
         )
 }
 
-/// What the mesh lets through of `conn` from `src` to `dst` (TCP ports only; other protocols
-/// are not proxied).
-pub(crate) fn mesh_conn(
-    ev: &Evaluator<'_>,
-    dst: &Endpoint,
-    src: Peer<'_>,
-    conn: &ConnSet,
-) -> ConnSet {
-    if !ev.has_mesh_policies() || ev.proxy(dst).is_none() {
-        return conn.clone();
-    }
-    let tcp = conn.ports(Protocol::Tcp);
-    if tcp.is_empty() {
-        return conn.clone();
-    }
-    let mut candidates: Vec<u16> = dst.container_ports.iter().map(|(p, _)| *p).collect();
-    for pa in &ev.cluster.peer_authentications {
-        candidates.extend(pa.port_level.keys().copied());
-    }
-    for ap in &ev.cluster.authorization_policies {
-        for r in &ap.rules {
-            for o in r.to.iter().flatten() {
-                candidates.extend(
-                    o.ports
-                        .iter()
-                        .chain(&o.not_ports)
-                        .filter_map(|p| p.parse::<u16>().ok()),
-                );
+/// The mesh's say at one destination, for the connectivity map: the TCP ports its proxy can
+/// tell apart (those its containers, its Services' target ports and the mesh policies name,
+/// each alone, and every other port as one part) are decided once per part and caller, and a
+/// connection set is then filtered by lookup. Built once per destination class; callers that
+/// differ only in what the mesh does not read share an answer.
+pub(crate) struct MeshAtDestination<'e, 'a> {
+    ev: &'e Evaluator<'a>,
+    dst: &'a Endpoint,
+    /// The ports named by containers, Services and mesh policies, each alone with its probe.
+    parts: Vec<(PortSet, u16)>,
+    /// Every other port, and its probe (none when every port is named).
+    rest: Option<(PortSet, u16)>,
+    /// Whether any AuthorizationPolicy reads the caller's address.
+    reads_ip: bool,
+    /// Per caller: the TCP ports allowed, and whether the part of unnamed ports is.
+    by_caller: HashMap<CallerKey, (PortSet, bool)>,
+}
+
+/// What the mesh reads of a caller: namespace, service account, whether it has a proxy, and
+/// its address when a policy reads addresses (an external range: its first address).
+type CallerKey = (String, String, bool, Option<IpAddr>);
+
+impl<'e, 'a> MeshAtDestination<'e, 'a> {
+    /// The mesh at `dst`; `None` when it enforces nothing there (no mesh policy, or no proxy).
+    pub(crate) fn new(ev: &'e Evaluator<'a>, dst: &'a Endpoint) -> Option<Self> {
+        if !ev.has_mesh_policies() || ev.proxy(dst).is_none() {
+            return None;
+        }
+        let mut candidates: Vec<u16> = dst.container_ports.iter().map(|(p, _)| *p).collect();
+        for svc in ev.cluster.services.iter().filter(|s| s.selects(dst)) {
+            for sp in &svc.ports {
+                match &sp.target {
+                    PortRef::Number(n) => candidates.push(*n),
+                    PortRef::Name(n) => candidates.extend(dst.resolve_named_port(n, sp.protocol)),
+                }
             }
         }
-    }
-    candidates.sort_unstable();
-    candidates.dedup();
-    candidates.retain(|p| tcp.contains(*p));
-    let mut keep = PortSet::empty();
-    let mut listed = PortSet::empty();
-    for &p in &candidates {
-        listed = listed.union(&PortSet::range(p, p));
-        // the same judgement `query` makes: a port declared plain TCP carries no HTTP
-        if ev.mesh_explain_flow(dst, src, Protocol::Tcp, p, None).0 == Outcome::Allow {
-            keep = keep.union(&PortSet::range(p, p));
+        for pa in &ev.cluster.peer_authentications {
+            candidates.extend(pa.port_level.keys().copied());
         }
-    }
-    let rest = tcp.subtract(&listed);
-    if let Some(&(rep, _)) = rest.ranges().first() {
-        if ev.mesh_explain_flow(dst, src, Protocol::Tcp, rep, None).0 == Outcome::Allow {
-            keep = keep.union(&rest);
+        let mut reads_ip = false;
+        for ap in &ev.cluster.authorization_policies {
+            for r in &ap.rules {
+                for o in r.to.iter().flatten() {
+                    candidates.extend(
+                        o.ports
+                            .iter()
+                            .chain(&o.not_ports)
+                            .filter_map(|p| p.parse::<u16>().ok()),
+                    );
+                }
+                reads_ip |= r.from.iter().flatten().any(|f| {
+                    !f.ip_blocks.is_empty()
+                        || !f.not_ip_blocks.is_empty()
+                        || !f.remote_ip_blocks.is_empty()
+                });
+            }
         }
-    } else if !rest.names().is_empty() {
-        keep = keep.union(&rest);
+        candidates.sort_unstable();
+        candidates.dedup();
+        let mut listed = PortSet::empty();
+        let mut parts = Vec::new();
+        for &p in &candidates {
+            listed = listed.union(&PortSet::range(p, p));
+            parts.push((PortSet::range(p, p), p));
+        }
+        let rest = PortSet::all().subtract(&listed);
+        let rest = rest
+            .ranges()
+            .first()
+            .map(|&(probe, _)| (rest.clone(), probe));
+        Some(Self {
+            ev,
+            dst,
+            parts,
+            rest,
+            reads_ip,
+            by_caller: HashMap::new(),
+        })
     }
-    let mut out = conn.subtract(&ConnSet::single(Protocol::Tcp, PortSet::all()));
-    out.add(&ConnSet::single(Protocol::Tcp, keep));
-    out
+
+    /// `conn` (allowed by the CNI from `src`) less what the mesh refuses.
+    pub(crate) fn filter(&mut self, src: Peer<'_>, conn: &ConnSet) -> ConnSet {
+        let tcp = conn.ports(Protocol::Tcp);
+        if tcp.is_empty() {
+            return conn.clone();
+        }
+        let key: CallerKey = match src {
+            Peer::Endpoint(s) => (
+                s.namespace.clone(),
+                s.service_account.clone(),
+                self.ev.proxy(s).is_some(),
+                s.ips.first().copied().filter(|_| self.reads_ip),
+            ),
+            Peer::Ip(r) => (String::new(), String::new(), false, Some(r.first())),
+            _ => (String::new(), String::new(), false, None),
+        };
+        let (ev, dst, parts, rest) = (self.ev, self.dst, &self.parts, &self.rest);
+        let (allowed, rest_allowed) = self.by_caller.entry(key).or_insert_with(|| {
+            // the same judgement `query` makes: a port declared plain TCP carries no HTTP
+            let allows = |probe: u16| {
+                ev.mesh_explain_flow(dst, src, Protocol::Tcp, probe, None).0 == Outcome::Allow
+            };
+            let mut allowed = PortSet::empty();
+            for (part, probe) in parts {
+                if allows(*probe) {
+                    allowed = allowed.union(part);
+                }
+            }
+            let rest_allowed = rest.as_ref().is_some_and(|(part, probe)| {
+                let yes = allows(*probe);
+                if yes {
+                    allowed = allowed.union(part);
+                }
+                yes
+            });
+            (allowed, rest_allowed)
+        });
+        let mut kept = tcp.intersect(allowed);
+        if *rest_allowed {
+            // names of an unknown receiver's ports stand for unlisted ports
+            for n in tcp.names() {
+                kept = kept.union(&PortSet::named(n));
+            }
+        }
+        let mut out = conn.subtract(&ConnSet::single(Protocol::Tcp, PortSet::all()));
+        out.add(&ConnSet::single(Protocol::Tcp, kept));
+        out
+    }
 }

@@ -446,3 +446,33 @@ fn the_map_judges_a_plain_tcp_port_as_query_does() {
         assert_eq!(edge, want, "the map: {policy}");
     }
 }
+
+#[test]
+fn the_map_judges_a_port_a_service_declares_plain_tcp_as_query_does() {
+    // the container declares no port; its Service names the target port `tcp-echo`, so the
+    // proxy treats 9002 as plain TCP and the DENY on `methods` covers every connection to it
+    let echo = "apiVersion: v1\nkind: Pod\nmetadata: {name: echo, namespace: foo, labels: {app: echo}}\nspec: {containers: [{name: c, image: x}]}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: echo, namespace: foo}\nspec: {selector: {app: echo}, ports: [{name: tcp-echo, port: 9000, targetPort: 9002}]}\n";
+    let deny = "  selector: {matchLabels: {app: echo}}\n  action: DENY\n  rules:\n  - to: [{operation: {methods: [GET]}}]";
+    let c = cluster(&format!("{echo}---\n{}", ap(deny)));
+    let ev = Evaluator::new(&c, Profile::Generic);
+    let dst = &c.endpoints[c.find_endpoint("foo/echo")[0]];
+    let src = &c.endpoints[c.find_endpoint("bar/curl")[0]];
+    let map = netfence_engine::connectivity::compute(&c, Profile::Generic);
+    let edge = map
+        .edges()
+        .find(|e| {
+            e.src == netfence_engine::connectivity::Node::Endpoint(c.find_endpoint("bar/curl")[0])
+                && e.dst
+                    == netfence_engine::connectivity::Node::Endpoint(c.find_endpoint("foo/echo")[0])
+        })
+        .map(|e| e.conn.clone());
+    for port in [9002, 8080] {
+        let (query, _) = ev.mesh_explain_flow(dst, Peer::Endpoint(src), Protocol::Tcp, port, None);
+        let in_map = edge
+            .as_ref()
+            .is_some_and(|c| c.contains(Protocol::Tcp, port));
+        assert_eq!(in_map, query == Allow, "port {port}: map and query agree");
+    }
+    let (plain, _) = ev.mesh_explain_flow(dst, Peer::Endpoint(src), Protocol::Tcp, 9002, None);
+    assert_ne!(plain, Allow, "plain TCP: the DENY on methods covers it");
+}
