@@ -216,7 +216,7 @@ pub(crate) fn subject_caches<'a>(ev: &Evaluator<'a>) -> Vec<SubjectCache<'a>> {
         .collect()
 }
 
-pub use crate::verdict::Outcome;
+use crate::verdict::Outcome;
 
 /// The identity labels Cilium derives for a pod.
 pub fn identity_labels(ev: &Evaluator<'_>, ep: &Endpoint) -> Labels {

@@ -10,7 +10,8 @@ use netfence_model::{
     PortRef, PortSet, Protocol,
 };
 
-use crate::cilium::{CiliumOptions, Outcome};
+use crate::cilium::CiliumOptions;
+use crate::verdict::Outcome;
 use crate::layers::Explained;
 use crate::profile::Profile;
 

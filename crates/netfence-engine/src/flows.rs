@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use netfence_model::flow::{FlowEnd, ObservedFlow, Verdict};
 use netfence_model::{Cluster, Endpoint, EndpointId, Entity, IpRange, IpSet, Origin};
 
-use crate::cilium::Outcome;
+use crate::verdict::Outcome;
 use crate::eval::{Evaluator, FlowVerdict, Peer};
 
 /// A flow end the engine can evaluate.

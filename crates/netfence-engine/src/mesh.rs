@@ -12,7 +12,7 @@ use netfence_model::istio::{
 use netfence_model::labels::has_all;
 use netfence_model::{ConnSet, Endpoint, IpSet, L7Request, PortRef, PortSet, Protocol};
 
-use crate::cilium::Outcome;
+use crate::verdict::Outcome;
 use crate::eval::{Evaluator, LayerStep, LayerVerdict, Peer};
 
 /// The namespace whose policies apply mesh-wide.

@@ -550,7 +550,7 @@ proptest! {
                 for proto in [Protocol::Tcp, Protocol::Udp] {
                     for port in [53u16, 80, 443, 8080] {
                         let explained = ev.flow(peer(c, &s), peer(c, &d), proto, port, None).outcome
-                            != netfence_engine::cilium::Outcome::Deny;
+                            != netfence_engine::verdict::Outcome::Deny;
                         prop_assert_eq!(
                             conn.contains(proto, port),
                             explained,

@@ -321,7 +321,7 @@ fn check(c: &Cluster) -> Result<(), TestCaseError> {
                 }
             }
             let explained = |se: End<'_>, de: End<'_>, proto: Protocol, port: u16| {
-                use netfence_engine::cilium::Outcome;
+                use netfence_engine::verdict::Outcome;
                 use netfence_engine::Direction;
                 let side = |subject: End<'_>, far: End<'_>, dir: Direction| match subject {
                     End::Pod(p) => {

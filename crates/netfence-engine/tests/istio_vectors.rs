@@ -9,7 +9,7 @@
     reason = "test code: a panic is a failed test"
 )]
 
-use netfence_engine::cilium::Outcome;
+use netfence_engine::verdict::Outcome;
 use netfence_engine::eval::{Evaluator, Peer};
 use netfence_engine::mesh::Traffic;
 use netfence_engine::Profile;

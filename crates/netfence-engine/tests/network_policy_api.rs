@@ -116,7 +116,7 @@ fn cluster_network_policy_conformance_probes() {
                         p.port,
                         None,
                     );
-                    let got = verdict.outcome == netfence_engine::cilium::Outcome::Allow;
+                    let got = verdict.outcome == netfence_engine::verdict::Outcome::Allow;
                     if got == p.connect {
                         passed += 1;
                     } else {

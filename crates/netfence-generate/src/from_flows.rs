@@ -13,7 +13,7 @@
 )]
 use std::collections::{BTreeMap, BTreeSet};
 
-use netfence_engine::cilium::Outcome;
+use netfence_engine::verdict::Outcome;
 use netfence_engine::eval::Evaluator;
 use netfence_engine::flows::{self, End, Kind, Resolved, UNSTABLE_LABELS};
 use netfence_engine::Profile;

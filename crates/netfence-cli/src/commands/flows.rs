@@ -192,7 +192,7 @@ fn explain(a: &FlowsArgs) -> Result<i32> {
                     port,
                     f.l7.as_ref(),
                 );
-                if outcome == netfence_engine::cilium::Outcome::Allow {
+                if outcome == netfence_engine::verdict::Outcome::Allow {
                     return None;
                 }
                 from_flows::smallest_allow(&resolved, &flows_in, g.first, dir, profile)

@@ -9,7 +9,7 @@ use std::net::IpAddr;
 
 use anyhow::{anyhow, bail, Result};
 use netfence_audit::troubleshoot;
-use netfence_engine::cilium::Outcome;
+use netfence_engine::verdict::Outcome;
 use netfence_engine::connectivity::external_ranges;
 use netfence_engine::eval::{Evaluator, LayerStep, LayerVerdict};
 use netfence_engine::fix::{self, FarEnd};

@@ -95,7 +95,7 @@ pub fn run(args: &TestArgs) -> Result<i32> {
                     None => ev.pair_allowed(src, dst).contains(protocol, case.port),
                     Some(req) => {
                         ev.flow(src, dst, protocol, case.port, Some(req)).outcome
-                            == netfence_engine::cilium::Outcome::Allow
+                            == netfence_engine::verdict::Outcome::Allow
                     }
                 };
                 if allowed != (case.expect == Expect::Allow) {
