@@ -969,3 +969,48 @@ fn objects_read_by_name_reach_the_audit_and_keys_never_leave_the_cluster() {
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("XP103"));
 }
+
+/// `kubectl netfence audit --cluster`: kubectl finds the plugin on PATH and it reads the
+/// recorded cluster of the kubeconfig kubectl would use (`KUBECONFIG`).
+#[test]
+fn kubectl_netfence_audit_reads_the_cluster() {
+    let objects = recorded(&root().join("examples/seed-production"));
+    let server = serve(objects, Faults::default());
+    let dir = tempfile::tempdir().unwrap();
+    let kc = kubeconfig(dir.path(), &server);
+    let bin = dir.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_netfence"), bin.join("kubectl-netfence"))
+        .unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = std::process::Command::new("kubectl")
+        .args(["netfence", "audit", "--cluster", "-o", "json"])
+        .env("PATH", &path)
+        .env("KUBECONFIG", &kc)
+        .env("NETFENCE_REQUEST_TIMEOUT_MS", "1000")
+        .output()
+        .expect("kubectl is needed for this test (apt-get install kubectl)");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let live: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let files = netfence(&["audit", "examples/seed-production", "-o", "json"]);
+    let files: serde_json::Value = serde_json::from_slice(&files.stdout).unwrap();
+    let codes = |v: &serde_json::Value| -> Vec<String> {
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| format!("{} {}", f["code"], f["message"]))
+            .collect()
+    };
+    assert_eq!(codes(&live), codes(&files));
+    assert_eq!(live["score"], files["score"], "the same score");
+}

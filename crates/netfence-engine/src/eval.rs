@@ -11,9 +11,9 @@ use netfence_model::{
 };
 
 use crate::cilium::CiliumOptions;
-use crate::verdict::Outcome;
 use crate::layers::Explained;
 use crate::profile::Profile;
+use crate::verdict::Outcome;
 
 pub use crate::verdict::{LayerStep, LayerVerdict, Peer, RepNamespace, RepPeer};
 pub use netfence_model::Direction;

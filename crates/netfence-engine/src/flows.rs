@@ -11,8 +11,8 @@ use std::collections::BTreeMap;
 use netfence_model::flow::{FlowEnd, ObservedFlow, Verdict};
 use netfence_model::{Cluster, Endpoint, EndpointId, Entity, IpRange, IpSet, Origin};
 
-use crate::verdict::Outcome;
 use crate::eval::{Evaluator, FlowVerdict, Peer};
+use crate::verdict::Outcome;
 
 /// A flow end the engine can evaluate.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -12,8 +12,8 @@ use netfence_model::istio::{
 use netfence_model::labels::has_all;
 use netfence_model::{ConnSet, Endpoint, IpSet, L7Request, PortRef, PortSet, Protocol};
 
-use crate::verdict::Outcome;
 use crate::eval::{Evaluator, LayerStep, LayerVerdict, Peer};
+use crate::verdict::Outcome;
 
 /// The namespace whose policies apply mesh-wide.
 pub const ROOT_NAMESPACE: &str = "istio-system";

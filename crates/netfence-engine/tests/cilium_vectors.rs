@@ -12,8 +12,8 @@
 use std::net::IpAddr;
 
 use netfence_engine::cilium::CiliumOptions;
-use netfence_engine::verdict::Outcome;
 use netfence_engine::eval::{Evaluator, Peer};
+use netfence_engine::verdict::Outcome;
 use netfence_engine::Profile;
 use netfence_model::{Cluster, Entity, IpSet, L7Request, Protocol};
 

@@ -9,9 +9,9 @@
     reason = "test code: a panic is a failed test"
 )]
 
-use netfence_engine::verdict::Outcome;
 use netfence_engine::eval::{Evaluator, Peer};
 use netfence_engine::mesh::Traffic;
+use netfence_engine::verdict::Outcome;
 use netfence_engine::Profile;
 use netfence_model::istio::MtlsMode;
 use netfence_model::{Cluster, L7Request, Protocol};

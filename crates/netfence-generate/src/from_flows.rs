@@ -13,9 +13,9 @@
 )]
 use std::collections::{BTreeMap, BTreeSet};
 
-use netfence_engine::verdict::Outcome;
 use netfence_engine::eval::Evaluator;
 use netfence_engine::flows::{self, End, Kind, Resolved, UNSTABLE_LABELS};
+use netfence_engine::verdict::Outcome;
 use netfence_engine::Profile;
 use netfence_model::cilium::POD_NAMESPACE_LABEL;
 use netfence_model::cluster::{CLUSTER_DNS_LABEL, NAMESPACE_NAME_LABEL};

@@ -9,10 +9,10 @@ use std::net::IpAddr;
 
 use anyhow::{anyhow, bail, Result};
 use netfence_audit::troubleshoot;
-use netfence_engine::verdict::Outcome;
 use netfence_engine::connectivity::external_ranges;
 use netfence_engine::eval::{Evaluator, LayerStep, LayerVerdict};
 use netfence_engine::fix::{self, FarEnd};
+use netfence_engine::verdict::Outcome;
 use netfence_engine::Direction;
 use netfence_model::{L7Request, Protocol};
 
