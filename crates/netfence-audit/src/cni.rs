@@ -68,9 +68,9 @@ pub fn auto_profile(cluster: &Cluster) -> netfence_engine::Profile {
     use netfence_engine::Profile;
     let seen = detect(cluster);
     let has = |c: &str| seen.iter().any(|d| d.cni == c);
-    if !cluster.cilium_policies.is_empty() || has("cilium") {
+    if !cluster.policies.cilium_policies().is_empty() || has("cilium") {
         Profile::Cilium
-    } else if !cluster.calico_policies.is_empty() || has("calico-node") {
+    } else if !cluster.policies.calico_policies().is_empty() || has("calico-node") {
         Profile::Calico
     } else if has("antrea-agent") {
         Profile::Antrea
@@ -88,16 +88,22 @@ pub fn unenforced(
     cluster: &Cluster,
     profile: netfence_engine::Profile,
 ) -> Vec<(&'static str, usize)> {
-    let admin = cluster.admin_policies.len() + usize::from(cluster.baseline_policy.is_some());
-    let staged = cluster.calico_policies.iter().filter(|p| p.staged).count();
-    let calico = cluster.calico_policies.len() - staged;
+    let admin = cluster.policies.admin_policies().len()
+        + usize::from(cluster.policies.baseline_policy().is_some());
+    let staged = cluster
+        .policies
+        .calico_policies()
+        .iter()
+        .filter(|p| p.staged)
+        .count();
+    let calico = cluster.policies.calico_policies().len() - staged;
     let mut out = vec![
         (
             "NetworkPolicy",
             if profile.enforces_network_policy() {
                 0
             } else {
-                cluster.network_policies.len()
+                cluster.policies.network_policies().len()
             },
         ),
         (
@@ -113,7 +119,7 @@ pub fn unenforced(
             if profile.enforces_cluster_network_policies() {
                 0
             } else {
-                cluster.cluster_network_policies.len()
+                cluster.policies.cluster_network_policies().len()
             },
         ),
         (
@@ -121,7 +127,7 @@ pub fn unenforced(
             if profile.enforces_cilium_policies() {
                 0
             } else {
-                cluster.cilium_policies.len()
+                cluster.policies.cilium_policies().len()
             },
         ),
         (

@@ -174,7 +174,8 @@ impl<'a> AuditCtx<'a> {
             Subject::Workload(i) => self.cluster.endpoints.get(*i).map(|e| &e.annotations),
             Subject::NetworkPolicy(i) => self
                 .cluster
-                .network_policies
+                .policies
+                .network_policies()
                 .get(*i)
                 .map(|p| &p.annotations),
             Subject::Object(key) => self.cluster.object_annotations.get(key),

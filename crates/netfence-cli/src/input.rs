@@ -269,16 +269,7 @@ pub fn is_empty(c: &netfence_model::Cluster) -> bool {
     c.namespaces.is_empty()
         && c.endpoints.is_empty()
         && c.services.is_empty()
-        && c.network_policies.is_empty()
-        && c.admin_policies.is_empty()
-        && c.baseline_policy.is_none()
-        && c.cluster_network_policies.is_empty()
-        && c.cilium_policies.is_empty()
-        && c.calico_policies.is_empty()
-        && c.calico_tiers.is_empty()
-        && c.peer_authentications.is_empty()
-        && c.authorization_policies.is_empty()
-        && c.audit_policies.is_empty()
+        && c.policies.iter().next().is_none()
 }
 
 #[cfg(test)]

@@ -119,7 +119,8 @@ fn key(order: Option<f64>, name: &str) -> (bool, f64, String) {
 /// The tiers of `cluster`, in evaluation order, with their members.
 pub(crate) fn plan(cluster: &Cluster) -> Vec<TierPlan<'_>> {
     let mut tiers: Vec<(Option<f64>, String, bool)> = cluster
-        .calico_tiers
+        .policies
+        .calico_tiers()
         .iter()
         .map(|t| (t.order, t.name.clone(), t.default_pass))
         .collect();
@@ -132,7 +133,7 @@ pub(crate) fn plan(cluster: &Cluster) -> Vec<TierPlan<'_>> {
             tiers.push((Some(order), name.to_string(), pass));
         }
     }
-    for p in &cluster.calico_policies {
+    for p in cluster.policies.calico_policies() {
         if !tiers.iter().any(|t| t.1 == p.tier) {
             // A tier the input does not declare: Calico would refuse the policy; keep it last.
             tiers.push((None, p.tier.clone(), false));
@@ -148,14 +149,15 @@ pub(crate) fn plan(cluster: &Cluster) -> Vec<TierPlan<'_>> {
         .map(|(_, name, default_pass)| {
             let mut members: Vec<((bool, f64, String), Member<'_>)> = Vec::new();
             for p in cluster
-                .calico_policies
+                .policies
+                .calico_policies()
                 .iter()
                 .filter(|p| p.tier == name && !p.staged)
             {
                 members.push((key(p.order, &p.qualified_name()), Member::Calico(p)));
             }
             if name == "default" {
-                for np in &cluster.network_policies {
+                for np in cluster.policies.network_policies() {
                     members.push((
                         key(Some(1000.0), &format!("knp.default.{}", np.name)),
                         Member::Np(np),
@@ -165,12 +167,13 @@ pub(crate) fn plan(cluster: &Cluster) -> Vec<TierPlan<'_>> {
             // ClusterNetworkPolicies sit in the same tiers, ordered by priority (Calico 3.32)
             let cnps = |baseline: bool| {
                 cluster
-                    .cluster_network_policies
+                    .policies
+                    .cluster_network_policies()
                     .iter()
                     .filter(move |p| p.kind.is_baseline() == baseline)
             };
             if name == "kube-admin" {
-                for a in cluster.admin_policies.iter().chain(cnps(false)) {
+                for a in cluster.policies.admin_policies().iter().chain(cnps(false)) {
                     members.push((key(a.priority.map(f64::from), &a.name), Member::Anp(a)));
                 }
             }
@@ -178,7 +181,7 @@ pub(crate) fn plan(cluster: &Cluster) -> Vec<TierPlan<'_>> {
                 for b in cnps(true) {
                     members.push((key(b.priority.map(f64::from), &b.name), Member::Banp(b)));
                 }
-                if let Some(b) = &cluster.baseline_policy {
+                if let Some(b) = cluster.policies.baseline_policy() {
                     members.push((key(Some(1000.0), &b.name), Member::Banp(b)));
                 }
             }
@@ -469,7 +472,7 @@ impl<'a> Evaluator<'a> {
     ) -> bool {
         let Some(addr) = addr else { return false };
         let mut nets = netfence_model::IpSet::empty();
-        for set in &self.cluster.calico_network_sets {
+        for set in self.cluster.policies.calico_network_sets() {
             let in_scope = match (&e.namespace_selector, &p.namespace, &set.namespace) {
                 (Some(sel), _, Some(ns)) => {
                     !sel.is_global() && sel.matches(&self.ns_labels_calico(ns))
@@ -919,7 +922,13 @@ impl<'a> Evaluator<'a> {
     pub fn calico_shadowed_denies(&self) -> Vec<ShadowedDeny> {
         let mut out = Vec::new();
         let eps = &self.cluster.endpoints;
-        for p in self.cluster.calico_policies.iter().filter(|p| !p.staged) {
+        for p in self
+            .cluster
+            .policies
+            .calico_policies()
+            .iter()
+            .filter(|p| !p.staged)
+        {
             for dir in [Direction::Ingress, Direction::Egress] {
                 let rules = rules_in(p, dir);
                 'rules: for (i, r) in rules.iter().enumerate() {
@@ -966,7 +975,13 @@ impl<'a> Evaluator<'a> {
     pub fn calico_pass_to_profile(&self) -> Vec<PassToProfile> {
         let mut out = Vec::new();
         let plan = crate::calico::plan(self.cluster);
-        for p in self.cluster.calico_policies.iter().filter(|p| !p.staged) {
+        for p in self
+            .cluster
+            .policies
+            .calico_policies()
+            .iter()
+            .filter(|p| !p.staged)
+        {
             let Some(t) = plan.iter().position(|t| t.name == p.tier) else {
                 continue;
             };

@@ -184,7 +184,7 @@ pub(crate) struct SubjectCache<'a> {
 pub(crate) fn subject_caches<'a>(ev: &Evaluator<'a>) -> Vec<SubjectCache<'a>> {
     use rayon::prelude::*;
     // a namespaced policy selects endpoints of its namespace only (indexes in input order)
-    let policies = &ev.cluster.cilium_policies;
+    let policies = ev.cluster.policies.cilium_policies();
     let mut by_ns: std::collections::HashMap<&str, Vec<usize>> = Default::default();
     let mut clusterwide: Vec<usize> = Vec::new();
     for (i, p) in policies.iter().enumerate() {
@@ -279,7 +279,8 @@ impl<'a> Evaluator<'a> {
             None => {
                 let ids = identity_labels(self, ep);
                 self.cluster
-                    .cilium_policies
+                    .policies
+                    .cilium_policies()
                     .iter()
                     .flat_map(|p| &p.rules)
                     .filter(|r| self.cilium_subject_selects(r, ep, &ids))
@@ -402,7 +403,8 @@ impl<'a> Evaluator<'a> {
                 let ids = identity_labels(self, ep);
                 computed = self
                     .cluster
-                    .cilium_policies
+                    .policies
+                    .cilium_policies()
                     .iter()
                     .flat_map(|p| p.rules.iter().map(move |r| (p, r)))
                     .filter(|(_, r)| self.cilium_subject_selects(r, ep, &ids))
@@ -504,7 +506,8 @@ impl<'a> Evaluator<'a> {
             None => {
                 computed = self
                     .cluster
-                    .cilium_policies
+                    .policies
+                    .cilium_policies()
                     .iter()
                     .flat_map(|p| p.rules.iter().map(move |r| (p, r)))
                     .filter(|(_, r)| self.cilium_subject_selects(r, ep, &ids))

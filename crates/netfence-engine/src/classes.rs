@@ -35,10 +35,10 @@ impl Facts {
     /// service account only when a policy that reads it exists.
     pub fn any_layer(cluster: &Cluster) -> Facts {
         Facts {
-            service_account: !cluster.cilium_policies.is_empty()
-                || !cluster.calico_policies.is_empty()
-                || !cluster.authorization_policies.is_empty()
-                || !cluster.peer_authentications.is_empty(),
+            service_account: !cluster.policies.cilium_policies().is_empty()
+                || !cluster.policies.calico_policies().is_empty()
+                || !cluster.policies.authorization_policies().is_empty()
+                || !cluster.policies.peer_authentications().is_empty(),
             host_ip: true,
             inject: true,
         }

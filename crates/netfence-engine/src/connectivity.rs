@@ -322,7 +322,8 @@ pub fn fqdn_destinations(cluster: &Cluster, profile: Profile) -> Vec<String> {
     if profile.enforces_cilium_policies() {
         v.extend(
             cluster
-                .cilium_policies
+                .policies
+                .cilium_policies()
                 .iter()
                 .flat_map(|p| &p.rules)
                 .flat_map(|r| &r.egress)
@@ -336,7 +337,8 @@ pub fn fqdn_destinations(cluster: &Cluster, profile: Profile) -> Vec<String> {
     if profile.enforces_cluster_network_policies() {
         v.extend(
             cluster
-                .cluster_network_policies
+                .policies
+                .cluster_network_policies()
                 .iter()
                 .flat_map(|p| &p.egress)
                 .flat_map(|r| &r.peers)
@@ -371,15 +373,16 @@ pub fn external_ranges(cluster: &Cluster) -> (Vec<IpRange>, Vec<IpRange>) {
             }
         }
     };
-    for np in &cluster.network_policies {
+    for np in cluster.policies.network_policies() {
         collect(np.ingress.as_ref(), &mut ingress_sets);
         collect(np.egress.as_ref(), &mut egress_sets);
     }
     for anp in cluster
-        .admin_policies
+        .policies
+        .admin_policies()
         .iter()
-        .chain(cluster.baseline_policy.iter())
-        .chain(&cluster.cluster_network_policies)
+        .chain(cluster.policies.baseline_policy())
+        .chain(cluster.policies.cluster_network_policies())
     {
         for (rules, out) in [
             (&anp.ingress, &mut ingress_sets),
@@ -394,7 +397,7 @@ pub fn external_ranges(cluster: &Cluster) -> (Vec<IpRange>, Vec<IpRange>) {
             }
         }
     }
-    for p in &cluster.cilium_policies {
+    for p in cluster.policies.cilium_policies() {
         for r in &p.rules {
             for (rules, out) in [
                 (r.ingress.iter().chain(&r.ingress_deny), &mut ingress_sets),
@@ -410,7 +413,7 @@ pub fn external_ranges(cluster: &Cluster) -> (Vec<IpRange>, Vec<IpRange>) {
             }
         }
     }
-    for p in &cluster.calico_policies {
+    for p in cluster.policies.calico_policies() {
         for (rules, out) in [
             (&p.ingress, &mut ingress_sets),
             (&p.egress, &mut egress_sets),
@@ -424,8 +427,8 @@ pub fn external_ranges(cluster: &Cluster) -> (Vec<IpRange>, Vec<IpRange>) {
         }
     }
     // NetworkSets give addresses labels that Calico rule selectors match
-    if !cluster.calico_policies.is_empty() {
-        for set in &cluster.calico_network_sets {
+    if !cluster.policies.calico_policies().is_empty() {
+        for set in cluster.policies.calico_network_sets() {
             ingress_sets.push(set.nets.clone());
             egress_sets.push(set.nets.clone());
         }
@@ -537,7 +540,8 @@ pub fn compute_with_ranges(
     let mut bundles = Vec::with_capacity(to_ext.len() + from_ext.len());
     let has_l7 = ev.uses_cilium()
         && cluster
-            .cilium_policies
+            .policies
+            .cilium_policies()
             .iter()
             .flat_map(|p| &p.rules)
             .any(|r| {

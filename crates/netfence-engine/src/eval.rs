@@ -80,10 +80,10 @@ impl<'a> Evaluator<'a> {
         let mut anps: Vec<&AdminPolicy> = Vec::new();
         let mut baselines: Vec<&AdminPolicy> = Vec::new();
         if admin {
-            anps.extend(&cluster.admin_policies);
+            anps.extend(cluster.policies.admin_policies());
         }
         if cnp {
-            for p in &cluster.cluster_network_policies {
+            for p in cluster.policies.cluster_network_policies() {
                 if p.kind.is_baseline() {
                     baselines.push(p);
                 } else {
@@ -98,10 +98,10 @@ impl<'a> Evaluator<'a> {
         baselines.sort_by_key(|a| (a.priority.unwrap_or(i32::MAX), a.name.clone()));
         // The BaselineAdminNetworkPolicy has no priority: after the Baseline ClusterNetworkPolicies.
         if admin {
-            baselines.extend(&cluster.baseline_policy);
+            baselines.extend(cluster.policies.baseline_policy());
         }
         let mut np_by_ns: HashMap<&str, Vec<&NetworkPolicy>> = HashMap::new();
-        for np in &cluster.network_policies {
+        for np in cluster.policies.network_policies() {
             np_by_ns.entry(np.namespace.as_str()).or_default().push(np);
         }
         let mut ev = Self {

@@ -89,7 +89,7 @@ pub fn representative_peers(cluster: &Cluster) -> Vec<RepPeer> {
             out.push(rep);
         }
     };
-    for np in &cluster.network_policies {
+    for np in cluster.policies.network_policies() {
         for rules in [&np.ingress, &np.egress] {
             for rule in rules.iter().flatten() {
                 for peer in rule.peers.iter().flatten() {
@@ -105,10 +105,11 @@ pub fn representative_peers(cluster: &Cluster) -> Vec<RepPeer> {
         }
     }
     for anp in cluster
-        .admin_policies
+        .policies
+        .admin_policies()
         .iter()
-        .chain(cluster.baseline_policy.iter())
-        .chain(&cluster.cluster_network_policies)
+        .chain(cluster.policies.baseline_policy())
+        .chain(cluster.policies.cluster_network_policies())
     {
         for rule in anp.ingress.iter().chain(anp.egress.iter()) {
             for peer in &rule.peers {

@@ -144,10 +144,10 @@ pub fn propose(
             let (summary, yaml) = match specific {
                 Some(target) => {
                     let idx = changed
-                        .network_policies
+                        .policies.network_policies()
                         .iter()
                         .position(|p| p.namespace == target.namespace && p.name == target.name)?;
-                    let p = changed.network_policies.get_mut(idx)?;
+                    let p = changed.policies.network_policies_mut().get_mut(idx)?;
                     match dir {
                         Direction::Ingress => p.ingress.get_or_insert_with(Vec::new).push(new_rule),
                         Direction::Egress => p.egress.get_or_insert_with(Vec::new).push(new_rule),
@@ -177,7 +177,7 @@ pub fn propose(
                         Direction::Ingress => (Some(vec![new_rule]), None),
                         Direction::Egress => (None, Some(vec![new_rule])),
                     };
-                    changed.network_policies.push(netfence_model::NetworkPolicy {
+                    changed.policies.network_policies_mut().push(netfence_model::NetworkPolicy {
                         namespace: ep.namespace.clone(),
                         name: name.clone(),
                         pod_selector: selector,

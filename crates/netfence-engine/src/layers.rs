@@ -209,7 +209,7 @@ impl Layer for CiliumRepository {
     fn facts(&self, ev: &Evaluator<'_>) -> Facts {
         // identities carry the service account
         Facts {
-            service_account: !ev.cluster.cilium_policies.is_empty(),
+            service_account: !ev.cluster.policies.cilium_policies().is_empty(),
             ..Facts::default()
         }
     }
@@ -261,7 +261,7 @@ impl Layer for CalicoTiers {
     fn facts(&self, ev: &Evaluator<'_>) -> Facts {
         // `serviceAccounts` matches; a host-network pod is its node's address
         Facts {
-            service_account: !ev.cluster.calico_policies.is_empty(),
+            service_account: !ev.cluster.policies.calico_policies().is_empty(),
             host_ip: true,
             ..Facts::default()
         }

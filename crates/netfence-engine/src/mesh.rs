@@ -51,8 +51,8 @@ struct Caller {
 impl<'a> Evaluator<'a> {
     /// Whether the input has Istio policies (the mesh layer is then evaluated).
     pub fn has_mesh_policies(&self) -> bool {
-        !self.cluster.peer_authentications.is_empty()
-            || !self.cluster.authorization_policies.is_empty()
+        !self.cluster.policies.peer_authentications().is_empty()
+            || !self.cluster.policies.authorization_policies().is_empty()
     }
 
     /// The proxy a pod runs: namespace `istio-injection`/`istio.io/rev`, pod
@@ -99,7 +99,7 @@ impl<'a> Evaluator<'a> {
             v.sort_by(|a, b| (&a.created, &a.name).cmp(&(&b.created, &b.name)));
             v.into_iter().next()
         };
-        let pas = &self.cluster.peer_authentications;
+        let pas = self.cluster.policies.peer_authentications();
         let mesh = oldest(
             pas.iter()
                 .filter(|p| p.namespace == ROOT_NAMESPACE && p.selector.is_none())
@@ -276,7 +276,8 @@ impl<'a> Evaluator<'a> {
         };
         let policies: Vec<&AuthorizationPolicy> = self
             .cluster
-            .authorization_policies
+            .policies
+            .authorization_policies()
             .iter()
             .filter(|p| self.authorization_applies(p, dst))
             .collect();
@@ -647,11 +648,11 @@ impl<'e, 'a> MeshAtDestination<'e, 'a> {
                 }
             }
         }
-        for pa in &ev.cluster.peer_authentications {
+        for pa in ev.cluster.policies.peer_authentications() {
             candidates.extend(pa.port_level.keys().copied());
         }
         let mut reads_ip = false;
-        for ap in &ev.cluster.authorization_policies {
+        for ap in ev.cluster.policies.authorization_policies() {
             for r in &ap.rules {
                 for o in r.to.iter().flatten() {
                     candidates.extend(

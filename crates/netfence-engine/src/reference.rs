@@ -87,7 +87,7 @@ fn np_verdict(
     port: u16,
 ) -> Option<bool> {
     let mut selected = false;
-    for np in &c.network_policies {
+    for np in c.policies.network_policies() {
         if np.namespace != pod.namespace || !np.pod_selector.matches(&pod.labels) {
             continue;
         }
@@ -182,14 +182,15 @@ fn direction(
     let admin = p.enforces_admin_policies();
     let cnp = p.enforces_cluster_network_policies();
     let (mut anps, mut baselines): (Vec<&AdminPolicy>, Vec<&AdminPolicy>) = c
-        .admin_policies
+        .policies
+        .admin_policies()
         .iter()
         .filter(|_| admin)
-        .chain(c.cluster_network_policies.iter().filter(|_| cnp))
+        .chain(c.policies.cluster_network_policies().iter().filter(|_| cnp))
         .partition(|a| !a.kind.is_baseline());
     anps.sort_by_key(|a| (a.priority.unwrap_or(i32::MAX), a.kind, a.name.clone()));
     baselines.sort_by_key(|a| (a.priority.unwrap_or(i32::MAX), a.name.clone()));
-    baselines.extend(c.baseline_policy.iter().filter(|_| admin));
+    baselines.extend(c.policies.baseline_policy().into_iter().filter(|_| admin));
     'outer: for anp in anps {
         if !subject(c, &anp.subject, pod) {
             continue;

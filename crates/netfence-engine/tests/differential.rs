@@ -217,7 +217,7 @@ fn build(spec: &Spec) -> Cluster {
     };
     for (i, (prio, subj, rules, ingress)) in spec.admin.iter().enumerate() {
         let rules = to_rules(rules);
-        c.admin_policies.push(AdminPolicy {
+        let _ = c.policies.add(AdminPolicy {
             kind: netfence_model::AdminKind::AdminNetworkPolicy,
             name: format!("anp{i}"),
             priority: Some(*prio),
@@ -242,7 +242,7 @@ fn build(spec: &Spec) -> Cluster {
                 ports: None,
             })
             .collect();
-        c.baseline_policy = Some(AdminPolicy {
+        let _ = c.policies.add(AdminPolicy {
             kind: netfence_model::AdminKind::BaselineAdminNetworkPolicy,
             name: "default".into(),
             priority: None,

@@ -382,7 +382,7 @@ fn banp_deny_all_ingress() -> AdminPolicy {
 #[test]
 fn a1_a2_anp_deny_beats_network_policy() {
     let (mut c, web, cli) = admin_base();
-    c.admin_policies.push(anp(
+    let _ = c.policies.add(anp(
         "d",
         10,
         "prod",
@@ -404,7 +404,7 @@ fn a1_a2_anp_deny_beats_network_policy() {
 #[test]
 fn a3_anp_allow_beats_default_deny() {
     let (mut c, web, cli) = admin_base();
-    c.admin_policies.push(anp(
+    let _ = c.policies.add(anp(
         "al",
         10,
         "prod",
@@ -426,14 +426,14 @@ fn a3_anp_allow_beats_default_deny() {
 fn a4_to_a7_pass_reaches_network_policy_then_baseline() {
     let (c0, web, cli) = admin_base();
     let mut c = c0;
-    c.admin_policies.push(anp(
+    let _ = c.policies.add(anp(
         "pass",
         5,
         "prod",
         vec![arule(AdminAction::Pass, from_env("dev"))],
         vec![],
     ));
-    c.admin_policies.push(anp(
+    let _ = c.policies.add(anp(
         "deny",
         10,
         "prod",
@@ -444,7 +444,7 @@ fn a4_to_a7_pass_reaches_network_policy_then_baseline() {
         vec![],
     ));
     assert!(allowed(&c, G, cli, web, T, 80), "A4");
-    c.baseline_policy = Some(banp_deny_all_ingress());
+    let _ = c.policies.add(banp_deny_all_ingress());
     assert!(!allowed(&c, G, cli, web, T, 80), "A5");
     let mut c6 = c.clone();
     mk_np(
@@ -479,7 +479,7 @@ fn a8_baseline_is_not_consulted_when_a_network_policy_isolates() {
     let (mut c, web, cli) = admin_base();
     let mut b = banp_deny_all_ingress();
     b.ingress = vec![arule(AdminAction::Allow, from_env("dev"))];
-    c.baseline_policy = Some(b);
+    let _ = c.policies.add(b);
     mk_np(&mut c, "a", "deny", web_sel(), Some(vec![]), None);
     assert!(!allowed(&c, G, cli, web, T, 80));
 }
@@ -489,7 +489,7 @@ fn a9_networks_match_pod_ips() {
     let (mut c, web, cli) = admin_base();
     c.endpoints[web].ips = vec!["10.244.0.7".parse().unwrap()];
     let all = AdminPeer::Networks(IpSet::parse_cidr("0.0.0.0/0").unwrap());
-    c.admin_policies.push(anp(
+    let _ = c.policies.add(anp(
         "n",
         1,
         "dev",
@@ -502,7 +502,7 @@ fn a9_networks_match_pod_ips() {
 #[test]
 fn a10_no_implicit_isolation() {
     let (mut c, web, cli) = admin_base();
-    c.admin_policies.push(anp(
+    let _ = c.policies.add(anp(
         "eg",
         1,
         "prod",

@@ -116,7 +116,7 @@ pub fn mk_np(
     ingress: Option<Vec<NpRule>>,
     egress: Option<Vec<NpRule>>,
 ) {
-    c.network_policies.push(NetworkPolicy {
+    let _ = c.policies.add(NetworkPolicy {
         namespace: ns.into(),
         name: name.into(),
         pod_selector,

@@ -20,6 +20,7 @@ use netfence_engine::Profile;
 use netfence_model::cilium::POD_NAMESPACE_LABEL;
 use netfence_model::cluster::{CLUSTER_DNS_LABEL, NAMESPACE_NAME_LABEL};
 use netfence_model::flow::ObservedFlow;
+use netfence_model::PolicyRef;
 use netfence_model::{Cluster, Endpoint, EndpointId, L7Request, Labels, Protocol};
 use serde_json::{json, Map, Value};
 
@@ -517,10 +518,18 @@ fn prove(
             .push(format!("generated policy does not load: {e}"));
     }
     let mut c = resolved.cluster.clone();
-    c.network_policies = loaded.cluster.network_policies;
-    c.cilium_policies = loaded.cluster.cilium_policies;
-    c.admin_policies.clear();
-    c.baseline_policy = None;
+    // the generated policies instead of the NetworkPolicies, Cilium policies and the
+    // AdminNetworkPolicy tiers (v1alpha1) the cluster had
+    c.policies.retain(|p| match p {
+        PolicyRef::Kubernetes(_) | PolicyRef::Cilium(_) => false,
+        PolicyRef::Admin(a) => a.kind.is_cluster_network_policy(),
+        _ => true,
+    });
+    if c.policies.extend(loaded.cluster.policies).is_err() {
+        proof
+            .failures
+            .push("generated policies hold a second BaselineAdminNetworkPolicy".into());
+    }
     let profile = match opts.dialect {
         Dialect::Cilium => Profile::Cilium,
         Dialect::NetworkPolicy => Profile::Generic,
@@ -641,8 +650,7 @@ pub fn smallest_allow(
         text: yaml.clone(),
     }]);
     let mut c2 = c.clone();
-    c2.network_policies.extend(loaded.cluster.network_policies);
-    c2.cilium_policies.extend(loaded.cluster.cilium_policies);
+    c2.policies.extend(loaded.cluster.policies).ok()?;
     let ev = Evaluator::new(&c2, profile);
     let dir = side;
     let verified = flows::judge(&ev, f, ends).is_some_and(|v| {

@@ -209,10 +209,9 @@ pub fn generate(
         return Err(format!("a generated policy does not load: {e}"));
     }
     let mut with = cluster.clone();
-    with.network_policies
-        .extend(loaded.cluster.network_policies);
-    with.cluster_network_policies
-        .extend(loaded.cluster.cluster_network_policies);
+    if with.policies.extend(loaded.cluster.policies).is_err() {
+        return Err("the generated policies add a second BaselineAdminNetworkPolicy".into());
+    }
     let config = AuditConfig {
         system_namespaces: Vec::new(),
         ..AuditConfig::default()

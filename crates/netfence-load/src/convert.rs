@@ -9,7 +9,7 @@ use netfence_model::{
     AdminPolicy, Cluster, Endpoint, IpSet, LabelSelector, Namespace, NetworkPolicy, NpPeer, NpPort,
     NpRule, Origin, PortRef, Protocol, Service,
 };
-use netfence_model::{AuditLevel, AuditPolicy, AuditResources, AuditRule};
+use netfence_model::{AuditLevel, AuditPolicy, AuditResources, AuditRule, Policy};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -862,7 +862,7 @@ impl Builder {
                                     None,
                                 ));
                             }
-                            self.cluster.network_policies.push(p)
+                            self.add_policy(Policy::Kubernetes(p))
                         }
                         Err((field, msg, help)) => {
                             self.errors.push(ctx.err(Some(field), msg, help))
@@ -893,7 +893,7 @@ impl Builder {
                         if let Some(ns) = &p.namespace {
                             self.referenced_namespaces.push(ns.clone());
                         }
-                        self.cluster.calico_policies.push(p)
+                        self.add_policy(Policy::Calico(p))
                     }
                     Err((field, msg)) => self.errors.push(ctx.err(Some(field), msg, None)),
                 }
@@ -908,24 +908,24 @@ impl Builder {
                         if !global {
                             self.referenced_namespaces.push(ns.clone());
                         }
-                        self.cluster.calico_network_sets.push(set)
+                        self.add_policy(Policy::CalicoNetworkSet(set))
                     }
                     Err((field, msg)) => self.errors.push(ctx.err(Some(field), msg, None)),
                 }
             }
             Kind::CiliumCidrGroup => match cilium::cidr_group(&value, &name, ctx.origin()) {
-                Ok(g) => self.cluster.cilium_cidr_groups.push(g),
+                Ok(g) => self.add_policy(Policy::CiliumCidrGroup(g)),
                 Err((field, msg)) => self.errors.push(ctx.err(Some(field), msg, None)),
             },
             Kind::CalicoTier => match calico::tier(&value, &name, ctx.origin()) {
-                Ok(t) => self.cluster.calico_tiers.push(t),
+                Ok(t) => self.add_policy(Policy::CalicoTier(t)),
                 Err((field, msg)) => self.errors.push(ctx.err(Some(field), msg, None)),
             },
             Kind::PeerAuthentication => {
                 match istio::peer_authentication(&value, &name, &ns, ctx.origin()) {
                     Ok(p) => {
                         self.referenced_namespaces.push(ns.clone());
-                        self.cluster.peer_authentications.push(p)
+                        self.add_policy(Policy::PeerAuthentication(p))
                     }
                     Err((field, msg)) => self.errors.push(ctx.err(Some(field), msg, None)),
                 }
@@ -934,7 +934,7 @@ impl Builder {
                 match istio::authorization_policy(&value, &name, &ns, ctx.origin()) {
                     Ok(p) => {
                         self.referenced_namespaces.push(ns.clone());
-                        self.cluster.authorization_policies.push(p)
+                        self.add_policy(Policy::Authorization(p))
                     }
                     Err((field, msg)) => self.errors.push(ctx.err(Some(field), msg, None)),
                 }
@@ -947,7 +947,7 @@ impl Builder {
                         if let Some(ns) = &p.namespace {
                             self.referenced_namespaces.push(ns.clone());
                         }
-                        self.cluster.cilium_policies.push(p)
+                        self.add_policy(Policy::Cilium(p))
                     }
                     Err((field, msg)) => self.errors.push(ctx.err(Some(field), msg, None)),
                 }
@@ -956,7 +956,7 @@ impl Builder {
                 }
             }
             Kind::AuditPolicy => match audit_policy(&value, &name, ctx.origin()) {
-                Ok(p) => self.cluster.audit_policies.push(p),
+                Ok(p) => self.add_policy(Policy::Audit(p)),
                 Err((field, msg)) => self.errors.push(ctx.err(Some(field), msg, None)),
             },
         }
@@ -1370,19 +1370,39 @@ impl Builder {
                         format!("a BaselineAdminNetworkPolicy must be named `default`, not `{name}`"),
                         Some("the API server accepts only one BaselineAdminNetworkPolicy, named default"),
                     ));
-                } else if self.cluster.baseline_policy.is_some() {
+                } else if self.cluster.policies.baseline_policy().is_some() {
                     self.errors.push(ctx.err(
                         None,
                         "a second BaselineAdminNetworkPolicy `default`".into(),
                         None,
                     ));
                 } else {
-                    self.cluster.baseline_policy = Some(p);
+                    self.add_policy(Policy::Admin(p));
                 }
             }
-            Ok(p) => self.cluster.admin_policies.push(p),
+            Ok(p) => self.add_policy(Policy::Admin(p)),
             Err(msg) => self.errors.push(ctx.err(Some("spec".into()), msg, None)),
         }
+    }
+
+    /// Adds a policy of any dialect to the model.
+    fn add_policy(&mut self, policy: Policy) {
+        if let Err(b) = self.cluster.policies.add(policy) {
+            self.second_baseline(&b);
+        }
+    }
+
+    /// A second BaselineAdminNetworkPolicy: an error where it was declared.
+    fn second_baseline(&mut self, b: &netfence_model::AdminPolicy) {
+        self.errors.push(LoadError {
+            file: b.origin.file.clone(),
+            document: b.origin.document + 1,
+            line: b.origin.line,
+            object: Some("BaselineAdminNetworkPolicy default".into()),
+            field: None,
+            message: "a second BaselineAdminNetworkPolicy `default`".into(),
+            help: None,
+        });
     }
 
     /// A ClusterNetworkPolicy (network-policy-api v1alpha2), either tier.
@@ -1420,7 +1440,7 @@ impl Builder {
             self.warnings.push(ctx.err(Some("spec".into()), w, None));
         }
         match built {
-            Ok(p) => self.cluster.cluster_network_policies.push(p),
+            Ok(p) => self.add_policy(Policy::Admin(p)),
             Err(msg) => self.errors.push(ctx.err(Some("spec".into()), msg, None)),
         }
     }
@@ -1465,19 +1485,8 @@ impl Builder {
             endpoints,
             nodes,
             services,
-            network_policies,
-            admin_policies,
-            baseline_policy,
-            cluster_network_policies,
+            policies,
             ingress_backends,
-            audit_policies,
-            cilium_policies,
-            cilium_cidr_groups,
-            calico_policies,
-            calico_tiers,
-            calico_network_sets,
-            peer_authentications,
-            authorization_policies,
             certificates,
             cilium_config,
             object_annotations,
@@ -1486,18 +1495,7 @@ impl Builder {
         c.namespaces.extend(namespaces);
         c.nodes.extend(nodes);
         c.services.extend(services);
-        c.network_policies.extend(network_policies);
-        c.admin_policies.extend(admin_policies);
-        c.cluster_network_policies.extend(cluster_network_policies);
         c.ingress_backends.extend(ingress_backends);
-        c.audit_policies.extend(audit_policies);
-        c.cilium_policies.extend(cilium_policies);
-        c.cilium_cidr_groups.extend(cilium_cidr_groups);
-        c.calico_policies.extend(calico_policies);
-        c.calico_tiers.extend(calico_tiers);
-        c.calico_network_sets.extend(calico_network_sets);
-        c.peer_authentications.extend(peer_authentications);
-        c.authorization_policies.extend(authorization_policies);
         c.object_annotations.extend(object_annotations);
         c.certificates.extend(certificates);
         if cilium_config.is_some() {
@@ -1506,20 +1504,8 @@ impl Builder {
         for ep in endpoints {
             self.push_endpoint(ep);
         }
-        if let Some(b) = baseline_policy {
-            if self.cluster.baseline_policy.is_some() {
-                self.errors.push(LoadError {
-                    file: b.origin.file.clone(),
-                    document: b.origin.document + 1,
-                    line: b.origin.line,
-                    object: Some("BaselineAdminNetworkPolicy default".into()),
-                    field: None,
-                    message: "a second BaselineAdminNetworkPolicy `default`".into(),
-                    help: None,
-                });
-            } else {
-                self.cluster.baseline_policy = Some(b);
-            }
+        if let Err(b) = self.cluster.policies.extend(policies) {
+            self.second_baseline(&b);
         }
         self.errors.extend(other.errors);
         self.warnings.extend(other.warnings);
@@ -1530,10 +1516,10 @@ impl Builder {
 
     pub(crate) fn finish(mut self) -> Loaded {
         // CIDR groups are objects of their own: policies name them, resolved once all are read
-        for (policy, origin, message) in crate::cilium::resolve_cidr_groups(
-            &mut self.cluster.cilium_policies,
-            &self.cluster.cilium_cidr_groups,
-        ) {
+        let groups = self.cluster.policies.cilium_cidr_groups().to_vec();
+        for (policy, origin, message) in
+            crate::cilium::resolve_cidr_groups(self.cluster.policies.cilium_policies_mut(), &groups)
+        {
             self.warnings.push(LoadError {
                 file: origin.file,
                 document: origin.document + 1,
@@ -1548,10 +1534,11 @@ impl Builder {
         if self.cluster.nodes.is_empty() {
             let c = &self.cluster;
             for p in c
-                .admin_policies
+                .policies
+                .admin_policies()
                 .iter()
-                .chain(&c.baseline_policy)
-                .chain(&c.cluster_network_policies)
+                .chain(c.policies.baseline_policy())
+                .chain(c.policies.cluster_network_policies())
             {
                 let with_nodes = p.egress.iter().find(|r| {
                     r.peers

@@ -27,14 +27,14 @@ fn np(body: &str) -> String {
 fn policy_types_default_from_sections() {
     let l = load(&[src("p.yaml", &np("  podSelector: {}\n  egress: []\n"))]);
     assert!(l.errors.is_empty(), "{:?}", l.errors);
-    let p = &l.cluster.network_policies[0];
+    let p = &l.cluster.policies.network_policies()[0];
     assert!(p.ingress.is_some(), "Ingress is always an effective type");
     assert!(
         p.egress.is_none(),
         "an empty egress list does not add Egress"
     );
     let l = load(&[src("p.yaml", &np("  podSelector: {}\n  egress:\n  - {}\n"))]);
-    assert!(l.cluster.network_policies[0].egress.is_some());
+    assert!(l.cluster.policies.network_policies()[0].egress.is_some());
 }
 
 #[test]
@@ -45,7 +45,7 @@ fn explicit_policy_types_drop_the_other_section() {
             "  podSelector: {}\n  policyTypes: [Ingress]\n  egress:\n  - to: [{podSelector: {}}]\n",
         ),
     )]);
-    assert!(l.cluster.network_policies[0].egress.is_none());
+    assert!(l.cluster.policies.network_policies()[0].egress.is_none());
 }
 
 #[test]
@@ -54,7 +54,10 @@ fn empty_from_means_every_peer() {
         "p.yaml",
         &np("  podSelector: {}\n  ingress:\n  - from: []\n"),
     )]);
-    let rules = l.cluster.network_policies[0].ingress.as_ref().unwrap();
+    let rules = l.cluster.policies.network_policies()[0]
+        .ingress
+        .as_ref()
+        .unwrap();
     assert!(rules[0].peers.is_none());
 }
 
@@ -74,7 +77,7 @@ fn one_error(text: &str) -> netfence_load::LoadError {
     let l = load(&[src("bad.yaml", text)]);
     assert_eq!(l.errors.len(), 1, "{:?}", l.errors);
     assert!(
-        l.cluster.network_policies.is_empty(),
+        l.cluster.policies.network_policies().is_empty(),
         "an invalid policy is never half-loaded"
     );
     l.errors[0].clone()
@@ -288,7 +291,10 @@ fn named_and_numbered_ports_and_ipblocks_convert() {
         "p.yaml",
         &np("  podSelector: {}\n  egress:\n  - to:\n    - ipBlock: {cidr: 0.0.0.0/0, except: [10.0.0.0/8]}\n    ports:\n    - {port: dns, protocol: UDP}\n    - {port: 8000, endPort: 8080}\n"),
     )]);
-    let r = &l.cluster.network_policies[0].egress.as_ref().unwrap()[0];
+    let r = &l.cluster.policies.network_policies()[0]
+        .egress
+        .as_ref()
+        .unwrap()[0];
     assert!(
         matches!(&r.peers.as_ref().unwrap()[0], NpPeer::IpBlock { set, .. } if !set.contains("10.1.1.1".parse().unwrap()))
     );
@@ -302,7 +308,7 @@ fn anp_rules_and_validation() {
     let anp = "apiVersion: policy.networking.k8s.io/v1alpha1\nkind: AdminNetworkPolicy\nmetadata: {name: x}\nspec:\n  priority: 10\n  subject: {namespaces: {}}\n  ingress:\n  - {name: r, action: Deny, from: [{namespaces: {matchLabels: {env: dev}}}]}\n";
     let l = load(&[src("a.yaml", anp)]);
     assert!(l.errors.is_empty(), "{:?}", l.errors);
-    assert_eq!(l.cluster.admin_policies[0].ingress.len(), 1);
+    assert_eq!(l.cluster.policies.admin_policies()[0].ingress.len(), 1);
     let e = one_error(&anp.replace("action: Deny", "action: Maybe"));
     assert!(e.message.contains("unknown action"), "{e}");
     let e = one_error(&anp.replace(
@@ -322,7 +328,7 @@ fn rules_carry_their_own_lines() {
     let text = "# leading comment\n\n".to_string()
         + &np("  podSelector: {}\n  ingress:\n  - from: [{podSelector: {}}]\n  - ports: [{port: 80}]\n  egress:\n  - {}\n");
     let l = load(&[src("r.yaml", &text)]);
-    let p = &l.cluster.network_policies[0];
+    let p = &l.cluster.policies.network_policies()[0];
     assert_eq!(
         p.origin.line,
         Some(3),

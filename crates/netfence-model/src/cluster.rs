@@ -7,7 +7,6 @@ use std::net::IpAddr;
 
 use crate::conn::Protocol;
 use crate::labels::Labels;
-use crate::policy::{AdminPolicy, NetworkPolicy};
 
 /// Where an object came from: file, document index (0-based) and 1-based line of the document.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -196,32 +195,10 @@ pub struct Cluster {
     pub nodes: Vec<Node>,
     /// Services.
     pub services: Vec<Service>,
-    /// Kubernetes NetworkPolicies.
-    pub network_policies: Vec<NetworkPolicy>,
-    /// AdminNetworkPolicies.
-    pub admin_policies: Vec<AdminPolicy>,
-    /// The BaselineAdminNetworkPolicy, if any.
-    pub baseline_policy: Option<AdminPolicy>,
-    /// ClusterNetworkPolicies (network-policy-api v1alpha2), both tiers.
-    pub cluster_network_policies: Vec<AdminPolicy>,
+    /// Every policy object of every dialect.
+    pub policies: crate::policies::Policies,
     /// Ingress and Route backends.
     pub ingress_backends: Vec<IngressBackend>,
-    /// API server audit policies (audit.k8s.io).
-    pub audit_policies: Vec<AuditPolicy>,
-    /// CiliumNetworkPolicies and CiliumClusterwideNetworkPolicies.
-    pub cilium_policies: Vec<crate::cilium::CiliumPolicy>,
-    /// CiliumCIDRGroups.
-    pub cilium_cidr_groups: Vec<crate::cilium::CidrGroup>,
-    /// Calico NetworkPolicies, GlobalNetworkPolicies and staged policies.
-    pub calico_policies: Vec<crate::calico::CalicoPolicy>,
-    /// Calico Tiers declared in the input.
-    pub calico_tiers: Vec<crate::calico::Tier>,
-    /// Calico NetworkSets and GlobalNetworkSets.
-    pub calico_network_sets: Vec<crate::calico::NetworkSet>,
-    /// Istio PeerAuthentications.
-    pub peer_authentications: Vec<crate::istio::PeerAuthentication>,
-    /// Istio AuthorizationPolicies.
-    pub authorization_policies: Vec<crate::istio::AuthorizationPolicy>,
     /// cert-manager Certificates (the mesh's and ingress' certificates).
     pub certificates: Vec<Certificate>,
     /// The Cilium agent's ConfigMap (`kube-system/cilium-config`), when in the input.

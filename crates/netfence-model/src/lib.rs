@@ -17,6 +17,7 @@ pub mod ip;
 pub mod istio;
 pub mod l7;
 pub mod labels;
+pub mod policies;
 pub mod policy;
 
 pub use cilium::{
@@ -32,6 +33,7 @@ pub use direction::Direction;
 pub use ip::{IpRange, IpSet};
 pub use l7::{FqdnPattern, HttpRule, KafkaRule, L7Request, L7Rules};
 pub use labels::{LabelSelector, Labels, Operator, Requirement};
+pub use policies::{Policies, Policy, PolicyRef};
 pub use policy::{
     AdminAction, AdminKind, AdminPeer, AdminPolicy, AdminPort, AdminRule, AdminSubject,
     NetworkPolicy, NpPeer, NpPort, NpRule, PortRef,

@@ -58,15 +58,18 @@ Give each policy its own priority (lower numbers first).
 fn check(ctx: &AuditCtx<'_>, out: &mut Vec<Diagnostic>) {
     let c = ctx.cluster;
     let tiers: [Vec<&AdminPolicy>; 2] = [
-        c.admin_policies
+        c.policies
+            .admin_policies()
             .iter()
             .chain(
-                c.cluster_network_policies
+                c.policies
+                    .cluster_network_policies()
                     .iter()
                     .filter(|p| !p.kind.is_baseline()),
             )
             .collect(),
-        c.cluster_network_policies
+        c.policies
+            .cluster_network_policies()
             .iter()
             .filter(|p| p.kind.is_baseline())
             .collect(),

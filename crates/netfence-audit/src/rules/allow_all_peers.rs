@@ -75,7 +75,7 @@ fn describe(rule: &NpRule, dir: Direction) -> Option<&'static str> {
 }
 
 fn check(ctx: &AuditCtx<'_>, out: &mut Vec<Diagnostic>) {
-    for (i, np) in ctx.cluster.network_policies.iter().enumerate() {
+    for (i, np) in ctx.cluster.policies.network_policies().iter().enumerate() {
         for dir in [Direction::Ingress, Direction::Egress] {
             for (ri, rule) in rules_of(np, dir).into_iter().flatten().enumerate() {
                 let Some(what) = describe(rule, dir) else {

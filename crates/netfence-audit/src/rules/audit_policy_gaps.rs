@@ -106,12 +106,13 @@ const REQUIRED: [(&str, &str, AuditLevel); 9] = [
 
 /// The gaps of every audit policy; `None` when the input has none.
 pub(crate) fn gaps(ctx: &AuditCtx<'_>) -> Option<Vec<(usize, Vec<String>)>> {
-    if ctx.cluster.audit_policies.is_empty() {
+    if ctx.cluster.policies.audit_policies().is_empty() {
         return None;
     }
     Some(
         ctx.cluster
-            .audit_policies
+            .policies
+            .audit_policies()
             .iter()
             .enumerate()
             .map(|(i, p)| {
@@ -155,7 +156,7 @@ fn check(ctx: &AuditCtx<'_>, out: &mut Vec<Diagnostic>) {
         if g.is_empty() {
             continue;
         }
-        let p = &ctx.cluster.audit_policies[i];
+        let p = &ctx.cluster.policies.audit_policies()[i];
         out.push(finding(
             &RULE,
             Subject::Cluster,

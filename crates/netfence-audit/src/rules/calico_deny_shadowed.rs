@@ -48,7 +48,7 @@ an earlier tier.
 "#;
 
 fn check(ctx: &AuditCtx<'_>, out: &mut Vec<Diagnostic>) {
-    if ctx.cluster.calico_policies.is_empty() {
+    if ctx.cluster.policies.calico_policies().is_empty() {
         return;
     }
     // Calico semantics whatever the profile: the rule is about how Calico reads the policies.

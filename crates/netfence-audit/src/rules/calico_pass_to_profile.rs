@@ -39,7 +39,7 @@ policy for those workloads.
 "#;
 
 fn check(ctx: &AuditCtx<'_>, out: &mut Vec<Diagnostic>) {
-    if ctx.cluster.calico_policies.is_empty() {
+    if ctx.cluster.policies.calico_policies().is_empty() {
         return;
     }
     let ev = Evaluator::new(ctx.cluster, Profile::Calico);

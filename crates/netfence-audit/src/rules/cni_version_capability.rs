@@ -69,11 +69,12 @@ pub(crate) fn cilium_agent(ctx: &AuditCtx<'_>) -> Option<(usize, (u32, u32))> {
 
 fn check(ctx: &AuditCtx<'_>, out: &mut Vec<Diagnostic>) {
     let c = ctx.cluster;
-    if c.cilium_policies.is_empty() {
+    if c.policies.cilium_policies().is_empty() {
         return;
     }
     let rules = || {
-        c.cilium_policies
+        c.policies
+            .cilium_policies()
             .iter()
             .flat_map(|p| p.rules.iter().map(move |r| (p, r)))
     };

@@ -56,7 +56,7 @@ action. Otherwise narrow the allow policy.
 
 fn check(ctx: &AuditCtx<'_>, out: &mut Vec<Diagnostic>) {
     let c = ctx.cluster;
-    for (i, p) in c.network_policies.iter().enumerate() {
+    for (i, p) in c.policies.network_policies().iter().enumerate() {
         let intent = p.name.to_ascii_lowercase().contains("deny")
             || p.annotations
                 .get("netfence.dev/intent")

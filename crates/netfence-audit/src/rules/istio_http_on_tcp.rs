@@ -40,7 +40,8 @@ Write TCP rules for TCP ports (`ports`, sources), and keep HTTP fields for HTTP 
 fn check(ctx: &AuditCtx<'_>, out: &mut Vec<Diagnostic>) {
     for ap in ctx
         .cluster
-        .authorization_policies
+        .policies
+        .authorization_policies()
         .iter()
         .filter(|a| a.action == AuthzAction::Allow)
     {

@@ -40,7 +40,7 @@ document each; prefer STRICT everywhere.
 "#;
 
 fn check(ctx: &AuditCtx<'_>, out: &mut Vec<Diagnostic>) {
-    for pa in &ctx.cluster.peer_authentications {
+    for pa in ctx.cluster.policies.peer_authentications() {
         let loose: Vec<String> = pa
             .port_level
             .iter()

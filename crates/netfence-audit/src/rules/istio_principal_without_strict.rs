@@ -38,7 +38,7 @@ Make the workload STRICT (PeerAuthentication), so every caller has a verified id
 "#;
 
 fn check(ctx: &AuditCtx<'_>, out: &mut Vec<Diagnostic>) {
-    for ap in &ctx.cluster.authorization_policies {
+    for ap in ctx.cluster.policies.authorization_policies() {
         if matches!(ap.action, AuthzAction::Audit) {
             continue;
         }

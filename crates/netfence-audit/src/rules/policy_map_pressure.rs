@@ -56,7 +56,7 @@ instead of `ANY`, use narrow port ranges, or raise `bpf-policy-map-max`.
 "#;
 
 fn check(ctx: &AuditCtx<'_>, out: &mut Vec<Diagnostic>) {
-    if ctx.profile != Profile::Cilium || ctx.cluster.cilium_policies.is_empty() {
+    if ctx.profile != Profile::Cilium || ctx.cluster.policies.cilium_policies().is_empty() {
         return;
     }
     let max = ctx.config.policy_map_max;

@@ -41,11 +41,11 @@ with `netfence audit` after every change of network plugin.
 "#;
 
 fn check(ctx: &AuditCtx<'_>, out: &mut Vec<Diagnostic>) {
-    if ctx.cluster.network_policies.is_empty() {
+    if ctx.cluster.policies.network_policies().is_empty() {
         return;
     }
     let found = crate::cni::detect(ctx.cluster);
-    let n = ctx.cluster.network_policies.len();
+    let n = ctx.cluster.policies.network_policies().len();
     if found.is_empty() {
         let mut d = finding(
             &RULE,

@@ -37,7 +37,7 @@ Fix the selector, or delete the policy.
 "#;
 
 fn check(ctx: &AuditCtx<'_>, out: &mut Vec<Diagnostic>) {
-    for (i, np) in ctx.cluster.network_policies.iter().enumerate() {
+    for (i, np) in ctx.cluster.policies.network_policies().iter().enumerate() {
         if np.pod_selector.is_empty() {
             continue;
         }

@@ -58,7 +58,7 @@ fn check(ctx: &AuditCtx<'_>, out: &mut Vec<Diagnostic>) {
     use rayon::prelude::*;
     let all: Vec<usize> = (0..c.endpoints.len()).collect();
     // each policy on its own, on every core; reported in policy order
-    let found: Vec<Diagnostic> = c.network_policies.par_iter().enumerate().filter_map(|(i, p)| {
+    let found: Vec<Diagnostic> = c.policies.network_policies().par_iter().enumerate().filter_map(|(i, p)| {
         let subjects: Vec<_> = policy_subjects(ctx, p).collect();
         // A namespace-wide policy also governs every pod created later: what the other policies
         // cover today says nothing about those, so it is never called redundant.

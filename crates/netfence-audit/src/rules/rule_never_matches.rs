@@ -43,7 +43,7 @@ Use the name the container declares (`ports[].name`), with its protocol, or the 
 
 fn check(ctx: &AuditCtx<'_>, out: &mut Vec<Diagnostic>) {
     let c = ctx.cluster;
-    for (i, np) in c.network_policies.iter().enumerate() {
+    for (i, np) in c.policies.network_policies().iter().enumerate() {
         let subjects: Vec<_> = policy_subjects(ctx, np).collect();
         if subjects.is_empty() {
             continue; // NP201

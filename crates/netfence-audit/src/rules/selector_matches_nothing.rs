@@ -57,7 +57,7 @@ fn label_args(sel: &LabelSelector) -> Option<String> {
 
 fn check(ctx: &AuditCtx<'_>, out: &mut Vec<Diagnostic>) {
     let c = ctx.cluster;
-    for (i, np) in c.network_policies.iter().enumerate() {
+    for (i, np) in c.policies.network_policies().iter().enumerate() {
         for dir in [Direction::Ingress, Direction::Egress] {
             for (ri, rule) in rules_of(np, dir).into_iter().flatten().enumerate() {
                 for peer in rule.peers.iter().flatten() {

@@ -73,18 +73,19 @@ pub fn run(args: &ReportArgs) -> Result<i32> {
             }
         })
         .collect();
-    let mut policies = vec![("NetworkPolicies".to_string(), c.network_policies.len())];
-    if !c.admin_policies.is_empty() {
-        policies.push(("AdminNetworkPolicies".into(), c.admin_policies.len()));
-    }
-    if c.baseline_policy.is_some() {
-        policies.push(("BaselineAdminNetworkPolicy".into(), 1));
-    }
-    if !c.cluster_network_policies.is_empty() {
-        policies.push((
-            "ClusterNetworkPolicies".into(),
-            c.cluster_network_policies.len(),
-        ));
+    // every dialect's objects, counted by kind (NetworkPolicies always listed)
+    let mut policies: Vec<(String, usize)> = vec![("NetworkPolicies".to_string(), 0)];
+    for p in c.policies.iter().filter(|p| p.decides_traffic()) {
+        let kind = p.kind();
+        let label = match kind.strip_suffix("Policy") {
+            _ if kind == "BaselineAdminNetworkPolicy" => kind.clone(),
+            Some(stem) => format!("{stem}Policies"),
+            None => format!("{kind}s"),
+        };
+        match policies.iter_mut().find(|(l, _)| *l == label) {
+            Some((_, n)) => *n += 1,
+            None => policies.push((label, 1)),
+        }
     }
     let ctx = netfence_audit::AuditCtx::new(c, profile, netfence_audit::AuditConfig::default());
     let result = netfence_audit::run(&ctx, &netfence_audit::Selection::default());
