@@ -343,12 +343,12 @@ fn serve(objects: BTreeMap<String, Vec<serde_json::Value>>, faults: Faults) -> S
 
 /// The objects a list path names: `/…/namespaces/NS/PLURAL` is the cluster-wide list filtered
 /// to namespace NS.
-fn scoped(
-    objects: &BTreeMap<String, Vec<serde_json::Value>>,
+fn scoped<'o>(
+    objects: &'o BTreeMap<String, Vec<serde_json::Value>>,
     path: &str,
-) -> Option<Vec<serde_json::Value>> {
+) -> Option<Vec<&'o serde_json::Value>> {
     if let Some(all) = objects.get(path) {
-        return Some(all.clone());
+        return Some(all.iter().collect());
     }
     let (root, rest) = path.split_once("/namespaces/")?;
     let (ns, plural) = rest.split_once('/')?;
@@ -356,7 +356,6 @@ fn scoped(
     Some(
         all.iter()
             .filter(|o| o["metadata"]["namespace"] == ns)
-            .cloned()
             .collect(),
     )
 }
@@ -428,7 +427,7 @@ fn respond<S: Read + Write>(
                 // pages of 2 unless told otherwise, so pagination is exercised
                 let limit = limit.min(faults.page.unwrap_or(2));
                 let from: usize = param("continue").and_then(|v| v.parse().ok()).unwrap_or(0);
-                let page: Vec<_> = items.iter().skip(from).take(limit).cloned().collect();
+                let page: Vec<_> = items.iter().skip(from).take(limit).copied().collect();
                 let next = from + page.len();
                 let cont = if next < items.len() {
                     next.to_string()
