@@ -334,7 +334,7 @@ pub struct SnapshotArgs {
     #[command(flatten)]
     pub live: LiveArgs,
     /// The directory to write (created; files of the same names are replaced).
-    #[arg(long)]
+    #[arg(long, visible_alias = "out")]
     pub out_dir: PathBuf,
 }
 

@@ -916,7 +916,7 @@ fn objects_read_by_name_reach_the_audit_and_keys_never_leave_the_cluster() {
         "--cluster",
         "--kubeconfig",
         kc,
-        "--out-dir",
+        "--out",
         snap.to_str().unwrap(),
     ]);
     assert_eq!(out.status.code(), Some(0));
