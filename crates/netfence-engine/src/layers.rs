@@ -79,9 +79,9 @@ pub(crate) fn pipeline(profile: Profile) -> Vec<Box<dyn Layer>> {
     }
     match profile {
         // Cilium's repository holds NetworkPolicies and Cilium policies alike
-        Profile::Cilium => vec![Box::new(CiliumRepository)],
+        Profile::Cilium => vec![Box::new(CILIUM)],
         // Calico's tiers, NetworkPolicies in the default tier, then the profiles
-        Profile::Calico => vec![Box::new(CalicoTiers)],
+        Profile::Calico => vec![Box::new(CALICO)],
         _ => vec![
             Box::new(AdminTier { baseline: false }),
             Box::new(KubernetesNetworkPolicy),
@@ -201,17 +201,60 @@ impl Layer for KubernetesNetworkPolicy {
     }
 }
 
-/// Cilium's policy repository (CiliumNetworkPolicies, CiliumClusterwideNetworkPolicies and
-/// NetworkPolicies): deny overrides allow, allows are a union, L7 rules on top.
-struct CiliumRepository;
+/// A layer that decides every connection itself, with nothing passed on: Cilium's policy
+/// repository (CiliumNetworkPolicies, CiliumClusterwideNetworkPolicies and NetworkPolicies:
+/// deny overrides allow, allows are a union, L7 rules on top), or Calico's tiers
+/// (GlobalNetworkPolicies, Calico NetworkPolicies, Kubernetes NetworkPolicies in the default
+/// tier, then the namespace and service account profiles).
+struct Repository {
+    facts: fn(&Evaluator<'_>) -> Facts,
+    peer_tests: for<'a> fn(&Evaluator<'a>, &'a Endpoint, Direction, &mut Vec<PeerTest<'a>>),
+    allowed: for<'a, 'p> fn(&Evaluator<'a>, &'a Endpoint, Peer<'p>, Direction) -> ConnSet,
+    #[allow(clippy::type_complexity, reason = "one flow's facts")]
+    explain: for<'a, 'p, 'r> fn(
+        &Evaluator<'a>,
+        &'a Endpoint,
+        Peer<'p>,
+        Direction,
+        Protocol,
+        u16,
+        Option<&'r L7Request>,
+    ) -> (Outcome, Vec<LayerStep>),
+}
 
-impl Layer for CiliumRepository {
+/// Cilium's repository.
+const CILIUM: Repository = Repository {
+    // identities carry the service account
+    facts: |ev| Facts {
+        service_account: !ev.cluster.policies.cilium_policies().is_empty(),
+        ..Facts::default()
+    },
+    peer_tests: |ev, ep, dir, out| ev.cilium_peer_tests(ep, dir, out),
+    allowed: |ev, ep, peer, dir| ev.cilium_allowed(ep, peer, dir),
+    explain: |ev, ep, peer, dir, protocol, port, request| {
+        ev.cilium_explain(ep, peer, dir, protocol, port, request)
+    },
+};
+
+/// Calico's tiers.
+const CALICO: Repository = Repository {
+    // `serviceAccounts` matches; a host-network pod is its node's address
+    facts: |ev| Facts {
+        service_account: !ev.cluster.policies.calico_policies().is_empty(),
+        host_ip: true,
+        ..Facts::default()
+    },
+    peer_tests: |ev, ep, dir, out| ev.calico_peer_tests(ep, dir, out),
+    allowed: |ev, ep, peer, dir| ev.calico_allowed(ep, peer, dir),
+    explain: |ev, ep, peer, dir, protocol, port, _| {
+        let (ok, steps) = ev.calico_explain(ep, peer, dir, protocol, port);
+        (if ok { Outcome::Allow } else { Outcome::Deny }, steps)
+    },
+};
+
+impl Layer for Repository {
     fn facts(&self, ev: &Evaluator<'_>) -> Facts {
-        // identities carry the service account
-        Facts {
-            service_account: !ev.cluster.policies.cilium_policies().is_empty(),
-            ..Facts::default()
-        }
+        (self.facts)(ev)
     }
 
     fn peer_tests<'a>(
@@ -221,7 +264,7 @@ impl Layer for CiliumRepository {
         dir: Direction,
         out: &mut Vec<PeerTest<'a>>,
     ) {
-        ev.cilium_peer_tests(ep, dir, out);
+        (self.peer_tests)(ev, ep, dir, out);
     }
 
     fn decide<'a>(
@@ -233,7 +276,7 @@ impl Layer for CiliumRepository {
         open: ConnSet,
     ) -> Decision {
         Decision {
-            allowed: open.intersect(&ev.cilium_allowed(ep, peer, dir)),
+            allowed: open.intersect(&(self.allowed)(ev, ep, peer, dir)),
             passed: ConnSet::none(),
         }
     }
@@ -248,60 +291,7 @@ impl Layer for CiliumRepository {
         port: u16,
         request: Option<&L7Request>,
     ) -> Explained {
-        let (outcome, steps) = ev.cilium_explain(ep, peer, dir, protocol, port, request);
+        let (outcome, steps) = (self.explain)(ev, ep, peer, dir, protocol, port, request);
         Explained::Decided(outcome, steps)
-    }
-}
-
-/// Calico's tiers (GlobalNetworkPolicies, Calico NetworkPolicies, Kubernetes NetworkPolicies in
-/// the default tier), then the namespace and service account profiles.
-struct CalicoTiers;
-
-impl Layer for CalicoTiers {
-    fn facts(&self, ev: &Evaluator<'_>) -> Facts {
-        // `serviceAccounts` matches; a host-network pod is its node's address
-        Facts {
-            service_account: !ev.cluster.policies.calico_policies().is_empty(),
-            host_ip: true,
-            ..Facts::default()
-        }
-    }
-
-    fn peer_tests<'a>(
-        &self,
-        ev: &Evaluator<'a>,
-        ep: &'a Endpoint,
-        dir: Direction,
-        out: &mut Vec<PeerTest<'a>>,
-    ) {
-        ev.calico_peer_tests(ep, dir, out);
-    }
-
-    fn decide<'a>(
-        &self,
-        ev: &Evaluator<'a>,
-        ep: &'a Endpoint,
-        peer: Peer<'_>,
-        dir: Direction,
-        open: ConnSet,
-    ) -> Decision {
-        Decision {
-            allowed: open.intersect(&ev.calico_allowed(ep, peer, dir)),
-            passed: ConnSet::none(),
-        }
-    }
-
-    fn explain<'a>(
-        &self,
-        ev: &Evaluator<'a>,
-        ep: &'a Endpoint,
-        peer: Peer<'_>,
-        dir: Direction,
-        protocol: Protocol,
-        port: u16,
-        _: Option<&L7Request>,
-    ) -> Explained {
-        let (ok, steps) = ev.calico_explain(ep, peer, dir, protocol, port);
-        Explained::Decided(if ok { Outcome::Allow } else { Outcome::Deny }, steps)
     }
 }
