@@ -313,7 +313,7 @@ async fn discover(client: &kube::Client, url: &str, progress: &Progress) -> Resu
             Ok(Some(text)) => text,
             Ok(None) => continue,
             // an aggregated API registered but down (503): that dialect cannot be read
-            Err(e) if format!("{e:#}").contains(" 503 ") => {
+            Err(e) if status_of(&e) == Some(503) => {
                 served.unavailable.push(gv.to_string());
                 continue;
             }
@@ -443,7 +443,7 @@ async fn get_named(
     let text = match get(client, url, &what, &uri).await {
         Ok(Some(text)) => text,
         Ok(None) => return Ok(None),
-        Err(e) if format!("{e:#}").contains("(403)") => {
+        Err(e) if status_of(&e) == Some(403) => {
             eprintln!(
                 "note: may not get {} {}/{}: not checked: {} (deploy/rbac.yaml's Role `netfence-reader` in {} grants it)",
                 named.kind, named.namespace, named.name, named.purpose, named.namespace
@@ -533,6 +533,24 @@ fn encode(s: &str) -> String {
 }
 
 /// One GET with timeout and retries; `None` when the resource is not served (404).
+/// An API status code some callers handle (403 on an object read by name, 503 on a
+/// discovery document), carried under the message that explains it.
+#[derive(Debug)]
+struct ApiStatus(u16);
+
+impl std::fmt::Display for ApiStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "HTTP {}", self.0)
+    }
+}
+
+impl std::error::Error for ApiStatus {}
+
+/// The API status code behind `e`, if that is what it is.
+fn status_of(e: &anyhow::Error) -> Option<u16> {
+    e.downcast_ref::<ApiStatus>().map(|s| s.0)
+}
+
 /// `what` names the request in messages (`pods (v1)`).
 async fn get(client: &kube::Client, url: &str, what: &str, uri: &str) -> Result<Option<String>> {
     let mut delay = Duration::from_millis(100);
@@ -552,15 +570,14 @@ async fn get(client: &kube::Client, url: &str, what: &str, uri: &str) -> Result<
                 401 => bail!(
                     "the API server at {url} does not accept your credentials (401) to {what}: they expired or are wrong; log in again (your provider's `get-credentials`, or `kubectl config view` to check the user)"
                 ),
-                403 => bail!(
+                403 => return Err(anyhow::Error::new(ApiStatus(403)).context(format!(
                     "forbidden (403): your user may not {what}; grant it (deploy/rbac.yaml has a ClusterRole with exactly what netfence reads): {}",
                     status.message
-                ),
-                429 | 500..=599 => anyhow!(
+                ))),
+                429 | 500..=599 => anyhow::Error::new(ApiStatus(status.code)).context(format!(
                     "the API server answered {} to `{what}`: {}",
-                    status.code,
-                    status.message
-                ),
+                    status.code, status.message
+                )),
                 code => bail!(
                     "the API server answered {code} to `{what}`: {}",
                     status.message
