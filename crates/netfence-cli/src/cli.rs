@@ -238,11 +238,14 @@ pub struct QueryArgs {
     #[arg(long)]
     pub to: String,
     /// Destination port (the backend port, after Service translation), 1-65535.
-    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
-    pub port: u16,
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..), required_unless_present = "icmp_type")]
+    pub port: Option<u16>,
     /// Protocol.
     #[arg(long, value_enum, ignore_case = true, default_value = "TCP")]
     pub protocol: Protocol,
+    /// The ICMP type, with `--protocol ICMP` (8: echo request) or `ICMPv6` (128).
+    #[arg(long, conflicts_with = "port")]
+    pub icmp_type: Option<u8>,
     /// Output format.
     #[arg(long, short = 'o', default_value = "txt", value_parser = formats(&[Format::Txt, Format::Json]))]
     pub format: Format,

@@ -118,6 +118,10 @@ pub enum Protocol {
     Udp,
     /// SCTP.
     Sctp,
+    /// ICMP (IPv4): `--icmp-type` instead of `--port`.
+    Icmp,
+    /// ICMPv6: `--icmp-type` instead of `--port`.
+    Icmpv6,
 }
 
 impl From<Protocol> for netfence_model::Protocol {
@@ -126,6 +130,8 @@ impl From<Protocol> for netfence_model::Protocol {
             Protocol::Tcp => netfence_model::Protocol::Tcp,
             Protocol::Udp => netfence_model::Protocol::Udp,
             Protocol::Sctp => netfence_model::Protocol::Sctp,
+            Protocol::Icmp => netfence_model::Protocol::Icmp,
+            Protocol::Icmpv6 => netfence_model::Protocol::IcmpV6,
         }
     }
 }

@@ -243,3 +243,46 @@ fn tls_server_names_with_the_tls_sni_flag() {
     let (_, out, _) = run(&["connectivity", path, "--cni", "cilium"]);
     assert!(out.contains("TLS SNI api.example.com"), "{out}");
 }
+
+/// `query --protocol ICMP --icmp-type N` asks about Cilium `icmps` rules, and the map shows the
+/// types; `--port` with ICMP is refused with what to pass instead.
+#[test]
+fn icmp_echo_is_queried_by_type_and_shown_in_the_map() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.yaml");
+    std::fs::write(
+        &path,
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: fe, namespace: a, labels: {role: frontend}}\nspec: {containers: [{name: c, image: x}]}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: be, namespace: a, labels: {role: backend}}\nspec: {containers: [{name: c, image: x}]}\n---\napiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: ping, namespace: a}\nspec:\n  endpointSelector: {matchLabels: {role: backend}}\n  ingress:\n  - fromEndpoints: [{matchLabels: {role: frontend}}]\n    icmps: [{fields: [{type: EchoRequest}]}]\n",
+    )
+    .unwrap();
+    let p = path.to_str().unwrap();
+    let query = |extra: &[&str]| {
+        let mut args = vec![
+            "query", p, "--cni", "cilium", "--from", "a/fe", "--to", "a/be",
+        ];
+        args.extend_from_slice(extra);
+        run(&args)
+    };
+    let (code, out, _) = query(&["--protocol", "ICMP", "--icmp-type", "8"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("a/fe[Pod] => a/be[Pod] : ICMP type 8 is ALLOWED"),
+        "{out}"
+    );
+    let (code, out, _) = query(&["--protocol", "icmp", "--icmp-type", "0"]);
+    assert_eq!(code, 1, "{out}");
+    let (code, _, _) = query(&["--port", "80"]);
+    assert_eq!(code, 1, "no TCP port is open");
+    let (code, _, err) = query(&["--protocol", "ICMP", "--port", "8"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("ICMP has types, not ports: pass --icmp-type"),
+        "{err}"
+    );
+    let (code, out, _) = run(&["connectivity", p, "--cni", "cilium"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("a/fe[Pod] => a/be[Pod] : ICMP type 8"),
+        "{out}"
+    );
+}

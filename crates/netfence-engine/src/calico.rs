@@ -539,6 +539,15 @@ impl<'a> Evaluator<'a> {
             if let Some(np) = &r.destination.not_ports {
                 ports = ports.subtract(&port_set(np, pr, owner));
             }
+            if pr.is_icmp() {
+                // ICMP has types, not ports: `icmp`/`notICMP` (codes are not modelled)
+                if let Some(m) = r.icmp {
+                    ports = ports.intersect(&PortSet::icmp_types(m.icmp_type, m.icmp_type));
+                }
+                if let Some(m) = r.not_icmp {
+                    ports = ports.subtract(&PortSet::icmp_types(m.icmp_type, m.icmp_type));
+                }
+            }
             c.add(&ConnSet::single(pr, ports));
         }
         c

@@ -564,6 +564,19 @@ impl<'a> Evaluator<'a> {
                         index,
                         line: pr.line,
                     };
+                    if !pr.icmps.is_empty() {
+                        // `icmps`: those ICMP types, besides whatever `toPorts` allows
+                        let mut conn = ConnSet::none();
+                        for &(family, t) in &pr.icmps {
+                            conn.add(&ConnSet::single(family, PortSet::icmp_types(t, t)));
+                        }
+                        out.entries.push(Entry {
+                            source,
+                            deny,
+                            conn,
+                            l7: None,
+                        });
+                    }
                     match &pr.ports {
                         None => out.entries.push(Entry {
                             source,
@@ -841,10 +854,10 @@ fn owner_endpoint<'b>(owner: crate::eval::PortOwner<'b>) -> Option<&'b Endpoint>
     }
 }
 
-/// The connections one `toPorts` element covers.
+/// The connections one `toPorts` element covers (ports only: ICMP is `icmps`'s).
 fn cilium_ports(rule: &CiliumPortRule, owner: Option<&Endpoint>) -> ConnSet {
     if rule.ports.is_empty() {
-        return ConnSet::all();
+        return ConnSet::all_ports();
     }
     let mut c = ConnSet::none();
     for p in &rule.ports {

@@ -111,6 +111,19 @@ pub struct Connectivity {
 }
 
 impl Connectivity {
+    /// The map as a description of the port protocols (TCP, UDP, SCTP), as netpol-analyzer
+    /// describes connections: each set's ICMP becomes every type where every port is allowed,
+    /// none elsewhere (see [`ConnSet::ports_view`]).
+    pub fn ports_view(mut self) -> Self {
+        for (conn, _) in &mut self.conns {
+            *conn = Arc::new(conn.ports_view());
+        }
+        for b in &mut self.bundles {
+            b.conn = Arc::new(b.conn.ports_view());
+        }
+        self
+    }
+
     /// Allowed, non-empty connections between nodes (a workload to itself excluded), in a
     /// stable order: class pairs, then external ranges, the ingress controller and FQDNs.
     pub fn edges(&self) -> impl Iterator<Item = Edge> + '_ {
@@ -509,7 +522,8 @@ fn mesh_filter<'a>(
     )
 }
 
-/// Computes the connectivity map of `cluster` under `profile`.
+/// Computes the connectivity map of `cluster` under `profile` (see [`compute_with_ranges`]
+/// for ICMP).
 pub fn compute(cluster: &Cluster, profile: Profile) -> Connectivity {
     let (src_ranges, dst_ranges) = external_ranges(cluster);
     compute_with_ranges(cluster, profile, src_ranges, dst_ranges)
@@ -518,7 +532,27 @@ pub fn compute(cluster: &Cluster, profile: Profile) -> Connectivity {
 /// Computes the connectivity map with external ranges chosen by the caller (each range must be
 /// either inside or outside every CIDR of the cluster's policies: a refinement of
 /// [`external_ranges`]), so two clusters can be compared range by range.
+///
+/// When no policy names ICMP, the map describes the port protocols only, as netpol-analyzer
+/// does ([`Connectivity::ports_view`]: its sets' ICMP is then not ICMP's verdict, which
+/// `query` gives). No pair is lost: without a rule naming ICMP, no pair allows ICMP alone.
+/// [`compute_full`] keeps ICMP as computed.
 pub fn compute_with_ranges(
+    cluster: &Cluster,
+    profile: Profile,
+    src_ranges: Vec<IpRange>,
+    dst_ranges: Vec<IpRange>,
+) -> Connectivity {
+    let map = compute_full(cluster, profile, src_ranges, dst_ranges);
+    if cluster.policies.name_icmp() {
+        map
+    } else {
+        map.ports_view()
+    }
+}
+
+/// [`compute_with_ranges`], ICMP kept as computed whether or not a policy names it.
+pub fn compute_full(
     cluster: &Cluster,
     profile: Profile,
     src_ranges: Vec<IpRange>,

@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use netfence_model::{Cluster, ConnSet, IpRange, IpSet, Protocol};
 
-use crate::connectivity::{compute_with_ranges, external_ranges, Node};
+use crate::connectivity::{compute_full, external_ranges, Node};
 use crate::profile::Profile;
 
 /// One changed pair.
@@ -131,11 +131,14 @@ pub fn diff(old: &Cluster, new: &Cluster, profile: Profile) -> Diff {
     let (ns, nd) = external_ranges(new);
     let src = common_ranges(&os, &ns);
     let dst = common_ranges(&od, &nd);
+    // one description for both: ICMP is shown when either side's policies name it
+    let icmp = old.policies.name_icmp() || new.policies.name_icmp();
+    let view = |map: crate::connectivity::Connectivity| if icmp { map } else { map.ports_view() };
     let before = named_map(
         old,
-        &compute_with_ranges(old, profile, src.clone(), dst.clone()),
+        &view(compute_full(old, profile, src.clone(), dst.clone())),
     );
-    let after = named_map(new, &compute_with_ranges(new, profile, src, dst));
+    let after = named_map(new, &view(compute_full(new, profile, src, dst)));
     let mut d = Diff::default();
     let keys: BTreeSet<&(String, String)> = before.keys().chain(after.keys()).collect();
     for key in keys {

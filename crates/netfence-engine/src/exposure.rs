@@ -162,6 +162,12 @@ pub fn compute(
         out.lines.append(&mut part.lines);
         out.unprotected.append(&mut part.unprotected);
     }
+    // as the map: the port protocols only, unless a policy names ICMP
+    if !cluster.policies.name_icmp() {
+        for line in &mut out.lines {
+            line.conn = line.conn.ports_view();
+        }
+    }
     out
 }
 

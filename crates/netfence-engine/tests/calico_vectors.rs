@@ -427,3 +427,66 @@ fn map_and_query_agree(c: &Cluster, want: &[(&str, bool)]) {
         assert_eq!(edge, want, "the map: {name}");
     }
 }
+
+/// Calico's `protocol: ICMP` with `icmp`/`notICMP` types: a protocol of its own in the one-flow
+/// answer and the map; a code is read as every code of its type, with a warning; an ICMP match
+/// without the ICMP protocol is refused as the API server refuses it.
+#[test]
+fn icmp_rules_match_their_types() {
+    use netfence_model::PortSet;
+    let echo = np(
+        "ping",
+        "",
+        "  ingress:\n  - action: Allow\n    protocol: ICMP\n    icmp: {type: 8}\n    source: {selector: app == 'cli'}",
+    );
+    let c = cluster(&echo);
+    let ev = Evaluator::new(&c, Profile::Calico);
+    let web = Peer::Endpoint(&c.endpoints[c.find_endpoint("a/web")[0]]);
+    let cli = Peer::Endpoint(&c.endpoints[c.find_endpoint("a/cli")[0]]);
+    let conn = ev.pair_allowed(cli, web);
+    assert!(conn.contains(Protocol::Icmp, PortSet::icmp_probe(8)));
+    assert!(!conn.contains(Protocol::Icmp, PortSet::icmp_probe(0)));
+    assert!(!conn.contains(Protocol::IcmpV6, PortSet::icmp_probe(128)));
+    assert!(!conn.contains(Protocol::Tcp, 8080));
+    assert_eq!(conn.to_string(), "ICMP type 8");
+    // notICMP: every ICMP type but echo replies
+    let not_reply = np(
+        "icmp",
+        "",
+        "  ingress:\n  - action: Allow\n    protocol: ICMP\n    notICMP: {type: 0}",
+    );
+    let c = cluster(&not_reply);
+    let ev = Evaluator::new(&c, Profile::Calico);
+    let web = Peer::Endpoint(&c.endpoints[c.find_endpoint("a/web")[0]]);
+    let cli = Peer::Endpoint(&c.endpoints[c.find_endpoint("a/cli")[0]]);
+    assert_eq!(ev.pair_allowed(cli, web).to_string(), "ICMP type 1-255");
+    // a code: read as the whole type, said
+    let coded = np(
+        "c",
+        "",
+        "  ingress:\n  - action: Allow\n    protocol: ICMP\n    icmp: {type: 3, code: 4}",
+    );
+    let l = load(&coded);
+    assert!(l.errors.is_empty(), "{:?}", l.errors);
+    assert!(
+        l.warnings
+            .iter()
+            .any(|w| w.to_string().contains("ICMP codes are not modelled")),
+        "{:?}",
+        l.warnings
+    );
+    // `icmp` without `protocol: ICMP`: refused
+    let wrong = np(
+        "w",
+        "",
+        "  ingress:\n  - action: Allow\n    protocol: TCP\n    icmp: {type: 8}",
+    );
+    let l = load(&wrong);
+    assert!(
+        l.errors
+            .iter()
+            .any(|e| e.to_string().contains("needs `protocol: ICMP`")),
+        "{:?}",
+        l.errors
+    );
+}

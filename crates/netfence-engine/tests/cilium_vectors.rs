@@ -344,6 +344,95 @@ fn a_rule_of_icmps_only_opens_no_port() {
     );
 }
 
+/// `icmps` allows those ICMP types (numbers or Cilium's names, IPv4 by default); a rule
+/// without L4 allows every ICMP type; `toPorts` alone allows no ICMP.
+#[test]
+fn icmp_types_are_a_protocol_of_their_own() {
+    use netfence_model::PortSet;
+    let ping = |t: u8| PortSet::icmp_probe(t);
+    for ty in ["8", "EchoRequest"] {
+        let p = cnp(
+            "p",
+            "a",
+            BE,
+            &format!("  ingress:\n  - fromEndpoints: [{{matchLabels: {{role: frontend}}}}]\n    icmps: [{{fields: [{{type: {ty}, family: IPv4}}]}}]"),
+        );
+        let case = Case::new(&p);
+        assert_eq!(
+            case.verdict(Pod("a/fe"), Pod("a/be"), ping(8), Protocol::Icmp, None),
+            Allow,
+            "{ty}"
+        );
+        assert_eq!(
+            case.verdict(Pod("a/fe"), Pod("a/be"), ping(0), Protocol::Icmp, None),
+            Deny
+        );
+        assert_eq!(
+            case.verdict(Pod("a/fe"), Pod("a/be"), ping(128), Protocol::IcmpV6, None),
+            Deny
+        );
+        assert_eq!(
+            case.verdict(Pod("b/fe"), Pod("a/be"), ping(8), Protocol::Icmp, None),
+            Deny
+        );
+        // the map says which type
+        let c = cluster(&p);
+        let map = netfence_engine::connectivity::compute(&c, Profile::Cilium);
+        let fe = c.find_endpoint("a/fe")[0];
+        let be = c.find_endpoint("a/be")[0];
+        let edge = map
+            .edges()
+            .find(|e| {
+                e.src == netfence_engine::connectivity::Node::Endpoint(fe)
+                    && e.dst == netfence_engine::connectivity::Node::Endpoint(be)
+            })
+            .map(|e| e.conn.to_string());
+        assert_eq!(edge.as_deref(), Some("ICMP type 8"));
+    }
+    // no L4 part: every ICMP type of both families; toPorts only: none
+    let all = cnp(
+        "p",
+        "a",
+        BE,
+        "  ingress:\n  - fromEndpoints: [{matchLabels: {role: frontend}}]",
+    );
+    assert_eq!(
+        Case::new(&all).verdict(Pod("a/fe"), Pod("a/be"), ping(0), Protocol::Icmp, None),
+        Allow
+    );
+    assert_eq!(
+        Case::new(&all).verdict(Pod("a/fe"), Pod("a/be"), ping(129), Protocol::IcmpV6, None),
+        Allow
+    );
+    let tcp = cnp(
+        "p",
+        "a",
+        BE,
+        "  ingress:\n  - fromEndpoints: [{matchLabels: {role: frontend}}]\n    toPorts: [{ports: [{port: '80', protocol: ANY}]}]",
+    );
+    assert_eq!(
+        Case::new(&tcp).verdict(Pod("a/fe"), Pod("a/be"), ping(8), Protocol::Icmp, None),
+        Deny
+    );
+    // a deny of ICMP echo wins over an allow of everything
+    let deny = format!(
+        "{all}---\n{}",
+        cnp("d", "a", BE, "  ingressDeny:\n  - fromEndpoints: [{matchLabels: {role: frontend}}]\n    icmps: [{fields: [{type: EchoRequest}]}]")
+    );
+    assert_eq!(
+        Case::new(&deny).verdict(Pod("a/fe"), Pod("a/be"), ping(8), Protocol::Icmp, None),
+        Deny
+    );
+    assert_eq!(
+        Case::new(&deny).verdict(Pod("a/fe"), Pod("a/be"), ping(0), Protocol::Icmp, None),
+        Allow
+    );
+    assert_eq!(
+        Case::new(&deny).verdict(Pod("a/fe"), Pod("a/be"), 80, Protocol::Tcp, None),
+        Allow
+    );
+}
+
 #[test]
 fn l7_rules_on_a_port_range() {
     // valid since Cilium 1.17 (cilium-cli runs such tests)

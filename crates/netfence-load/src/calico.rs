@@ -147,7 +147,9 @@ fn protocol(v: &Value, path: &str) -> Result<(Option<Protocol>, Option<String>),
             "TCP" => Ok((Some(Protocol::Tcp), None)),
             "UDP" => Ok((Some(Protocol::Udp), None)),
             "SCTP" => Ok((Some(Protocol::Sctp), None)),
-            "ICMP" | "ICMPv6" | "UDPLite" => Ok((None, Some(s.clone()))),
+            "ICMP" => Ok((Some(Protocol::Icmp), None)),
+            "ICMPv6" => Ok((Some(Protocol::IcmpV6), None)),
+            "UDPLite" => Ok((None, Some(s.clone()))),
             _ => Err((
                 path.to_string(),
                 format!("unknown protocol `{s}` (TCP, UDP, SCTP, ICMP, ICMPv6, UDPLite or 1-255)"),
@@ -157,6 +159,8 @@ fn protocol(v: &Value, path: &str) -> Result<(Option<Protocol>, Option<String>),
             Some(6) => Ok((Some(Protocol::Tcp), None)),
             Some(17) => Ok((Some(Protocol::Udp), None)),
             Some(132) => Ok((Some(Protocol::Sctp), None)),
+            Some(1) => Ok((Some(Protocol::Icmp), None)),
+            Some(58) => Ok((Some(Protocol::IcmpV6), None)),
             Some(x @ 1..=255) => Ok((None, Some(x.to_string()))),
             _ => Err((path.to_string(), "a protocol number is 1-255".into())),
         },
@@ -201,13 +205,20 @@ fn rule(
             .any(|p| matches!(p, Port::Number(_) | Port::Range(..)))
     };
     let has_numeric = |e: &EntityRule| numeric(&e.ports) || numeric(&e.not_ports);
-    if (has_numeric(&source) || has_numeric(&destination)) && proto.is_none() {
+    if (has_numeric(&source) || has_numeric(&destination)) && proto.is_none_or(Protocol::is_icmp) {
         return Err((
             format!("{path}.protocol"),
             "numeric ports need `protocol: TCP`, `UDP` or `SCTP` (the API server rejects the rule)"
                 .into(),
         ));
     }
+    let icmp = icmp_match(get(v, "icmp"), &format!("{path}.icmp"), proto, warnings)?;
+    let not_icmp = icmp_match(
+        get(v, "notICMP"),
+        &format!("{path}.notICMP"),
+        proto,
+        warnings,
+    )?;
     if !source.domains.is_empty() {
         return Err((
             format!("{path}.source.domains"),
@@ -247,12 +258,59 @@ fn rule(
         action,
         protocol: proto,
         other_protocol,
+        icmp,
+        not_icmp,
         not_protocol,
         source,
         destination,
         http,
         line: None,
     })
+}
+
+/// A rule's `icmp` or `notICMP` (Calico's validator: only with `protocol: ICMP` or `ICMPv6`,
+/// type 0-254, code 0-255 and only with a type).
+fn icmp_match(
+    v: &Value,
+    path: &str,
+    protocol: Option<Protocol>,
+    warnings: &mut Vec<(String, String)>,
+) -> Result<Option<netfence_model::calico::IcmpMatch>, FieldError> {
+    if v.is_null() {
+        return Ok(None);
+    }
+    if !protocol.is_some_and(Protocol::is_icmp) {
+        return Err((
+            path.to_string(),
+            "an ICMP match needs `protocol: ICMP` or `ICMPv6` (the API server rejects the rule)"
+                .into(),
+        ));
+    }
+    let int = |k: &str, max: u64| -> Result<Option<u8>, FieldError> {
+        match v.get(k) {
+            None | Some(Value::Null) => Ok(None),
+            Some(n) => n
+                .as_u64()
+                .filter(|x| *x <= max)
+                .and_then(|x| u8::try_from(x).ok())
+                .map(Some)
+                .ok_or_else(|| (format!("{path}.{k}"), format!("an ICMP {k} is 0-{max}"))),
+        }
+    };
+    let code = int("code", 255)?;
+    let Some(icmp_type) = int("type", 254)? else {
+        return Err((
+            format!("{path}.type"),
+            "an ICMP match needs a `type` (a code alone is rejected)".into(),
+        ));
+    };
+    if code.is_some() {
+        warnings.push((
+            format!("{path}.code"),
+            format!("ICMP codes are not modelled: the rule is read as matching every code of type {icmp_type}"),
+        ));
+    }
+    Ok(Some(netfence_model::calico::IcmpMatch { icmp_type, code }))
 }
 
 fn strings(v: &Value) -> Vec<String> {

@@ -371,18 +371,9 @@ fn peer_rule(
             format!("`{other}` is not modelled: this rule is evaluated without it (docs/dialects/cilium.md)"),
         ));
     }
+    let icmp_types = icmps(v, path)?;
     let icmps = v.get("icmps").is_some_and(|x| !x.is_null());
     let to_ports = v.get("toPorts").is_some_and(|x| !x.is_null());
-    if icmps {
-        warnings.push((
-            format!("{path}.icmps"),
-            if to_ports {
-                "ICMP is not modelled: this rule is evaluated on its `toPorts` only (the ICMP it also allows is not shown; docs/dialects/cilium.md)".into()
-            } else {
-                "ICMP is not modelled: this rule allows ICMP only, so it opens no TCP, UDP or SCTP port (docs/dialects/cilium.md)".into()
-            },
-        ));
-    }
     // The empty rule `- {}` (no L3 and no L4 part) selects no peer: Cilium's default-deny idiom
     // (cilium-cli's all-ingress-deny and all-egress-deny tests expect pod traffic dropped).
     if peers.is_none() && requires.is_empty() && !icmps && !to_ports {
@@ -393,7 +384,7 @@ fn peer_rule(
         peers = Some(Vec::new());
     }
     let ports = match list(v, "toPorts", path)? {
-        // ICMP only: no port netfence models
+        // ICMP only: no TCP, UDP or SCTP port
         None if icmps => Some(Vec::new()),
         None => None,
         Some(items) => {
@@ -409,8 +400,91 @@ fn peer_rule(
         peers,
         requires,
         ports,
+        icmps: icmp_types,
         line: None,
     })
+}
+
+/// Cilium's ICMP type names (`pkg/policy/api/icmp.go`), IPv4 then IPv6.
+const ICMP_V4_NAMES: &[(&str, u8)] = &[
+    ("EchoReply", 0),
+    ("DestinationUnreachable", 3),
+    ("Redirect", 5),
+    ("Echo", 8),
+    ("EchoRequest", 8),
+    ("RouterAdvertisement", 9),
+    ("RouterSelection", 10),
+    ("TimeExceeded", 11),
+    ("ParameterProblem", 12),
+    ("Timestamp", 13),
+    ("TimestampReply", 14),
+    ("Photuris", 40),
+    ("ExtendedEchoRequest", 42),
+    ("ExtendedEchoReply", 43),
+];
+const ICMP_V6_NAMES: &[(&str, u8)] = &[
+    ("DestinationUnreachable", 1),
+    ("PacketTooBig", 2),
+    ("TimeExceeded", 3),
+    ("ParameterProblem", 4),
+    ("EchoRequest", 128),
+    ("EchoReply", 129),
+    ("MulticastListenerQuery", 130),
+    ("MulticastListenerReport", 131),
+    ("MulticastListenerDone", 132),
+    ("RouterSolicitation", 133),
+    ("RouterAdvertisement", 134),
+    ("NeighborSolicitation", 135),
+    ("NeighborAdvertisement", 136),
+    ("RedirectMessage", 137),
+    ("RouterRenumbering", 138),
+    ("ICMPNodeInformationQuery", 139),
+    ("ICMPNodeInformationResponse", 140),
+];
+
+/// A rule's `icmps`: `[{fields: [{type: 8, family: IPv4}]}]`, a type a number 0-255 or one of
+/// Cilium's names, the family `IPv4` (the default) or `IPv6`.
+fn icmps(v: &Value, path: &str) -> Result<Vec<(Protocol, u8)>, FieldError> {
+    let mut out = Vec::new();
+    for (i, item) in list(v, "icmps", path)?.into_iter().flatten().enumerate() {
+        let ipath = format!("{path}.icmps[{i}]");
+        for (j, field) in list(item, "fields", &ipath)?
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            let fpath = format!("{ipath}.fields[{j}]");
+            let (family, names) = match field.get("family").and_then(Value::as_str) {
+                None | Some("IPv4") => (Protocol::Icmp, ICMP_V4_NAMES),
+                Some("IPv6") => (Protocol::IcmpV6, ICMP_V6_NAMES),
+                Some(other) => {
+                    return Err((
+                        format!("{fpath}.family"),
+                        format!("family `{other}` is not IPv4 or IPv6"),
+                    ))
+                }
+            };
+            let icmp_type = match field.get("type") {
+                Some(Value::Number(n)) => n.as_u64().and_then(|t| u8::try_from(t).ok()),
+                Some(Value::String(s)) => s
+                    .parse::<u8>()
+                    .ok()
+                    .or_else(|| names.iter().find(|(n, _)| n == s).map(|(_, t)| *t)),
+                _ => None,
+            };
+            let Some(icmp_type) = icmp_type else {
+                return Err((
+                    format!("{fpath}.type"),
+                    format!(
+                        "an ICMP type is a number 0-255 or one of {}",
+                        names.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+                    ),
+                ));
+            };
+            out.push((family, icmp_type));
+        }
+    }
+    Ok(out)
 }
 
 fn cidr(s: &str, path: &str) -> Result<IpSet, FieldError> {

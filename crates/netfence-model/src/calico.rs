@@ -452,9 +452,13 @@ pub struct Rule {
     pub action: Action,
     /// `protocol` (`None`: any).
     pub protocol: Option<Protocol>,
-    /// Whether `protocol` names one netfence does not model (ICMP, numbers): matches no
-    /// TCP/UDP/SCTP traffic.
+    /// Whether `protocol` names one netfence does not model (UDPLite, numbers other than
+    /// TCP's, UDP's, SCTP's and ICMP's): matches no modelled traffic.
     pub other_protocol: Option<String>,
+    /// `icmp` (with `protocol: ICMP` or `ICMPv6`): the type and code it matches.
+    pub icmp: Option<IcmpMatch>,
+    /// `notICMP`.
+    pub not_icmp: Option<IcmpMatch>,
     /// `notProtocol`.
     pub not_protocol: Option<Protocol>,
     /// `source`.
@@ -465,6 +469,15 @@ pub struct Rule {
     pub http: Option<HttpMatch>,
     /// The line of the rule, when known.
     pub line: Option<usize>,
+}
+
+/// A rule's `icmp`/`notICMP`: a type, and optionally a code of that type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IcmpMatch {
+    /// The ICMP type.
+    pub icmp_type: u8,
+    /// The code (not modelled: a rule with one is read as matching every code of its type).
+    pub code: Option<u8>,
 }
 
 /// A Calico NetworkPolicy, GlobalNetworkPolicy or StagedNetworkPolicy.

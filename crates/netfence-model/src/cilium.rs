@@ -94,8 +94,10 @@ pub struct CiliumPeerRule {
     /// `fromRequires`/`toRequires`: requirements added to every endpoint selector that
     /// selects peers of the same subject.
     pub requires: Vec<LabelSelector>,
-    /// `toPorts`; `None` means every port.
+    /// `toPorts`; `None` means every port (and every ICMP type) when `icmps` is empty too.
     pub ports: Option<Vec<CiliumPortRule>>,
+    /// `icmps`: the ICMP types it allows besides its ports, as (`Icmp` or `IcmpV6`, type).
+    pub icmps: Vec<(crate::conn::Protocol, u8)>,
     /// The line of the rule, when known.
     pub line: Option<usize>,
 }

@@ -9,9 +9,15 @@ pub const MIN_PORT: u16 = 1;
 /// The highest port.
 pub const MAX_PORT: u16 = 65535;
 
-/// A transport protocol NetworkPolicy can match.
+/// A protocol a policy can match: the port protocols NetworkPolicy names (TCP, UDP, SCTP),
+/// and ICMP for IPv4 and IPv6 (Cilium `icmps`, Calico `protocol: ICMP`), whose "ports" are
+/// ICMP types (see [`PortSet::icmp_types`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Protocol {
+    /// ICMP (IPv4).
+    Icmp,
+    /// ICMPv6.
+    IcmpV6,
     /// SCTP.
     Sctp,
     /// TCP (the default everywhere).
@@ -22,18 +28,44 @@ pub enum Protocol {
 
 impl Protocol {
     /// All protocols, in the alphabetical order outputs use.
-    pub const ALL: [Protocol; 3] = [Protocol::Sctp, Protocol::Tcp, Protocol::Udp];
+    pub const ALL: [Protocol; 5] = [
+        Protocol::Icmp,
+        Protocol::IcmpV6,
+        Protocol::Sctp,
+        Protocol::Tcp,
+        Protocol::Udp,
+    ];
+
+    /// The protocols with ports (what NetworkPolicy's `protocol` names).
+    pub const PORTS: [Protocol; 3] = [Protocol::Sctp, Protocol::Tcp, Protocol::Udp];
+
+    /// Whether it is ICMP (either family), whose set holds types, not ports.
+    pub fn is_icmp(self) -> bool {
+        matches!(self, Protocol::Icmp | Protocol::IcmpV6)
+    }
+
+    /// Parses a protocol of a query or a test (`TCP`, `UDP`, `SCTP`, `ICMP`, `ICMPv6`),
+    /// case-insensitively; [`Protocol::parse`] is for manifests' port protocols.
+    pub fn parse_any(s: &str) -> Option<Protocol> {
+        match s.to_ascii_uppercase().as_str() {
+            "ICMP" | "ICMPV4" => Some(Protocol::Icmp),
+            "ICMPV6" => Some(Protocol::IcmpV6),
+            _ => Protocol::parse(s),
+        }
+    }
 
     /// The upper-case name used in manifests and outputs.
     pub fn as_str(self) -> &'static str {
         match self {
+            Protocol::Icmp => "ICMP",
+            Protocol::IcmpV6 => "ICMPv6",
             Protocol::Sctp => "SCTP",
             Protocol::Tcp => "TCP",
             Protocol::Udp => "UDP",
         }
     }
 
-    /// Parses a protocol name, case-insensitively.
+    /// Parses a port protocol name (TCP, UDP, SCTP), case-insensitively.
     pub fn parse(s: &str) -> Option<Protocol> {
         match s.to_ascii_uppercase().as_str() {
             "TCP" => Some(Protocol::Tcp),
@@ -45,9 +77,11 @@ impl Protocol {
 
     fn index(self) -> usize {
         match self {
-            Protocol::Sctp => 0,
-            Protocol::Tcp => 1,
-            Protocol::Udp => 2,
+            Protocol::Icmp => 0,
+            Protocol::IcmpV6 => 1,
+            Protocol::Sctp => 2,
+            Protocol::Tcp => 3,
+            Protocol::Udp => 4,
         }
     }
 }
@@ -90,6 +124,37 @@ impl PortSet {
             ranges: vec![(lo, hi)],
             names: BTreeSet::new(),
         }
+    }
+
+    /// ICMP types `lo..=hi` as an ICMP protocol's set: type `t` is held as `t + 1`, since sets
+    /// start at port 1 and ICMP types at 0 (echo reply).
+    pub fn icmp_types(lo: u8, hi: u8) -> Self {
+        Self::range(u16::from(lo) + 1, u16::from(hi) + 1)
+    }
+
+    /// The probe "port" of ICMP type `t`: what a flow of that type is evaluated as.
+    pub fn icmp_probe(t: u8) -> u16 {
+        u16::from(t) + 1
+    }
+
+    /// The ICMP types of an ICMP protocol's set, as inclusive ranges (see
+    /// [`PortSet::icmp_types`]).
+    pub fn icmp_type_ranges(&self) -> Vec<(u8, u8)> {
+        self.ranges
+            .iter()
+            .filter(|&&(lo, _)| lo <= 256)
+            .map(|&(lo, hi)| {
+                let t = |p: u16| u8::try_from(p.saturating_sub(1).min(255)).unwrap_or(u8::MAX);
+                (t(lo), t(hi.min(256)))
+            })
+            .collect()
+    }
+
+    /// Whether an ICMP protocol's set holds every type.
+    pub fn has_every_icmp_type(&self) -> bool {
+        self.ranges
+            .first()
+            .is_some_and(|&(lo, hi)| lo == 1 && hi >= 256)
     }
 
     /// A single named port.
@@ -240,7 +305,7 @@ impl fmt::Display for PortSet {
 /// whose protocol is not known (an ANP `namedPort` towards an unknown pod).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct ConnSet {
-    ports: [PortSet; 3],
+    ports: [PortSet; 5],
     any_protocol_names: BTreeSet<String>,
 }
 
@@ -253,7 +318,13 @@ impl ConnSet {
     /// Every protocol, every port.
     pub fn all() -> Self {
         Self {
-            ports: [PortSet::all(), PortSet::all(), PortSet::all()],
+            ports: [
+                PortSet::all(),
+                PortSet::all(),
+                PortSet::all(),
+                PortSet::all(),
+                PortSet::all(),
+            ],
             any_protocol_names: BTreeSet::new(),
         }
     }
@@ -277,11 +348,45 @@ impl ConnSet {
 
     /// The port set of one protocol.
     pub fn ports(&self, protocol: Protocol) -> &PortSet {
-        match protocol {
-            Protocol::Sctp => &self.ports[0],
-            Protocol::Tcp => &self.ports[1],
-            Protocol::Udp => &self.ports[2],
+        static EMPTY: PortSet = PortSet {
+            ranges: Vec::new(),
+            names: BTreeSet::new(),
+        };
+        self.ports.get(protocol.index()).unwrap_or(&EMPTY)
+    }
+
+    /// Every connection of the port protocols (TCP, UDP, SCTP), and no ICMP.
+    pub fn all_ports() -> Self {
+        let mut c = Self::all();
+        for p in [Protocol::Icmp, Protocol::IcmpV6] {
+            if let Some(slot) = c.ports.get_mut(p.index()) {
+                *slot = PortSet::empty();
+            }
         }
+        c
+    }
+
+    /// Whether every port of TCP, UDP and SCTP is in the set (whatever its ICMP).
+    pub fn has_every_port(&self) -> bool {
+        Protocol::PORTS.iter().all(|p| self.ports(*p).is_all())
+    }
+
+    /// The set as a description of the port protocols only, as netpol-analyzer describes
+    /// connections: its ICMP becomes every type when every port is in the set (so that it
+    /// reads `All Connections`), none otherwise. A description, not ICMP's verdict.
+    pub fn ports_view(&self) -> ConnSet {
+        let mut c = self.clone();
+        let icmp = if self.has_every_port() {
+            PortSet::all()
+        } else {
+            PortSet::empty()
+        };
+        for p in [Protocol::Icmp, Protocol::IcmpV6] {
+            if let Some(slot) = c.ports.get_mut(p.index()) {
+                *slot = icmp.clone();
+            }
+        }
+        c
     }
 
     /// Whether no connection is allowed.
@@ -310,6 +415,8 @@ impl ConnSet {
                 f(&self.ports[0], &other.ports[0]),
                 f(&self.ports[1], &other.ports[1]),
                 f(&self.ports[2], &other.ports[2]),
+                f(&self.ports[3], &other.ports[3]),
+                f(&self.ports[4], &other.ports[4]),
             ],
             any_protocol_names: names(&self.any_protocol_names, &other.any_protocol_names),
         }
@@ -375,7 +482,8 @@ impl ConnSet {
 }
 
 impl fmt::Display for ConnSet {
-    /// `All Connections`, `No Connections`, or `SCTP 1-9002,TCP 8080,UDP 53`.
+    /// `All Connections`, `No Connections`, or `ICMP type 8,SCTP 1-9002,TCP 8080,UDP 53`
+    /// (`ICMP` alone: every type).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.is_all() {
             return f.write_str("All Connections");
@@ -386,7 +494,28 @@ impl fmt::Display for ConnSet {
         let mut parts: Vec<String> = Protocol::ALL
             .iter()
             .filter(|p| !self.ports(**p).is_empty())
-            .map(|p| format!("{} {}", p, self.ports(*p)))
+            .map(|p| {
+                let set = self.ports(*p);
+                if !p.is_icmp() {
+                    return format!("{p} {set}");
+                }
+                // ICMP: every type, or the types
+                if set.has_every_icmp_type() {
+                    return p.to_string();
+                }
+                let types: Vec<String> = set
+                    .icmp_type_ranges()
+                    .iter()
+                    .map(|&(lo, hi)| {
+                        if lo == hi {
+                            lo.to_string()
+                        } else {
+                            format!("{lo}-{hi}")
+                        }
+                    })
+                    .collect();
+                format!("{p} type {}", types.join(","))
+            })
             .collect();
         parts.extend(self.any_protocol_names.iter().cloned());
         f.write_str(&parts.join(","))

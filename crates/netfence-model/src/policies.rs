@@ -335,6 +335,24 @@ impl Policies {
             .chain(audit_policies.iter().map(PolicyRef::Audit))
     }
 
+    /// Whether some policy names ICMP (a Cilium `icmps`, a Calico rule on protocol ICMP or
+    /// ICMPv6): only then can ICMP be allowed where ports are not, and the other way round.
+    pub fn name_icmp(&self) -> bool {
+        let cilium = self.cilium_policies.iter().any(|p| {
+            p.rules
+                .iter()
+                .flat_map(|r| r.ingress.iter().chain(&r.egress))
+                .any(|pr| !pr.icmps.is_empty())
+        });
+        let calico = self.calico_policies.iter().any(|p| {
+            p.ingress.iter().chain(&p.egress).any(|r| {
+                r.protocol.is_some_and(crate::conn::Protocol::is_icmp)
+                    || r.not_protocol.is_some_and(crate::conn::Protocol::is_icmp)
+            })
+        });
+        cilium || calico
+    }
+
     /// Kubernetes NetworkPolicies.
     pub fn network_policies(&self) -> &[NetworkPolicy] {
         &self.network_policies

@@ -71,7 +71,7 @@ fn sample(conn: &ConnSet, receiver: &Endpoint) -> Option<(Protocol, u16)> {
         .find(|(port, proto)| conn.contains(*proto, *port))
         .map(|(port, proto)| (*proto, *port))
         .or_else(|| {
-            Protocol::ALL
+            Protocol::PORTS
                 .into_iter()
                 .find_map(|p| conn.ports(p).ranges().first().map(|r| (p, r.0)))
         })

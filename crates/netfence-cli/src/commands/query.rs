@@ -91,6 +91,20 @@ pub(crate) fn request(a: &L7Args) -> Result<Option<L7Request>> {
 pub fn run(args: &QueryArgs) -> Result<i32> {
     let choice = super::profile(&args.inputs.cni)?;
     let protocol = Protocol::from(args.protocol);
+    // the probe: a port, or an ICMP type (held as type + 1, see PortSet::icmp_types)
+    let (probe, shown) = match (protocol.is_icmp(), args.port, args.icmp_type) {
+        (true, None, Some(t)) => (netfence_model::PortSet::icmp_probe(t), u16::from(t)),
+        (false, Some(p), None) => (p, p),
+        (true, ..) => bail!(
+            "ICMP has types, not ports: pass --icmp-type N (8 is an echo request, 128 in ICMPv6)"
+        ),
+        (false, ..) => bail!("--icmp-type is for --protocol ICMP or ICMPv6; pass --port"),
+    };
+    let what = if protocol.is_icmp() {
+        format!("{protocol} type {shown}")
+    } else {
+        format!("{protocol} {shown}")
+    };
     let loaded = input::load(&args.inputs)?;
     let profile = choice.resolve(&loaded.cluster);
     let c = &loaded.cluster;
@@ -106,7 +120,7 @@ pub fn run(args: &QueryArgs) -> Result<i32> {
     let ev = Evaluator::new(c, profile);
     // The engine's verdict, every side explained; a denying side gets its smallest fix and
     // its likely causes.
-    let explained = ev.explain_flow(src.peer(c), dst.peer(c), protocol, args.port, req.as_ref());
+    let explained = ev.explain_flow(src.peer(c), dst.peer(c), protocol, probe, req.as_ref());
     let mut steps: Vec<(&'static str, LayerStep)> = Vec::new();
     let mut fixes = Vec::new();
     let mut causes = Vec::new();
@@ -126,15 +140,18 @@ pub fn run(args: &QueryArgs) -> Result<i32> {
             End::Ip(r) => FarEnd::Ip(r, far_text.parse::<IpAddr>().unwrap_or(r.first())),
             End::Entity(_) | End::Fqdn(_) => continue,
         };
-        fixes.extend(fix::propose(
-            c,
-            profile,
-            ep,
-            far,
-            side.direction,
-            protocol,
-            args.port,
-        ));
+        // (NetworkPolicy has no ICMP: no smallest fix to write for it)
+        if !protocol.is_icmp() {
+            fixes.extend(fix::propose(
+                c,
+                profile,
+                ep,
+                far,
+                side.direction,
+                protocol,
+                probe,
+            ));
+        }
         let far_ep = match far {
             FarEnd::Endpoint(e) => Some(e),
             FarEnd::Ip(..) => None,
@@ -146,7 +163,7 @@ pub fn run(args: &QueryArgs) -> Result<i32> {
             far_ep,
             side.direction,
             protocol,
-            args.port,
+            probe,
         ));
     }
     if let Some((_, mesh)) = &explained.mesh {
@@ -166,7 +183,7 @@ pub fn run(args: &QueryArgs) -> Result<i32> {
             from: name(&src),
             to: name(&dst),
             protocol: protocol.as_str().to_string(),
-            port: args.port,
+            port: shown,
             request: req.as_ref().map(ToString::to_string),
             verdict: verdict.to_string(),
             allowed: allowed && !l7_denied,
@@ -207,11 +224,10 @@ pub fn run(args: &QueryArgs) -> Result<i32> {
         crate::out::out!("{}", netfence_report::output::to_json(&v));
     } else {
         outln!(
-            "{} => {} : {} {}{} is {}",
+            "{} => {} : {}{} is {}",
             name(&src),
             name(&dst),
-            protocol,
-            args.port,
+            what,
             req.as_ref().map(|r| format!(" [{r}]")).unwrap_or_default(),
             match verdict {
                 "deny" => "DENIED",
