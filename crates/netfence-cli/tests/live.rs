@@ -487,6 +487,15 @@ fn kubeconfig(dir: &Path, server: &Server) -> PathBuf {
     path
 }
 
+/// `netfence COMMAND --cluster --kubeconfig KC REST...`, KC a kubeconfig for `server`.
+fn live(server: &Server, command: &str, rest: &[&str]) -> std::process::Output {
+    let dir = tempfile::tempdir().unwrap();
+    let kc = kubeconfig(dir.path(), server);
+    let mut args = vec![command, "--cluster", "--kubeconfig", kc.to_str().unwrap()];
+    args.extend_from_slice(rest);
+    netfence(&args)
+}
+
 fn netfence(args: &[&str]) -> std::process::Output {
     Command::cargo_bin("netfence")
         .unwrap()
@@ -551,14 +560,7 @@ fn a_throttled_list_is_retried() {
         ..Faults::default()
     };
     let server = serve(objects, faults);
-    let dir = tempfile::tempdir().unwrap();
-    let kc = kubeconfig(dir.path(), &server);
-    let out = netfence(&[
-        "connectivity",
-        "--cluster",
-        "--kubeconfig",
-        kc.to_str().unwrap(),
-    ]);
+    let out = live(&server, "connectivity", &[]);
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -751,16 +753,7 @@ fn measure_listing_a_large_cluster() {
 fn a_namespace_filter_lists_only_those_namespaces() {
     let objects = recorded(&root().join("examples/seed-production"));
     let server = serve(objects, Faults::default());
-    let dir = tempfile::tempdir().unwrap();
-    let kc = kubeconfig(dir.path(), &server);
-    let out = netfence(&[
-        "connectivity",
-        "--cluster",
-        "--kubeconfig",
-        kc.to_str().unwrap(),
-        "-n",
-        "production",
-    ]);
+    let out = live(&server, "connectivity", &["-n", "production"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
         out.status.code(),
@@ -783,13 +776,7 @@ fn a_token_that_expires_mid_listing_is_an_error_that_says_so() {
             ..Faults::default()
         },
     );
-    let dir = tempfile::tempdir().unwrap();
-    let out = netfence(&[
-        "connectivity",
-        "--cluster",
-        "--kubeconfig",
-        kubeconfig(dir.path(), &server).to_str().unwrap(),
-    ]);
+    let out = live(&server, "connectivity", &[]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "no partial answer: {stderr}");
     assert!(
@@ -825,16 +812,7 @@ fn calico_is_read_from_its_crds_when_its_api_server_is_down() {
             ..Faults::default()
         },
     );
-    let dir = tempfile::tempdir().unwrap();
-    let kc = kubeconfig(dir.path(), &server);
-    let live = netfence(&[
-        "connectivity",
-        "--cluster",
-        "--kubeconfig",
-        kc.to_str().unwrap(),
-        "--cni",
-        "calico",
-    ]);
+    let live = live(&server, "connectivity", &["--cni", "calico"]);
     let stderr = String::from_utf8_lossy(&live.stderr);
     assert_eq!(live.status.code(), Some(0), "{stderr}");
     assert!(
