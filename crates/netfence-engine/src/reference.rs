@@ -248,3 +248,146 @@ pub fn allowed(
     };
     egress && ingress
 }
+
+/// Cilium's identity labels of `pod`: its labels, its namespace, its namespace's labels, its
+/// service account and the cluster (docs.cilium.io, "Identity-Relevant Labels"; the `k8s:`
+/// source prefix is dropped, as selectors are read without it).
+fn cilium_identity(c: &Cluster, pod: &Endpoint) -> netfence_model::Labels {
+    use netfence_model::cilium::{
+        CLUSTER_LABEL, DEFAULT_CLUSTER_NAME, NAMESPACE_LABELS_PREFIX, POD_NAMESPACE_LABEL,
+        SERVICE_ACCOUNT_LABEL,
+    };
+    let mut ids = pod.labels.clone();
+    ids.insert(POD_NAMESPACE_LABEL.into(), pod.namespace.clone());
+    for (k, v) in ns_labels(c, pod) {
+        ids.insert(format!("{NAMESPACE_LABELS_PREFIX}{k}"), v.clone());
+    }
+    ids.insert(SERVICE_ACCOUNT_LABEL.into(), pod.service_account.clone());
+    ids.insert(CLUSTER_LABEL.into(), DEFAULT_CLUSTER_NAME.into());
+    ids
+}
+
+/// Whether one element of a Cilium peer list names `other` (endpoints by identity, the `all`,
+/// `cluster` and `world` entities, CIDRs for addresses outside the cluster).
+fn cilium_peer(c: &Cluster, elem: &netfence_model::CiliumPeer, other: End<'_>) -> bool {
+    use netfence_model::{CiliumPeer, Entity};
+    match (elem, other) {
+        (CiliumPeer::Endpoints(sel), End::Pod(p)) => sel.matches(&cilium_identity(c, p)),
+        (CiliumPeer::Entity(e), End::Pod(_)) => matches!(e, Entity::All | Entity::Cluster),
+        (CiliumPeer::Entity(e), End::External(_)) => matches!(e, Entity::All | Entity::World),
+        (CiliumPeer::Cidr(set), End::External(r)) => set.contains(r.first()),
+        _ => false,
+    }
+}
+
+/// Whether a Cilium rule's L4 part covers the flow: no `toPorts` and no `icmps` is every
+/// port and type; otherwise a `toPorts` port (protocol `ANY` is TCP, UDP and SCTP; a port
+/// rule without ports is every port) or an `icmps` type.
+fn cilium_l4(
+    rule: &netfence_model::CiliumPeerRule,
+    receiver: End<'_>,
+    proto: Protocol,
+    port: u16,
+) -> bool {
+    if rule.ports.is_none() && rule.icmps.is_empty() {
+        return true;
+    }
+    let icmp = rule
+        .icmps
+        .iter()
+        .any(|&(family, t)| family == proto && netfence_model::PortSet::icmp_probe(t) == port);
+    let ports = rule.ports.iter().flatten().any(|pr| {
+        pr.ports.is_empty() && !proto.is_icmp()
+            || pr.ports.iter().any(|p| {
+                let proto_ok = match p.protocol {
+                    Some(x) => x == proto,
+                    None => Protocol::PORTS.contains(&proto),
+                };
+                proto_ok
+                    && match &p.port {
+                        None => true,
+                        Some(PortRef::Number(n)) => *n <= port && port <= p.end_port.unwrap_or(*n),
+                        Some(PortRef::Name(name)) => match receiver {
+                            End::Pod(ep) => ep.named_ports.iter().any(|np| {
+                                &np.name == name && np.protocol == proto && np.port == port
+                            }),
+                            End::External(_) => false,
+                        },
+                    }
+            })
+    });
+    icmp || ports
+}
+
+/// One direction at `pod` under Cilium's default enforcement mode: a rule selecting the pod
+/// with a section for the direction enforces it (and puts it in default deny unless its
+/// `enableDefaultDeny` says otherwise), as does a NetworkPolicy selecting it; a matching deny
+/// wins over every allow.
+fn cilium_direction(
+    c: &Cluster,
+    pod: &Endpoint,
+    other: End<'_>,
+    receiver: End<'_>,
+    dir: Direction,
+    proto: Protocol,
+    port: u16,
+) -> bool {
+    if pod.host_network {
+        return true;
+    }
+    let ids = cilium_identity(c, pod);
+    let (mut enforced, mut default_deny, mut allowed, mut denied) = (false, false, false, false);
+    if let Some(v) = np_verdict(c, Profile::Cilium, pod, other, receiver, dir, proto, port) {
+        enforced = true;
+        default_deny = true;
+        allowed |= v;
+    }
+    for policy in c.policies.cilium_policies() {
+        for rule in &policy.rules {
+            let netfence_model::CiliumSubject::Endpoints(sel) = &rule.subject else {
+                continue;
+            };
+            if !sel.matches(&ids) {
+                continue;
+            }
+            let (allows, denies, dd) = match dir {
+                Direction::Ingress => {
+                    (&rule.ingress, &rule.ingress_deny, rule.default_deny_ingress)
+                }
+                Direction::Egress => (&rule.egress, &rule.egress_deny, rule.default_deny_egress),
+            };
+            if allows.is_empty() && denies.is_empty() {
+                continue;
+            }
+            enforced = true;
+            default_deny |= dd.unwrap_or(true);
+            let hits = |pr: &netfence_model::CiliumPeerRule| {
+                let peer_ok = match &pr.peers {
+                    None => true,
+                    Some(elems) => elems.iter().any(|e| cilium_peer(c, e, other)),
+                };
+                peer_ok && cilium_l4(pr, receiver, proto, port)
+            };
+            allowed |= allows.iter().any(hits);
+            denied |= denies.iter().any(hits);
+        }
+    }
+    if denied {
+        return false;
+    }
+    !enforced || !default_deny || allowed
+}
+
+/// Whether one flow is allowed under Cilium: egress at the source AND ingress at the
+/// destination, each by [`cilium_direction`]'s reading of the repository.
+pub fn cilium_allowed(c: &Cluster, src: End<'_>, dst: End<'_>, proto: Protocol, port: u16) -> bool {
+    let egress = match src {
+        End::Pod(s) => cilium_direction(c, s, dst, dst, Direction::Egress, proto, port),
+        End::External(_) => true,
+    };
+    let ingress = match dst {
+        End::Pod(d) => cilium_direction(c, d, src, dst, Direction::Ingress, proto, port),
+        End::External(_) => true,
+    };
+    egress && ingress
+}
