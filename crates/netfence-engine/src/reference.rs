@@ -1,6 +1,7 @@
 //! A deliberately naive evaluator, written from the specification's wording one flow at a time
 //! (one pod pair, one protocol, one port), with no classes, no symbolic sets and no caching. It
-//! exists only to test the fast engine against it.
+//! exists only to test the fast engine against it: [`allowed`] for NetworkPolicy and the admin
+//! tiers, [`cilium_allowed`] for Cilium's repository, [`calico_allowed`] for Calico's tiers.
 
 use netfence_model::{
     AdminAction, AdminPeer, AdminPolicy, AdminPort, AdminSubject, Cluster, Direction, Endpoint,
@@ -387,6 +388,275 @@ pub fn cilium_allowed(c: &Cluster, src: End<'_>, dst: End<'_>, proto: Protocol, 
     };
     let ingress = match dst {
         End::Pod(d) => cilium_direction(c, d, src, dst, Direction::Ingress, proto, port),
+        End::External(_) => true,
+    };
+    egress && ingress
+}
+
+/// Calico's order of tiers and policies: order ascending, a missing order last, then name.
+type SortKey = (bool, f64, String);
+
+/// What a policy's first matching rule says.
+#[derive(Debug, Clone, Copy)]
+enum Said {
+    Allow,
+    Deny,
+    Pass,
+}
+
+/// The labels Calico's selectors see on a pod: its labels, its namespace, the orchestrator and
+/// its service account (docs.tigera.io, "Selectors").
+fn calico_pod_labels(pod: &Endpoint) -> netfence_model::Labels {
+    use netfence_model::calico::{
+        CALICO_NAMESPACE_LABEL, CALICO_ORCHESTRATOR_LABEL, CALICO_SERVICE_ACCOUNT_LABEL,
+    };
+    let mut l = pod.labels.clone();
+    l.insert(CALICO_NAMESPACE_LABEL.into(), pod.namespace.clone());
+    l.insert(CALICO_ORCHESTRATOR_LABEL.into(), "k8s".into());
+    l.insert(
+        CALICO_SERVICE_ACCOUNT_LABEL.into(),
+        pod.service_account.clone(),
+    );
+    l
+}
+
+/// Whether entity rule `e` (a `source` or `destination`) of a policy in namespace `ns` names
+/// `end`, the flow's port included when it is the destination: selectors and
+/// `namespaceSelector` see pods (a namespaced policy's selectors stay in its namespace), `nets`
+/// addresses, `ports` the destination port.
+fn calico_entity(
+    c: &Cluster,
+    ns: Option<&str>,
+    e: &netfence_model::calico::EntityRule,
+    end: End<'_>,
+    flow: Option<(Protocol, u16)>,
+) -> bool {
+    use netfence_model::calico::{Port, CALICO_NAME_LABEL};
+    let scoped = e.selector.is_some() || e.not_selector.is_some() || e.namespace_selector.is_some();
+    let who = match end {
+        End::Pod(p) => {
+            let ns_ok = match (&e.namespace_selector, ns) {
+                (Some(sel), _) => {
+                    let mut l = ns_labels(c, p).clone();
+                    l.insert(CALICO_NAME_LABEL.into(), p.namespace.clone());
+                    !sel.is_global() && sel.matches(&l)
+                }
+                (None, Some(ns)) => !scoped || p.namespace == ns,
+                (None, None) => true,
+            };
+            let labels = calico_pod_labels(p);
+            ns_ok
+                && e.selector.as_ref().is_none_or(|s| s.matches(&labels))
+                && !e.not_selector.as_ref().is_some_and(|s| s.matches(&labels))
+                && e.nets
+                    .as_ref()
+                    .is_none_or(|n| p.ips.iter().any(|ip| n.contains(*ip)))
+                && !e
+                    .not_nets
+                    .as_ref()
+                    .is_some_and(|n| p.ips.iter().any(|ip| n.contains(*ip)))
+        }
+        // an address is no pod: selectors name only pods (and network sets, none here)
+        End::External(r) => {
+            !scoped
+                && e.nets.as_ref().is_none_or(|n| n.contains(r.first()))
+                && !e.not_nets.as_ref().is_some_and(|n| n.contains(r.first()))
+        }
+    };
+    let in_list = |list: &[Port], proto: Protocol, port: u16| {
+        list.iter().any(|x| match x {
+            Port::Number(n) => *n == port,
+            Port::Range(lo, hi) => *lo <= port && port <= *hi,
+            Port::Named(name) => match end {
+                End::Pod(p) => p
+                    .named_ports
+                    .iter()
+                    .any(|np| &np.name == name && np.protocol == proto && np.port == port),
+                End::External(_) => false,
+            },
+        })
+    };
+    let ports_ok = match flow {
+        None => true,
+        Some((proto, port)) => {
+            e.ports
+                .as_ref()
+                .is_none_or(|l| !proto.is_icmp() && in_list(l, proto, port))
+                && !e
+                    .not_ports
+                    .as_ref()
+                    .is_some_and(|l| !proto.is_icmp() && in_list(l, proto, port))
+        }
+    };
+    who && ports_ok
+}
+
+/// Whether one Calico rule matches the flow seen at `pod` in `dir`.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one argument per element of the flow, spelled out"
+)]
+fn calico_rule(
+    c: &Cluster,
+    ns: Option<&str>,
+    r: &netfence_model::calico::Rule,
+    pod: &Endpoint,
+    other: End<'_>,
+    dir: Direction,
+    proto: Protocol,
+    port: u16,
+) -> bool {
+    if r.other_protocol.is_some()
+        || r.protocol.is_some_and(|x| x != proto)
+        || r.not_protocol == Some(proto)
+    {
+        return false;
+    }
+    if proto.is_icmp() {
+        let ty =
+            |m: netfence_model::calico::IcmpMatch| netfence_model::PortSet::icmp_probe(m.icmp_type);
+        if r.icmp.is_some_and(|m| ty(m) != port) || r.not_icmp.is_some_and(|m| ty(m) == port) {
+            return false;
+        }
+    }
+    let (src, dst) = match dir {
+        Direction::Ingress => (other, End::Pod(pod)),
+        Direction::Egress => (End::Pod(pod), other),
+    };
+    calico_entity(c, ns, &r.source, src, None)
+        && calico_entity(c, ns, &r.destination, dst, Some((proto, port)))
+}
+
+/// One direction at `pod` under Calico: tiers by order; in a tier, the policies that apply to
+/// the pod by order then name, their rules in order, the first match deciding (Allow, Deny, or
+/// Pass to the next tier; Log goes on); a tier with an applying policy and no match ends in its
+/// default action (Deny, or Pass); no tier deciding leaves the namespace profile's allow.
+/// Kubernetes NetworkPolicies are the default tier's policies of order 1000. (The admin tiers
+/// are the generic reference's.)
+fn calico_direction(
+    c: &Cluster,
+    pod: &Endpoint,
+    other: End<'_>,
+    receiver: End<'_>,
+    dir: Direction,
+    proto: Protocol,
+    port: u16,
+) -> bool {
+    if pod.host_network {
+        return true;
+    }
+    let sort_key =
+        |order: Option<f64>, name: &str| (order.is_none(), order.unwrap_or(0.0), name.to_string());
+    let mut tiers: Vec<(Option<f64>, String, bool)> = c
+        .policies
+        .calico_tiers()
+        .iter()
+        .map(|t| (t.order, t.name.clone(), t.default_pass))
+        .collect();
+    if !tiers.iter().any(|t| t.1 == "default") {
+        tiers.push((Some(1_000_000.0), "default".into(), false));
+    }
+    tiers.sort_by(|a, b| {
+        sort_key(a.0, &a.1)
+            .partial_cmp(&sort_key(b.0, &b.1))
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
+    let labels = calico_pod_labels(pod);
+    'tiers: for (_, tier, default_pass) in tiers {
+        // (order, name, verdict of its rules: Some(decided) / None)
+        let mut members: Vec<(SortKey, Option<Said>)> = Vec::new();
+        for p in c.policies.calico_policies() {
+            let applies = p.tier == tier
+                && !p.staged
+                && match dir {
+                    Direction::Ingress => p.applies_ingress,
+                    Direction::Egress => p.applies_egress,
+                }
+                && match (&p.namespace, &p.namespace_selector) {
+                    (Some(ns), _) => *ns == pod.namespace,
+                    (None, Some(sel)) => {
+                        let mut l = ns_labels(c, pod).clone();
+                        l.insert(
+                            netfence_model::calico::CALICO_NAME_LABEL.into(),
+                            pod.namespace.clone(),
+                        );
+                        !sel.is_global() && sel.matches(&l)
+                    }
+                    (None, None) => true,
+                }
+                && p.selector.matches(&labels);
+            if !applies {
+                continue;
+            }
+            let rules = match dir {
+                Direction::Ingress => &p.ingress,
+                Direction::Egress => &p.egress,
+            };
+            let mut outcome = None;
+            for r in rules {
+                if calico_rule(c, p.namespace.as_deref(), r, pod, other, dir, proto, port) {
+                    match r.action {
+                        netfence_model::calico::Action::Allow => outcome = Some(Said::Allow),
+                        netfence_model::calico::Action::Deny => outcome = Some(Said::Deny),
+                        netfence_model::calico::Action::Pass => outcome = Some(Said::Pass),
+                        netfence_model::calico::Action::Log => continue,
+                    }
+                    break;
+                }
+            }
+            members.push((sort_key(p.order, &p.qualified_name()), outcome));
+        }
+        if tier == "default" {
+            for np in c.policies.network_policies() {
+                if np.namespace != pod.namespace || !np.pod_selector.matches(&pod.labels) {
+                    continue;
+                }
+                let Some(rules) = (match dir {
+                    Direction::Ingress => &np.ingress,
+                    Direction::Egress => &np.egress,
+                }) else {
+                    continue;
+                };
+                let hit = rules.iter().any(|rule| {
+                    rule.peers.as_ref().is_none_or(|v| {
+                        v.iter()
+                            .any(|e| peer_matches(c, Profile::Calico, np, e, other))
+                    }) && port_matches(rule, receiver, proto, port)
+                });
+                members.push((
+                    sort_key(Some(1000.0), &format!("knp.default.{}", np.name)),
+                    hit.then_some(Said::Allow),
+                ));
+            }
+        }
+        if members.is_empty() {
+            continue;
+        }
+        members.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap_or(std::cmp::Ordering::Equal));
+        for (_, outcome) in members {
+            match outcome {
+                Some(Said::Allow) => return true,
+                Some(Said::Deny) => return false,
+                Some(Said::Pass) => continue 'tiers,
+                None => {}
+            }
+        }
+        if !default_pass {
+            return false;
+        }
+    }
+    true
+}
+
+/// Whether one flow is allowed under Calico: egress at the source AND ingress at the
+/// destination, each by [`calico_direction`]'s reading of the tiers.
+pub fn calico_allowed(c: &Cluster, src: End<'_>, dst: End<'_>, proto: Protocol, port: u16) -> bool {
+    let egress = match src {
+        End::Pod(s) => calico_direction(c, s, dst, dst, Direction::Egress, proto, port),
+        End::External(_) => true,
+    };
+    let ingress = match dst {
+        End::Pod(d) => calico_direction(c, d, src, dst, Direction::Ingress, proto, port),
         End::External(_) => true,
     };
     egress && ingress
