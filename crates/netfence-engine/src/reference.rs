@@ -380,7 +380,7 @@ fn cilium_direction(
 }
 
 /// Whether one flow is allowed under Cilium: egress at the source AND ingress at the
-/// destination, each by [`cilium_direction`]'s reading of the repository.
+/// destination, each read from the repository as `cilium_direction` does.
 pub fn cilium_allowed(c: &Cluster, src: End<'_>, dst: End<'_>, proto: Protocol, port: u16) -> bool {
     let egress = match src {
         End::Pod(s) => cilium_direction(c, s, dst, dst, Direction::Egress, proto, port),
@@ -649,7 +649,7 @@ fn calico_direction(
 }
 
 /// Whether one flow is allowed under Calico: egress at the source AND ingress at the
-/// destination, each by [`calico_direction`]'s reading of the tiers.
+/// destination, each read from the tiers as `calico_direction` does.
 pub fn calico_allowed(c: &Cluster, src: End<'_>, dst: End<'_>, proto: Protocol, port: u16) -> bool {
     let egress = match src {
         End::Pod(s) => calico_direction(c, s, dst, dst, Direction::Egress, proto, port),
