@@ -1,7 +1,8 @@
 //! A deliberately naive evaluator, written from the specification's wording one flow at a time
 //! (one pod pair, one protocol, one port), with no classes, no symbolic sets and no caching. It
 //! exists only to test the fast engine against it: [`allowed`] for NetworkPolicy and the admin
-//! tiers, [`cilium_allowed`] for Cilium's repository, [`calico_allowed`] for Calico's tiers.
+//! tiers, [`cilium_allowed`] for Cilium's repository, [`calico_allowed`] for Calico's tiers,
+//! [`mesh_allowed`] for Istio's proxy.
 
 use netfence_model::{
     AdminAction, AdminPeer, AdminPolicy, AdminPort, AdminSubject, Cluster, Direction, Endpoint,
@@ -660,4 +661,168 @@ pub fn calico_allowed(c: &Cluster, src: End<'_>, dst: End<'_>, proto: Protocol, 
         End::External(_) => true,
     };
     egress && ingress
+}
+
+/// Whether Istio's sidecar runs beside `pod`: its namespace asks for injection and the pod does
+/// not opt out (istio.io, "Installing the sidecar").
+fn istio_sidecar(c: &Cluster, pod: &Endpoint) -> bool {
+    !pod.host_network
+        && ns_labels(c, pod).get("istio-injection").map(String::as_str) == Some("enabled")
+        && pod
+            .labels
+            .get("sidecar.istio.io/inject")
+            .map(String::as_str)
+            != Some("false")
+}
+
+/// The mTLS mode at `pod`'s `port`: a workload PeerAuthentication over the namespace's over the
+/// mesh's (root namespace `istio-system`), a port-level setting over its workload policy, and
+/// PERMISSIVE when nothing says (istio.io, "PeerAuthentication").
+fn istio_mtls(c: &Cluster, pod: &Endpoint, port: u16) -> netfence_model::istio::MtlsMode {
+    use netfence_model::istio::MtlsMode;
+    let pas = c.policies.peer_authentications();
+    fn oldest(
+        mut v: Vec<&netfence_model::istio::PeerAuthentication>,
+    ) -> Option<&netfence_model::istio::PeerAuthentication> {
+        v.sort_by(|a, b| (&a.created, &a.name).cmp(&(&b.created, &b.name)));
+        v.first().copied()
+    }
+    let whole = |p: &&netfence_model::istio::PeerAuthentication| {
+        p.selector.as_ref().is_none_or(|s| s.is_empty())
+    };
+    let mesh = oldest(
+        pas.iter()
+            .filter(|p| p.namespace == "istio-system" && whole(p))
+            .collect(),
+    );
+    let ns = oldest(
+        pas.iter()
+            .filter(|p| p.namespace == pod.namespace && whole(p))
+            .collect(),
+    );
+    let wl = oldest(
+        pas.iter()
+            .filter(|p| {
+                p.namespace == pod.namespace
+                    && p.selector.as_ref().is_some_and(|s| {
+                        !s.is_empty() && s.iter().all(|(k, v)| pod.labels.get(k) == Some(v))
+                    })
+            })
+            .collect(),
+    );
+    let mut mode = MtlsMode::Permissive;
+    for p in [mesh, ns, wl].into_iter().flatten() {
+        if p.mode != MtlsMode::Unset {
+            mode = p.mode;
+        }
+    }
+    if let Some(m) = wl.and_then(|w| w.port_level.get(&port)) {
+        if *m != MtlsMode::Unset {
+            mode = *m;
+        }
+    }
+    mode
+}
+
+/// Whether a port of `pod` carries plain TCP for Istio: its container port's name says a
+/// non-HTTP protocol (`tcp`, `tls`, `mongo`, `mysql`, `redis`, `https`, `postgres`, alone or
+/// before `-`), as Istio selects protocols by port name.
+fn istio_plain_tcp(pod: &Endpoint, port: u16) -> bool {
+    const TCP: [&str; 7] = ["tcp", "tls", "mongo", "mysql", "redis", "https", "postgres"];
+    pod.named_ports.iter().filter(|n| n.port == port).any(|n| {
+        TCP.iter()
+            .any(|t| n.name == *t || n.name.starts_with(&format!("{t}-")))
+    })
+}
+
+/// Whether the mesh at `dst`'s proxy lets some request on TCP `port` from `src` through:
+/// STRICT mTLS refuses callers without a sidecar; a matching DENY policy refuses; where ALLOW
+/// policies apply, one must match. Principals and namespaces are known with mTLS only. On a
+/// plain-TCP port a DENY rule's HTTP-only fields are dropped (it matches more) and an ALLOW
+/// rule with HTTP-only fields never matches; on an HTTP port "some request" passes unless a
+/// DENY rule without HTTP fields matches (istio.io, "Authorization on TCP traffic"). Covers
+/// the source's principals and namespaces and the operation's ports and methods.
+pub fn mesh_allowed(c: &Cluster, src: End<'_>, dst: &Endpoint, port: u16) -> bool {
+    use netfence_model::istio::{AuthzAction, MtlsMode};
+    if !istio_sidecar(c, dst) {
+        return true;
+    }
+    let mode = istio_mtls(c, dst, port);
+    let src_sidecar = match src {
+        End::Pod(p) => istio_sidecar(c, p),
+        End::External(_) => false,
+    };
+    if mode == MtlsMode::Strict && !src_sidecar {
+        return false;
+    }
+    let mtls = src_sidecar && mode != MtlsMode::Disable;
+    let (principal, namespace) = match src {
+        End::Pod(p) if mtls => (
+            Some(format!(
+                "cluster.local/ns/{}/sa/{}",
+                p.namespace, p.service_account
+            )),
+            Some(p.namespace.clone()),
+        ),
+        _ => (None, None),
+    };
+    let tcp = istio_plain_tcp(dst, port);
+    let source_ok = |s: &netfence_model::istio::Source| {
+        let any = |vals: &[String], v: &Option<String>| {
+            v.as_ref()
+                .is_some_and(|v| vals.iter().any(|x| x == "*" || x == v))
+        };
+        (s.principals.is_empty() || any(&s.principals, &principal))
+            && !any(&s.not_principals, &principal)
+            && (s.namespaces.is_empty() || any(&s.namespaces, &namespace))
+            && !any(&s.not_namespaces, &namespace)
+    };
+    let port_ok = |o: &netfence_model::istio::Operation| {
+        let p = port.to_string();
+        (o.ports.is_empty() || o.ports.contains(&p)) && !o.not_ports.contains(&p)
+    };
+    // does `rule` match the flow (`for_deny`: HTTP fields are what a DENY can drop)?
+    let matches = |rule: &netfence_model::istio::AuthzRule, for_deny: bool| {
+        let http = rule
+            .to
+            .iter()
+            .flatten()
+            .any(|o| !o.methods.is_empty() || !o.not_methods.is_empty());
+        if !for_deny && tcp && http {
+            return false; // an ALLOW rule with HTTP fields never matches TCP
+        }
+        if for_deny && !tcp && http {
+            return false; // some request (another method) escapes an HTTP-field DENY
+        }
+        rule.from.as_ref().is_none_or(|v| v.iter().any(source_ok))
+            && rule.to.as_ref().is_none_or(|v| v.iter().any(port_ok))
+    };
+    let applies = |p: &&netfence_model::istio::AuthorizationPolicy| {
+        !p.target_refs
+            && (p.namespace == dst.namespace || p.namespace == "istio-system")
+            && p.selector
+                .as_ref()
+                .is_none_or(|s| s.iter().all(|(k, v)| dst.labels.get(k) == Some(v)))
+    };
+    let aps: Vec<_> = c
+        .policies
+        .authorization_policies()
+        .iter()
+        .filter(applies)
+        .collect();
+    if aps
+        .iter()
+        .filter(|p| p.action == AuthzAction::Deny)
+        .any(|p| p.rules.iter().any(|r| matches(r, true)))
+    {
+        return false;
+    }
+    let allows: Vec<_> = aps
+        .iter()
+        .filter(|p| p.action == AuthzAction::Allow)
+        .collect();
+    allows.is_empty()
+        || allows
+            .iter()
+            .any(|p| p.rules.iter().any(|r| matches(r, false)))
 }
