@@ -240,12 +240,24 @@ pub fn allowed(
     proto: Protocol,
     port: u16,
 ) -> bool {
+    both_sides(src, dst, |pod, other, dir| {
+        direction(c, p, pod, other, dst, dir, proto, port)
+    })
+}
+
+/// Egress at the source AND ingress at the destination, each pod side judged by `side(pod,
+/// far end, direction)`; an external end has no policy of its own.
+fn both_sides<'a>(
+    src: End<'a>,
+    dst: End<'a>,
+    side: impl Fn(&Endpoint, End<'a>, Direction) -> bool,
+) -> bool {
     let egress = match src {
-        End::Pod(s) => direction(c, p, s, dst, dst, Direction::Egress, proto, port),
+        End::Pod(s) => side(s, dst, Direction::Egress),
         End::External(_) => true,
     };
     let ingress = match dst {
-        End::Pod(d) => direction(c, p, d, src, dst, Direction::Ingress, proto, port),
+        End::Pod(d) => side(d, src, Direction::Ingress),
         End::External(_) => true,
     };
     egress && ingress
@@ -383,15 +395,9 @@ fn cilium_direction(
 /// Whether one flow is allowed under Cilium: egress at the source AND ingress at the
 /// destination, each read from the repository as `cilium_direction` does.
 pub fn cilium_allowed(c: &Cluster, src: End<'_>, dst: End<'_>, proto: Protocol, port: u16) -> bool {
-    let egress = match src {
-        End::Pod(s) => cilium_direction(c, s, dst, dst, Direction::Egress, proto, port),
-        End::External(_) => true,
-    };
-    let ingress = match dst {
-        End::Pod(d) => cilium_direction(c, d, src, dst, Direction::Ingress, proto, port),
-        End::External(_) => true,
-    };
-    egress && ingress
+    both_sides(src, dst, |pod, other, dir| {
+        cilium_direction(c, pod, other, dst, dir, proto, port)
+    })
 }
 
 /// Calico's order of tiers and policies: order ascending, a missing order last, then name.
@@ -652,15 +658,9 @@ fn calico_direction(
 /// Whether one flow is allowed under Calico: egress at the source AND ingress at the
 /// destination, each read from the tiers as `calico_direction` does.
 pub fn calico_allowed(c: &Cluster, src: End<'_>, dst: End<'_>, proto: Protocol, port: u16) -> bool {
-    let egress = match src {
-        End::Pod(s) => calico_direction(c, s, dst, dst, Direction::Egress, proto, port),
-        End::External(_) => true,
-    };
-    let ingress = match dst {
-        End::Pod(d) => calico_direction(c, d, src, dst, Direction::Ingress, proto, port),
-        End::External(_) => true,
-    };
-    egress && ingress
+    both_sides(src, dst, |pod, other, dir| {
+        calico_direction(c, pod, other, dst, dir, proto, port)
+    })
 }
 
 /// Whether Istio's sidecar runs beside `pod`: its namespace asks for injection and the pod does

@@ -564,6 +564,63 @@ proptest! {
     }
 }
 
+/// Every pair of `yaml`'s cluster (pods and the outside ranges) on `probes`: the map as computed
+/// under `profile` against `reference`.
+fn map_against_reference(
+    yaml: &str,
+    profile: Profile,
+    probes: &[(netfence_model::Protocol, u16)],
+    reference: fn(
+        &netfence_model::Cluster,
+        netfence_engine::reference::End<'_>,
+        netfence_engine::reference::End<'_>,
+        netfence_model::Protocol,
+        u16,
+    ) -> bool,
+) -> Result<(), TestCaseError> {
+    use netfence_engine::connectivity::{compute_full, external_ranges, Node};
+    use netfence_engine::reference::End;
+    let loaded = netfence_load::load(&[netfence_load::Source {
+        name: "t.yaml".into(),
+        text: yaml.to_string(),
+    }]);
+    prop_assert!(loaded.errors.is_empty(), "{:?}\n{}", loaded.errors, yaml);
+    let c = &loaded.cluster;
+    let (src, dst) = external_ranges(c);
+    let map = compute_full(c, profile, src.clone(), dst);
+    let mut ends: Vec<(Node, End<'_>)> = (0..c.endpoints.len())
+        .map(|i| (Node::Endpoint(i), End::Pod(&c.endpoints[i])))
+        .collect();
+    ends.extend(src.iter().map(|r| (Node::External(*r), End::External(r))));
+    for (sn, se) in &ends {
+        for (dn, de) in &ends {
+            if sn == dn || matches!((se, de), (End::External(_), End::External(_))) {
+                continue;
+            }
+            let edge = map
+                .edges()
+                .find(|e| e.src == *sn && e.dst == *dn)
+                .map(|e| (*e.conn).clone())
+                .unwrap_or_default();
+            for &(proto, port) in probes {
+                let want = reference(c, *se, *de, proto, port);
+                prop_assert_eq!(
+                    edge.contains(proto, port),
+                    want,
+                    "{:?} -> {:?} {} {}: map says {}\n{}",
+                    sn,
+                    dn,
+                    proto,
+                    port,
+                    edge,
+                    yaml
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
 /// An extra CiliumNetworkPolicy for `p`'s subject: `rule` as a deny (ingress or egress), and an
 /// allow of ICMP echo from/to the same peers.
 fn cilium_extras(spec: &Spec, rule: &Rule, egress: bool, icmp: bool) -> String {
@@ -616,8 +673,6 @@ proptest! {
         egress in any::<bool>(),
         icmp in any::<bool>(),
     ) {
-        use netfence_engine::connectivity::{compute_full, external_ranges, Node};
-        use netfence_engine::reference::{cilium_allowed, End};
         use netfence_model::{PortSet, Protocol};
         let yaml = format!(
             "{}{}{}",
@@ -625,14 +680,6 @@ proptest! {
             as_cilium(&spec),
             cilium_extras(&spec, &deny, egress, icmp)
         );
-        let loaded = netfence_load::load(&[netfence_load::Source {
-            name: "t.yaml".into(),
-            text: yaml.clone(),
-        }]);
-        prop_assert!(loaded.errors.is_empty(), "{:?}\n{}", loaded.errors, yaml);
-        let c = &loaded.cluster;
-        let (src, dst) = external_ranges(c);
-        let map = compute_full(c, Profile::Cilium, src.clone(), dst.clone());
         let probes = [
             (Protocol::Tcp, 53),
             (Protocol::Tcp, 80),
@@ -644,35 +691,7 @@ proptest! {
             (Protocol::Icmp, PortSet::icmp_probe(0)),
             (Protocol::IcmpV6, PortSet::icmp_probe(128)),
         ];
-        let mut ends: Vec<(Node, End<'_>)> = (0..c.endpoints.len())
-            .map(|i| (Node::Endpoint(i), End::Pod(&c.endpoints[i])))
-            .collect();
-        let externals: Vec<(Node, End<'_>)> = src
-            .iter()
-            .map(|r| (Node::External(*r), End::External(r)))
-            .collect();
-        ends.extend(externals);
-        for (sn, se) in &ends {
-            for (dn, de) in &ends {
-                if sn == dn || matches!((se, de), (End::External(_), End::External(_))) {
-                    continue;
-                }
-                let edge = map
-                    .edges()
-                    .find(|e| e.src == *sn && e.dst == *dn)
-                    .map(|e| (*e.conn).clone())
-                    .unwrap_or_default();
-                for (proto, port) in probes {
-                    let want = cilium_allowed(c, *se, *de, proto, port);
-                    prop_assert_eq!(
-                        edge.contains(proto, port),
-                        want,
-                        "{:?} -> {:?} {} {}: map says {}\n{}",
-                        sn, dn, proto, port, edge, yaml
-                    );
-                }
-            }
-        }
+        map_against_reference(&yaml, Profile::Cilium, &probes, netfence_engine::reference::cilium_allowed)?;
     }
 }
 
@@ -761,8 +780,6 @@ proptest! {
         pass in any::<bool>(),
         icmp in any::<bool>(),
     ) {
-        use netfence_engine::connectivity::{compute_full, external_ranges, Node};
-        use netfence_engine::reference::{calico_allowed, End};
         use netfence_model::{PortSet, Protocol};
         let yaml = format!(
             "{}{}{}",
@@ -770,14 +787,6 @@ proptest! {
             as_calico(&spec),
             calico_extras(&spec, &extra, egress, action, pass, icmp)
         );
-        let loaded = netfence_load::load(&[netfence_load::Source {
-            name: "t.yaml".into(),
-            text: yaml.clone(),
-        }]);
-        prop_assert!(loaded.errors.is_empty(), "{:?}\n{}", loaded.errors, yaml);
-        let c = &loaded.cluster;
-        let (src, dst) = external_ranges(c);
-        let map = compute_full(c, Profile::Calico, src.clone(), dst);
         let probes = [
             (Protocol::Tcp, 53),
             (Protocol::Tcp, 80),
@@ -788,34 +797,6 @@ proptest! {
             (Protocol::Icmp, PortSet::icmp_probe(0)),
             (Protocol::IcmpV6, PortSet::icmp_probe(128)),
         ];
-        let mut ends: Vec<(Node, End<'_>)> = (0..c.endpoints.len())
-            .map(|i| (Node::Endpoint(i), End::Pod(&c.endpoints[i])))
-            .collect();
-        let externals: Vec<(Node, End<'_>)> = src
-            .iter()
-            .map(|r| (Node::External(*r), End::External(r)))
-            .collect();
-        ends.extend(externals);
-        for (sn, se) in &ends {
-            for (dn, de) in &ends {
-                if sn == dn || matches!((se, de), (End::External(_), End::External(_))) {
-                    continue;
-                }
-                let edge = map
-                    .edges()
-                    .find(|e| e.src == *sn && e.dst == *dn)
-                    .map(|e| (*e.conn).clone())
-                    .unwrap_or_default();
-                for (proto, port) in probes {
-                    let want = calico_allowed(c, *se, *de, proto, port);
-                    prop_assert_eq!(
-                        edge.contains(proto, port),
-                        want,
-                        "{:?} -> {:?} {} {}: map says {}\n{}",
-                        sn, dn, proto, port, edge, yaml
-                    );
-                }
-            }
-        }
+        map_against_reference(&yaml, Profile::Calico, &probes, netfence_engine::reference::calico_allowed)?;
     }
 }
