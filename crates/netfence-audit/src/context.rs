@@ -128,15 +128,10 @@ impl<'a> AuditCtx<'a> {
                 return found;
             }
             vec![Endpoint {
-                namespace: "kube-system".into(),
-                name: "coredns".into(),
-                kind: "Deployment".into(),
-                pods: Vec::new(),
                 labels: Labels::from([(
                     CLUSTER_DNS_LABEL.0.to_string(),
                     CLUSTER_DNS_LABEL.1.to_string(),
                 )]),
-                annotations: Labels::new(),
                 service_account: "coredns".into(),
                 named_ports: vec![
                     NamedPort {
@@ -151,11 +146,7 @@ impl<'a> AuditCtx<'a> {
                     },
                 ],
                 container_ports: vec![(53, Protocol::Udp), (53, Protocol::Tcp)],
-                ips: Vec::new(),
-                host_ip: None,
-                host_network: false,
-                images: Vec::new(),
-                origin: Origin::default(),
+                ..Endpoint::bare("kube-system", "coredns", "Deployment")
             }]
         })
     }

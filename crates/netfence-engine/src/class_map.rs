@@ -571,22 +571,8 @@ mod tests {
     #[test]
     fn a_cluster_without_policies_has_no_tests() {
         let mut c = netfence_model::Cluster::default();
-        c.endpoints.push(netfence_model::Endpoint {
-            namespace: "a".into(),
-            name: "w".into(),
-            kind: "Pod".into(),
-            pods: Vec::new(),
-            labels: Default::default(),
-            annotations: Default::default(),
-            service_account: "default".into(),
-            named_ports: Vec::new(),
-            container_ports: Vec::new(),
-            ips: Vec::new(),
-            host_ip: None,
-            host_network: false,
-            images: Vec::new(),
-            origin: Default::default(),
-        });
+        c.endpoints
+            .push(netfence_model::Endpoint::bare("a", "w", "Pod"));
         let ev = Evaluator::new(&c, crate::profile::Profile::Generic);
         let classes = Classes::new(&c);
         let map = ClassMap::build(&ev, &classes);

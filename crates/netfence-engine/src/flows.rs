@@ -146,27 +146,19 @@ pub fn resolve(cluster: &Cluster, flows: &[ObservedFlow], file: &str) -> Resolve
                     .map(|(k, v)| (k.clone(), v.clone()))
                     .collect();
                 c.endpoints.push(Endpoint {
-                    namespace: ns.clone(),
-                    name: name.clone(),
-                    kind: kind.to_string(),
                     pods: vec![pod.clone()],
                     labels,
-                    annotations: Default::default(),
                     service_account: e
                         .service_account
                         .clone()
                         .unwrap_or_else(|| "default".into()),
-                    named_ports: Vec::new(),
-                    container_ports: Vec::new(),
                     ips: e.ip.into_iter().collect(),
-                    host_ip: None,
-                    host_network: false,
-                    images: Vec::new(),
                     origin: Origin {
                         file: file.to_string(),
                         document: 0,
                         line: None,
                     },
+                    ..Endpoint::bare(ns, &name, kind)
                 });
                 let id = c.endpoints.len() - 1;
                 made.insert((ns.clone(), name), id);

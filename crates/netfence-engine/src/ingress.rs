@@ -15,22 +15,7 @@ pub const CONTROLLER_NAME: &str = "{ingress-controller}";
 
 /// The pseudo-endpoint standing for the ingress controller.
 pub fn controller() -> Endpoint {
-    Endpoint {
-        namespace: "ingress-controller-ns".into(),
-        name: "ingress-controller".into(),
-        kind: "Pod".into(),
-        pods: Vec::new(),
-        annotations: Default::default(),
-        labels: Default::default(),
-        service_account: "default".into(),
-        named_ports: Vec::new(),
-        container_ports: Vec::new(),
-        ips: Vec::new(),
-        host_ip: None,
-        host_network: false,
-        images: Vec::new(),
-        origin: Default::default(),
-    }
+    Endpoint::bare("ingress-controller-ns", "ingress-controller", "Pod")
 }
 
 /// The connections a backend opens to pod `ep` of `svc`.

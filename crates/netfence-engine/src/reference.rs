@@ -427,6 +427,21 @@ fn calico_pod_labels(pod: &Endpoint) -> netfence_model::Labels {
     l
 }
 
+/// Whether Calico namespace selector `sel` picks `pod`'s namespace (its labels and
+/// `projectcalico.org/name`; `global()` picks network sets, never a pod).
+fn calico_namespace_selects(
+    c: &Cluster,
+    sel: &netfence_model::calico::Selector,
+    pod: &Endpoint,
+) -> bool {
+    let mut l = ns_labels(c, pod).clone();
+    l.insert(
+        netfence_model::calico::CALICO_NAME_LABEL.into(),
+        pod.namespace.clone(),
+    );
+    !sel.is_global() && sel.matches(&l)
+}
+
 /// Whether entity rule `e` (a `source` or `destination`) of a policy in namespace `ns` names
 /// `end`, the flow's port included when it is the destination: selectors and
 /// `namespaceSelector` see pods (a namespaced policy's selectors stay in its namespace), `nets`
@@ -438,16 +453,12 @@ fn calico_entity(
     end: End<'_>,
     flow: Option<(Protocol, u16)>,
 ) -> bool {
-    use netfence_model::calico::{Port, CALICO_NAME_LABEL};
+    use netfence_model::calico::Port;
     let scoped = e.selector.is_some() || e.not_selector.is_some() || e.namespace_selector.is_some();
     let who = match end {
         End::Pod(p) => {
             let ns_ok = match (&e.namespace_selector, ns) {
-                (Some(sel), _) => {
-                    let mut l = ns_labels(c, p).clone();
-                    l.insert(CALICO_NAME_LABEL.into(), p.namespace.clone());
-                    !sel.is_global() && sel.matches(&l)
-                }
+                (Some(sel), _) => calico_namespace_selects(c, sel, p),
                 (None, Some(ns)) => !scoped || p.namespace == ns,
                 (None, None) => true,
             };
@@ -581,14 +592,7 @@ fn calico_direction(
                 }
                 && match (&p.namespace, &p.namespace_selector) {
                     (Some(ns), _) => *ns == pod.namespace,
-                    (None, Some(sel)) => {
-                        let mut l = ns_labels(c, pod).clone();
-                        l.insert(
-                            netfence_model::calico::CALICO_NAME_LABEL.into(),
-                            pod.namespace.clone(),
-                        );
-                        !sel.is_global() && sel.matches(&l)
-                    }
+                    (None, Some(sel)) => calico_namespace_selects(c, sel, pod),
                     (None, None) => true,
                 }
                 && p.selector.matches(&labels);

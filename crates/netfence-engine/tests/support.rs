@@ -44,13 +44,7 @@ pub fn mk_pod(
 ) -> usize {
     c.ensure_namespace(ns);
     c.endpoints.push(Endpoint {
-        namespace: ns.into(),
-        name: name.into(),
-        kind: "Pod".into(),
-        pods: Vec::new(),
-        annotations: Default::default(),
         labels: labels(pairs),
-        service_account: "default".into(),
         named_ports: ports
             .iter()
             .map(|(n, p, pr)| NamedPort {
@@ -60,11 +54,7 @@ pub fn mk_pod(
             })
             .collect(),
         container_ports: ports.iter().map(|(_, p, pr)| (*p, *pr)).collect(),
-        ips: Vec::new(),
-        host_ip: None,
-        host_network: false,
-        images: Vec::new(),
-        origin: Origin::default(),
+        ..Endpoint::bare(ns, name, "Pod")
     });
     c.endpoints.len() - 1
 }

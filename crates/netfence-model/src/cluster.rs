@@ -104,6 +104,28 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
+    /// A workload of `kind` with nothing but its place: no labels, the `default` service
+    /// account, no ports or addresses (the base of endpoints the analyses make up, with struct
+    /// update syntax for what they set).
+    pub fn bare(namespace: &str, name: &str, kind: &str) -> Self {
+        Endpoint {
+            namespace: namespace.to_string(),
+            name: name.to_string(),
+            kind: kind.to_string(),
+            pods: Vec::new(),
+            labels: Labels::new(),
+            annotations: Labels::new(),
+            service_account: "default".into(),
+            named_ports: Vec::new(),
+            container_ports: Vec::new(),
+            ips: Vec::new(),
+            host_ip: None,
+            host_network: false,
+            images: Vec::new(),
+            origin: Origin::default(),
+        }
+    }
+
     /// `namespace/name[Kind]`, the stable display name.
     pub fn display_name(&self) -> String {
         format!("{}/{}[{}]", self.namespace, self.name, self.kind)
@@ -409,22 +431,7 @@ mod tests {
     fn endpoint_ids_are_for_the_clusters_own_endpoints() {
         let mut c = Cluster::default();
         for name in ["a", "b", "c"] {
-            c.endpoints.push(Endpoint {
-                namespace: "x".into(),
-                name: name.into(),
-                kind: "Pod".into(),
-                pods: Vec::new(),
-                labels: Labels::new(),
-                annotations: Labels::new(),
-                service_account: "default".into(),
-                named_ports: Vec::new(),
-                container_ports: Vec::new(),
-                ips: Vec::new(),
-                host_ip: None,
-                host_network: false,
-                images: Vec::new(),
-                origin: Origin::default(),
-            });
+            c.endpoints.push(Endpoint::bare("x", name, "Pod"));
         }
         assert_eq!(c.endpoint_id(&c.endpoints[2]), Some(2));
         assert_eq!(c.endpoint_id(&c.endpoints[0]), Some(0));

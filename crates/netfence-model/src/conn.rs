@@ -283,18 +283,21 @@ impl PortSet {
     }
 }
 
+/// `lo` alone, or `lo-hi`.
+fn range_text<T: fmt::Display + PartialEq>(lo: T, hi: T) -> String {
+    if lo == hi {
+        lo.to_string()
+    } else {
+        format!("{lo}-{hi}")
+    }
+}
+
 impl fmt::Display for PortSet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut parts: Vec<String> = self
             .ranges
             .iter()
-            .map(|&(lo, hi)| {
-                if lo == hi {
-                    lo.to_string()
-                } else {
-                    format!("{lo}-{hi}")
-                }
-            })
+            .map(|&(lo, hi)| range_text(lo, hi))
             .collect();
         parts.extend(self.names.iter().cloned());
         f.write_str(&parts.join(","))
@@ -357,13 +360,17 @@ impl ConnSet {
 
     /// Every connection of the port protocols (TCP, UDP, SCTP), and no ICMP.
     pub fn all_ports() -> Self {
-        let mut c = Self::all();
+        Self::all().with_icmp(PortSet::empty())
+    }
+
+    /// The set with `types` as the ICMP types of both families.
+    fn with_icmp(mut self, types: PortSet) -> Self {
         for p in [Protocol::Icmp, Protocol::IcmpV6] {
-            if let Some(slot) = c.ports.get_mut(p.index()) {
-                *slot = PortSet::empty();
+            if let Some(slot) = self.ports.get_mut(p.index()) {
+                *slot = types.clone();
             }
         }
-        c
+        self
     }
 
     /// Whether every port of TCP, UDP and SCTP is in the set (whatever its ICMP).
@@ -375,18 +382,12 @@ impl ConnSet {
     /// connections: its ICMP becomes every type when every port is in the set (so that it
     /// reads `All Connections`), none otherwise. A description, not ICMP's verdict.
     pub fn ports_view(&self) -> ConnSet {
-        let mut c = self.clone();
         let icmp = if self.has_every_port() {
             PortSet::all()
         } else {
             PortSet::empty()
         };
-        for p in [Protocol::Icmp, Protocol::IcmpV6] {
-            if let Some(slot) = c.ports.get_mut(p.index()) {
-                *slot = icmp.clone();
-            }
-        }
-        c
+        self.clone().with_icmp(icmp)
     }
 
     /// Whether no connection is allowed.
@@ -506,13 +507,7 @@ impl fmt::Display for ConnSet {
                 let types: Vec<String> = set
                     .icmp_type_ranges()
                     .iter()
-                    .map(|&(lo, hi)| {
-                        if lo == hi {
-                            lo.to_string()
-                        } else {
-                            format!("{lo}-{hi}")
-                        }
-                    })
+                    .map(|&(lo, hi)| range_text(lo, hi))
                     .collect();
                 format!("{p} type {}", types.join(","))
             })

@@ -152,20 +152,9 @@ pub(crate) fn namespace_default_deny(
 ) -> bool {
     use netfence_engine::eval::Peer;
     let fresh = |namespace: &str| Endpoint {
-        namespace: namespace.to_string(),
-        name: "netfence-new-pod".into(),
-        kind: "Pod".into(),
-        pods: Vec::new(),
         labels: [("netfence.io/new-pod".to_string(), "true".to_string())].into(),
-        annotations: Default::default(),
         service_account: "netfence-new-pod".into(),
-        named_ports: Vec::new(),
-        container_ports: Vec::new(),
-        ips: Vec::new(),
-        host_ip: None,
-        host_network: false,
-        images: Vec::new(),
-        origin: Default::default(),
+        ..Endpoint::bare(namespace, "netfence-new-pod", "Pod")
     };
     let subject = fresh(ns);
     let stranger = fresh("netfence-unnamed-namespace");

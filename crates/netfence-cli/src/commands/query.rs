@@ -100,11 +100,10 @@ pub fn run(args: &QueryArgs) -> Result<i32> {
         ),
         (false, ..) => bail!("--icmp-type is for --protocol ICMP or ICMPv6; pass --port"),
     };
-    let what = if protocol.is_icmp() {
-        format!("{protocol} type {shown}")
-    } else {
-        format!("{protocol} {shown}")
-    };
+    // `TCP 80`, `ICMP type 8`: the probe as a connection set prints it
+    let what =
+        netfence_model::ConnSet::single(protocol, netfence_model::PortSet::range(probe, probe))
+            .to_string();
     let loaded = input::load(&args.inputs)?;
     let profile = choice.resolve(&loaded.cluster);
     let c = &loaded.cluster;
