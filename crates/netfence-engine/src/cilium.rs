@@ -383,6 +383,35 @@ impl<'a> Evaluator<'a> {
         }
     }
 
+    /// `e`'s identity labels: cached for the cluster's endpoints, computed for others.
+    fn identity_of(&self, e: &Endpoint) -> std::borrow::Cow<'_, Labels> {
+        match self.cilium_subject(e) {
+            Some(c) => std::borrow::Cow::Borrowed(&c.ids),
+            None => std::borrow::Cow::Owned(identity_labels(self, e)),
+        }
+    }
+
+    /// The Cilium rules whose subject selects `ep` (of identity `ids`): cached for the
+    /// cluster's endpoints, found for others.
+    fn selecting_rules(
+        &self,
+        ep: &Endpoint,
+        ids: &Labels,
+    ) -> std::borrow::Cow<'_, [(&'a CiliumPolicy, &'a CiliumRule)]> {
+        match self.cilium_subject(ep) {
+            Some(c) => std::borrow::Cow::Borrowed(&c.rules),
+            None => std::borrow::Cow::Owned(
+                self.cluster
+                    .policies
+                    .cilium_policies()
+                    .iter()
+                    .flat_map(|p| p.rules.iter().map(move |r| (p, r)))
+                    .filter(|(_, r)| self.cilium_subject_selects(r, ep, ids))
+                    .collect(),
+            ),
+        }
+    }
+
     /// The peer parts of every rule of the repository about `ep` in `dir` (as
     /// [`Evaluator::cilium_direction`] consults them).
     pub(crate) fn cilium_peer_tests(
@@ -396,22 +425,7 @@ impl<'a> Evaluator<'a> {
             return;
         }
         self.np_peer_tests(ep, dir, out);
-        let computed;
-        let rules: &[(&'a CiliumPolicy, &'a CiliumRule)] = match self.cilium_subject(ep) {
-            Some(c) => &c.rules,
-            None => {
-                let ids = identity_labels(self, ep);
-                computed = self
-                    .cluster
-                    .policies
-                    .cilium_policies()
-                    .iter()
-                    .flat_map(|p| p.rules.iter().map(move |r| (p, r)))
-                    .filter(|(_, r)| self.cilium_subject_selects(r, ep, &ids))
-                    .collect::<Vec<_>>();
-                &computed
-            }
-        };
+        let rules = self.selecting_rules(ep, &self.identity_of(ep));
         let sections = |r: &'a CiliumRule| -> [&'a Vec<CiliumPeerRule>; 2] {
             match dir {
                 Direction::Ingress => [&r.ingress, &r.ingress_deny],
@@ -422,7 +436,7 @@ impl<'a> Evaluator<'a> {
             .iter()
             .flat_map(|(_, r)| sections(r)[0].iter().flat_map(|pr| pr.requires.iter()))
             .collect();
-        for (_, rule) in rules {
+        for (_, rule) in rules.iter() {
             for list in sections(rule) {
                 for pr in list {
                     out.push(PeerTest::Cilium {
@@ -467,17 +481,9 @@ impl<'a> Evaluator<'a> {
             return out;
         }
         let owner = port_owner(ep, peer, dir);
-        let cache = |e: &Endpoint| self.cilium_subject(e);
-        let own = cache(ep);
-        let ids: std::borrow::Cow<'_, Labels> = match own {
-            Some(c) => std::borrow::Cow::Borrowed(&c.ids),
-            None => std::borrow::Cow::Owned(identity_labels(self, ep)),
-        };
-        let peer_ids: Option<std::borrow::Cow<'_, Labels>> = match peer {
-            Peer::Endpoint(p) if !p.host_network => Some(match cache(p) {
-                Some(c) => std::borrow::Cow::Borrowed(&c.ids),
-                None => std::borrow::Cow::Owned(identity_labels(self, p)),
-            }),
+        let ids = self.identity_of(ep);
+        let peer_ids = match peer {
+            Peer::Endpoint(p) if !p.host_network => Some(self.identity_of(p)),
             _ => None,
         };
         // Kubernetes NetworkPolicies, translated: default deny for their direction.
@@ -500,21 +506,7 @@ impl<'a> Evaluator<'a> {
                 }
             }
         }
-        let computed;
-        let rules: &[(&'a CiliumPolicy, &'a CiliumRule)] = match own {
-            Some(c) => &c.rules,
-            None => {
-                computed = self
-                    .cluster
-                    .policies
-                    .cilium_policies()
-                    .iter()
-                    .flat_map(|p| p.rules.iter().map(move |r| (p, r)))
-                    .filter(|(_, r)| self.cilium_subject_selects(r, ep, &ids))
-                    .collect::<Vec<_>>();
-                &computed
-            }
-        };
+        let rules = self.selecting_rules(ep, &ids);
         let sections = |r: &'a CiliumRule| -> [(&'static str, &'a Vec<CiliumPeerRule>, bool); 2] {
             match dir {
                 Direction::Ingress => [
@@ -531,7 +523,7 @@ impl<'a> Evaluator<'a> {
             .iter()
             .flat_map(|(_, r)| sections(r)[0].1.iter().flat_map(|pr| pr.requires.iter()))
             .collect();
-        for (policy, rule) in rules {
+        for (policy, rule) in rules.iter() {
             let secs = sections(rule);
             if secs.iter().all(|(_, list, _)| list.is_empty()) {
                 continue;
