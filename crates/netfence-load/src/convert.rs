@@ -17,7 +17,7 @@ use crate::err::LoadError;
 use crate::kinds::{self, Kind};
 use crate::node::Node;
 use crate::node::NodeValue;
-use crate::source::{Body, Document};
+use crate::source::{parse_strict, Body, Document};
 use crate::{admin, calico, cilium, crd_schema, istio, names, schema, selector, workload, Loaded};
 
 #[derive(Default)]
@@ -32,6 +32,9 @@ pub(crate) struct Builder {
     /// The keys of `seen_objects` in input order (merging stays deterministic).
     seen_order: Vec<ObjectKey>,
     referenced_namespaces: Vec<String>,
+    /// An item of a JSON List cut at its items did not parse: the source is parsed again in
+    /// one pass, which reports the error as any invalid JSON.
+    pub split_failed: bool,
 }
 
 /// List items converted by one task.
@@ -215,17 +218,21 @@ pub(crate) fn metadata_labels(value: &Value) -> netfence_model::Labels {
         .unwrap_or_default()
 }
 
-/// An object to convert: a JSON value, or a YAML node whose value is built when it is converted.
+/// An object to convert: a JSON value, a YAML node whose value is built when it is converted,
+/// or the text of a JSON List's item, parsed when it is converted.
 pub(crate) enum Tree<'n> {
     Value(Value),
     Node(&'n Node),
+    Text(&'n str),
+    /// A JSON List whose `items` are texts (`items` is empty in the value).
+    List(Value, Vec<&'n str>),
 }
 
 impl<'n> Tree<'n> {
     fn node(&self) -> Option<&'n Node> {
         match self {
-            Tree::Value(_) => None,
             Tree::Node(n) => Some(n),
+            Tree::Value(_) | Tree::Text(_) | Tree::List(..) => None,
         }
     }
 }
@@ -352,6 +359,11 @@ impl Builder {
                 self.add_value(&file, index, line, Tree::Value(value), String::new(), None);
                 return;
             }
+            Body::JsonList(outer, items) => {
+                let tree = Tree::List(outer, items);
+                self.add_value(&file, index, line, tree, String::new(), None);
+                return;
+            }
             Body::Yaml(node) => node,
         };
         let duplicates = node.duplicate_keys();
@@ -396,9 +408,22 @@ impl Builder {
             help,
         };
         let node = tree.node();
-        // A YAML list's items stay nodes until the core that converts them builds their value.
+        // A YAML list's items stay nodes, and a large JSON List's items texts, until the core
+        // that converts them builds their value.
+        let mut item_texts = None;
         let (value, item_nodes) = match tree {
             Tree::Value(v) => (v, None),
+            Tree::Text(item) => match parse_strict(item) {
+                Ok(v) => (v, None),
+                Err(_) => {
+                    self.split_failed = true;
+                    return;
+                }
+            },
+            Tree::List(v, items) => {
+                item_texts = Some(items);
+                (v, None)
+            }
             Tree::Node(n) => match (&n.value, n.get("items")) {
                 (
                     NodeValue::Map(_),
@@ -483,14 +508,31 @@ impl Builder {
             if let (Some(items), Some(m)) = (item_nodes, value.as_object_mut()) {
                 m.insert("items".into(), items.to_json());
             }
+            if let (Some(items), Some(m)) = (item_texts.take(), value.as_object_mut()) {
+                let mut parsed = Vec::with_capacity(items.len());
+                for item in items {
+                    match parse_strict(item) {
+                        Ok(v) => parsed.push(v),
+                        Err(_) => {
+                            self.split_failed = true;
+                            return;
+                        }
+                    }
+                }
+                m.insert("items".into(), Value::Array(parsed));
+            }
         }
         if is_list {
             let inner = kind.strip_suffix("List").filter(|k| !k.is_empty());
-            let items: Option<Vec<Tree<'_>>> = match item_nodes {
-                Some(Node {
-                    value: NodeValue::Seq(items),
-                    ..
-                }) => Some(items.iter().map(Tree::Node).collect()),
+            let items: Option<Vec<Tree<'_>>> = match (item_nodes, item_texts) {
+                (_, Some(texts)) => Some(texts.into_iter().map(Tree::Text).collect()),
+                (
+                    Some(Node {
+                        value: NodeValue::Seq(items),
+                        ..
+                    }),
+                    _,
+                ) => Some(items.iter().map(Tree::Node).collect()),
                 _ => match value.as_object_mut().and_then(|m| m.remove("items")) {
                     None | Some(Value::Null) => None,
                     Some(Value::Array(items)) => Some(items.into_iter().map(Tree::Value).collect()),
@@ -1512,6 +1554,7 @@ impl Builder {
         self.skipped.extend(other.skipped);
         self.referenced_namespaces
             .extend(other.referenced_namespaces);
+        self.split_failed |= other.split_failed;
     }
 
     pub(crate) fn finish(mut self) -> Loaded {

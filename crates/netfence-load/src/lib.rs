@@ -59,30 +59,14 @@ pub fn load(sources: &[Source]) -> Loaded {
     let parts: Vec<convert::Builder> = sources
         .par_iter()
         .map(|src| {
-            let (mut errors, mut warnings) = (Vec::new(), Vec::new());
-            // documents convert in parallel too, merged in input order
-            let docs = source::documents(src, &mut errors, &mut warnings);
-            let unlocated = docs.iter().any(|d| matches!(d.body, source::Body::Json(_)));
-            let parts: Vec<convert::Builder> = docs
-                .into_par_iter()
-                .map(|doc| {
-                    let mut b = convert::Builder::default();
-                    b.add_document(doc);
-                    b
-                })
-                .collect();
-            let mut b = convert::Builder::default();
-            for part in parts {
-                b.merge(part);
+            let b = load_source(src, true);
+            // a List item that does not parse: the whole source again, in one pass, which
+            // reports the error as for any invalid JSON
+            if b.split_failed {
+                load_source(src, false)
+            } else {
+                b
             }
-            errors.append(&mut b.errors);
-            if unlocated && errors.iter().any(|e| e.field.is_some()) {
-                locate_json_errors(src, &mut errors);
-            }
-            b.errors = errors;
-            warnings.append(&mut b.warnings);
-            b.warnings = warnings;
-            b
         })
         .collect();
     let mut builder = convert::Builder::default();
@@ -90,6 +74,40 @@ pub fn load(sources: &[Source]) -> Loaded {
         builder.merge(part);
     }
     builder.finish()
+}
+
+/// One source's partial model; `split` lets a large List be cut at its items.
+fn load_source(src: &Source, split: bool) -> convert::Builder {
+    use rayon::prelude::*;
+    let (mut errors, mut warnings) = (Vec::new(), Vec::new());
+    // documents convert in parallel too, merged in input order
+    let docs = source::documents(src, split, &mut errors, &mut warnings);
+    let unlocated = docs
+        .iter()
+        .any(|d| matches!(d.body, source::Body::Json(_) | source::Body::JsonList(..)));
+    let parts: Vec<convert::Builder> = docs
+        .into_par_iter()
+        .map(|doc| {
+            let mut b = convert::Builder::default();
+            b.add_document(doc);
+            b
+        })
+        .collect();
+    let mut b = convert::Builder::default();
+    for part in parts {
+        b.merge(part);
+    }
+    if b.split_failed {
+        return b;
+    }
+    errors.append(&mut b.errors);
+    if unlocated && errors.iter().any(|e| e.field.is_some()) {
+        locate_json_errors(src, &mut errors);
+    }
+    b.errors = errors;
+    warnings.append(&mut b.warnings);
+    b.warnings = warnings;
+    b
 }
 
 /// Gives errors about a JSON source the line of their field: JSON is parsed without lines

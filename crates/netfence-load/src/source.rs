@@ -74,23 +74,35 @@ impl Source {
 
 /// One parsed document.
 #[derive(Debug)]
-pub(crate) struct Document {
+pub(crate) struct Document<'s> {
     pub file: String,
     /// 1-based index in the file.
     pub index: usize,
     /// 1-based line of the document's first line.
     pub line: usize,
-    pub body: Body,
+    pub body: Body<'s>,
 }
 
 /// A document's content as parsed.
 #[derive(Debug)]
-pub(crate) enum Body {
+pub(crate) enum Body<'s> {
     /// JSON, located only when an error needs a line.
     Json(Value),
+    /// A large JSON List (`kubectl get -o json`): the object around `items` (with `items`
+    /// empty), and the text of each item, parsed on the core that converts it. An item that
+    /// does not parse sends the whole source to the sequential parser.
+    JsonList(Value, Vec<&'s str>),
     /// YAML with the line of every node; its JSON value is built per object, on the core that
     /// converts it.
     Yaml(Node),
+}
+
+/// One JSON value, no trailing text, no repeated key.
+pub(crate) fn parse_strict(s: &str) -> Result<Value, serde_json::Error> {
+    let mut d = serde_json::Deserializer::from_str(s);
+    let v = serde::de::DeserializeSeed::deserialize(StrictVisitor::default(), &mut d)?;
+    d.end()?;
+    Ok(v)
 }
 
 fn looks_like_json(src: &Source) -> bool {
@@ -106,13 +118,6 @@ fn must_be_json(src: &Source) -> bool {
 /// The values of a JSON text: one value, or several separated by white space (JSON Lines),
 /// each with its first line.
 fn json_values(text: &str) -> Result<Vec<(usize, Value)>, serde_json::Error> {
-    if text.len() >= crate::yaml::SPLIT_MIN_BYTES {
-        if let Some(v) = split_json_list(text) {
-            let lead = text.len() - text.trim_start().len();
-            let line = 1 + text.get(..lead).map_or(0, |ws| ws.matches('\n').count());
-            return Ok(vec![(line, v)]);
-        }
-    }
     let mut out = Vec::new();
     let mut stream = serde_json::Deserializer::from_str(text).into_iter::<StrictJson>();
     let mut offset = 0;
@@ -138,21 +143,25 @@ fn json_values(text: &str) -> Result<Vec<(usize, Value)>, serde_json::Error> {
 }
 
 /// One JSON object with an `items` array (as `kubectl get -o json` prints a List), its items
-/// found by a string-aware bracket scan and parsed on every core. `None` (parse sequentially,
-/// which gives the errors) unless the text is exactly one such object and every part parses.
-fn split_json_list(text: &str) -> Option<Value> {
-    use rayon::prelude::*;
+/// found by a string-aware bracket scan: the object around them parsed, each item's text kept
+/// for the core that converts it. `None` (parse sequentially, which gives the errors) unless
+/// the text is exactly one such object and the part around the items parses.
+fn split_json_list(text: &str) -> Option<(Value, Vec<&str>)> {
     let bytes = text.as_bytes();
     let (mut depth, mut in_str, mut escaped) = (0usize, false, false);
     let mut str_start = 0;
     let mut last_key: Option<(usize, usize)> = None; // the depth-1 string before a `:`
     let mut items: Option<(usize, usize)> = None; // byte range of the items array, brackets included
-    let mut elements: Vec<(usize, usize)> = Vec::new();
+    let mut elements: Vec<&str> = Vec::new();
     let mut element_start: Option<usize> = None;
     let mut in_items = false;
     let mut end_of_value = None;
     let mut items_keys = 0;
     let mut after_comma = false;
+    let mut element = |start: usize, end: usize| -> Option<()> {
+        elements.push(text.get(start..end)?);
+        Some(())
+    };
     for (i, &b) in bytes.iter().enumerate() {
         if in_str {
             match b {
@@ -204,7 +213,7 @@ fn split_json_list(text: &str) -> Option<Value> {
             b'}' | b']' => {
                 if in_items && depth == 2 {
                     match element_start.take() {
-                        Some(s) => elements.push((s, i)),
+                        Some(s) => element(s, i)?,
                         // `[1, ]`: a comma with nothing after it
                         None if after_comma => return None,
                         None => {}
@@ -221,7 +230,7 @@ fn split_json_list(text: &str) -> Option<Value> {
                 }
             }
             b',' if in_items && depth == 2 => {
-                elements.push((element_start.take()?, i));
+                element(element_start.take()?, i)?;
                 after_comma = true;
             }
             _ => {}
@@ -235,23 +244,11 @@ fn split_json_list(text: &str) -> Option<Value> {
     {
         return None;
     }
-    let parse = |s: &str| -> Option<Value> {
-        let mut d = serde_json::Deserializer::from_str(s);
-        let v = serde::de::DeserializeSeed::deserialize(StrictVisitor::default(), &mut d).ok()?;
-        d.end().ok()?;
-        Some(v)
-    };
-    let parsed: Vec<Option<Value>> = elements
-        .par_iter()
-        .map(|&(s, e)| parse(text.get(s..e)?))
-        .collect();
-    let mut outer = parse(&format!("{}[]{}", text.get(..a)?, text.get(z..)?))?;
-    let list: Vec<Value> = parsed.into_iter().collect::<Option<_>>()?;
-    match outer.get_mut("items") {
-        Some(v @ Value::Array(_)) => *v = Value::Array(list),
-        _ => return None,
+    let outer = parse_strict(&format!("{}[]{}", text.get(..a)?, text.get(z..)?)).ok()?;
+    if !matches!(outer.get("items"), Some(Value::Array(_))) {
+        return None;
     }
-    Some(outer)
+    Some((outer, elements))
 }
 
 /// A JSON value whose objects may not repeat a key (the API server's strict decoding refuses
@@ -359,11 +356,15 @@ fn untab(text: &str) -> String {
 }
 
 /// Parses a source into documents, pushing parse errors.
-pub(crate) fn documents(
-    src: &Source,
+///
+/// With `split`, a large JSON List or YAML List is cut at its items (parsed in parallel, or
+/// left to the converting cores); without, it is parsed in one pass, as when a cut piece fails.
+pub(crate) fn documents<'s>(
+    src: &'s Source,
+    split: bool,
     errors: &mut Vec<LoadError>,
     warnings: &mut Vec<LoadError>,
-) -> Vec<Document> {
+) -> Vec<Document<'s>> {
     let at = |document: usize, line: Option<usize>, message: String| LoadError {
         file: src.name.clone(),
         document,
@@ -373,6 +374,22 @@ pub(crate) fn documents(
         message,
         help: None,
     };
+    let large = split && src.text.len() >= crate::yaml::SPLIT_MIN_BYTES;
+    if large && looks_like_json(src) {
+        if let Some((outer, items)) = split_json_list(&src.text) {
+            let lead = src.text.len() - src.text.trim_start().len();
+            let line = 1 + src
+                .text
+                .get(..lead)
+                .map_or(0, |ws| ws.matches('\n').count());
+            return vec![Document {
+                file: src.name.clone(),
+                index: 1,
+                line,
+                body: Body::JsonList(outer, items),
+            }];
+        }
+    }
     if looks_like_json(src) {
         match json_values(&src.text) {
             Ok(values) => {
@@ -396,7 +413,11 @@ pub(crate) fn documents(
             Err(_) => {}
         }
     }
-    let mut parsed = crate::yaml::parse_parallel(&src.text);
+    let mut parsed = if large {
+        crate::yaml::parse_parallel(&src.text)
+    } else {
+        crate::yaml::parse(&src.text)
+    };
     if parsed
         .as_ref()
         .is_err_and(|e| e.message.to_lowercase().contains("tab"))
@@ -489,16 +510,13 @@ pub(crate) fn locate_json(text: &str) -> Vec<Node> {
 mod tests {
     use super::*;
 
-    fn docs(name: &str, text: &str) -> (Vec<Document>, Vec<LoadError>) {
+    fn docs(name: &str, text: &str) -> (Vec<Document<'static>>, Vec<LoadError>) {
         let mut errors = Vec::new();
-        let d = documents(
-            &Source {
-                name: name.into(),
-                text: text.into(),
-            },
-            &mut errors,
-            &mut Vec::new(),
-        );
+        let src = Box::leak(Box::new(Source {
+            name: name.into(),
+            text: text.into(),
+        }));
+        let d = documents(src, true, &mut errors, &mut Vec::new());
         (d, errors)
     }
 
@@ -590,11 +608,16 @@ mod json_split_tests {
             r#"{"kind": "Pod", "metadata": {"name": "\u00e9t\u00e9"}}"#,
         ];
         let text = list(&tricky);
-        let split = split_json_list(&text).expect("splits");
-        assert_eq!(Some(split.clone()), sequential(&text));
-        assert_eq!(split["items"].as_array().map(Vec::len), Some(tricky.len()));
+        let (mut outer, items) = split_json_list(&text).expect("splits");
+        assert_eq!(items.len(), tricky.len());
+        for (k, item) in items.iter().enumerate() {
+            assert_eq!(item.trim(), tricky[k].trim());
+        }
+        let parsed: Vec<Value> = items.iter().map(|i| parse_strict(i).unwrap()).collect();
+        outer["items"] = Value::Array(parsed);
+        assert_eq!(Some(outer.clone()), sequential(&text));
         // managedFields are skipped unbuilt in both
-        assert_eq!(split["items"][1]["metadata"].get("managedFields"), None);
+        assert_eq!(outer["items"][1]["metadata"].get("managedFields"), None);
     }
 
     #[test]
@@ -609,8 +632,14 @@ mod json_split_tests {
         let twice = ok.replacen("\"kind\"", "\"items\": [],\n  \"kind\"", 1);
         assert!(split_json_list(&twice).is_none());
         assert!(sequential(&twice).is_none());
-        // a broken item, an empty element, a top-level array
-        assert!(split_json_list(&list(&[r#"{"a": }"#, "1"])).is_none());
+        // a broken item or a repeated key in one is found when the item is parsed
+        for broken in [r#"{"a": }"#, r#"{"a": 1, "a": 2}"#] {
+            let text = list(&["1", broken]);
+            let (_, items) = split_json_list(&text).expect("the scan alone does not parse items");
+            assert!(parse_strict(items[0]).is_ok());
+            assert!(parse_strict(items[1]).is_err(), "{broken}");
+        }
+        // an empty element, a top-level array
         assert!(split_json_list(&list(&["1", ""])).is_none());
         assert!(split_json_list("[{\"items\": [1]}]").is_none());
         // a key `items` inside a string or deeper is not the list's

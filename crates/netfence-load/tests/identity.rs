@@ -172,3 +172,84 @@ fn every_conformance_case_loads_but_the_known_refusals() {
         );
     }
 }
+
+/// A `kubectl get -o json` List big enough to be cut at its items (over 4 MB): namespaces,
+/// pods with padding as kubectl's dumps carry, and a policy per namespace.
+fn big_list_items() -> Vec<serde_json::Value> {
+    use serde_json::json;
+    let pad = "x".repeat(1500);
+    let mut items = Vec::new();
+    for n in 0..40 {
+        let ns = format!("ns{n}");
+        items.push(json!({"apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": ns, "labels": {"team": format!("t{}", n % 3)}}}));
+        items.push(
+            json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+            "metadata": {"name": "db", "namespace": ns},
+            "spec": {"podSelector": {"matchLabels": {"app": "db"}},
+                "ingress": [{"from": [{"namespaceSelector": {"matchLabels": {"team": "t1"}}}],
+                    "ports": [{"port": 5432}]}]}}),
+        );
+        for p in 0..80 {
+            items.push(json!({"apiVersion": "v1", "kind": "Pod",
+                "metadata": {"name": format!("p{p}"), "namespace": ns,
+                    "labels": {"app": if p % 2 == 0 { "db" } else { "web" }},
+                    "annotations": {"padding": pad},
+                    "managedFields": [{"manager": "kubectl", "fieldsV1": {"f:metadata": {}}}]},
+                "spec": {"containers": [{"name": "c", "image": "nginx",
+                    "ports": [{"containerPort": 5432, "name": "pg"}]}]},
+                "status": {"phase": "Running", "podIP": format!("10.{n}.{}.{}", p / 200, p % 200 + 1)}}));
+        }
+    }
+    items
+}
+
+#[test]
+fn a_large_json_list_loads_as_its_objects_one_by_one() {
+    let items = big_list_items();
+    let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": items,
+        "metadata": {"resourceVersion": ""}});
+    let text = serde_json::to_string_pretty(&list).unwrap();
+    assert!(
+        text.len() > 4 << 20,
+        "{} bytes: large enough to be cut",
+        text.len()
+    );
+    let split = load(&[Source {
+        name: "cluster.json".into(),
+        text: text.clone(),
+    }]);
+    assert!(split.errors.is_empty(), "{:?}", split.errors.first());
+    assert_eq!(split.cluster.endpoints.len(), 40 * 80);
+    // the same objects as JSON Lines are parsed one document at a time
+    let lines = items
+        .iter()
+        .map(|i| serde_json::to_string(i).unwrap())
+        .collect::<Vec<_>>()
+        .join("\n");
+    let one_by_one = load(&[Source {
+        name: "cluster.json".into(),
+        text: lines,
+    }]);
+    let model = |l: &Loaded| without_places(&format!("{:#?}", l.cluster));
+    assert!(model(&split) == model(&one_by_one), "the models differ");
+
+    // An item that does not parse (a repeated key): the file is refused as a whole, at the
+    // item's line, as when it is parsed in one pass.
+    let broken_at = text.find("\"name\": \"p41\"").unwrap();
+    let mut broken = text.clone();
+    broken.insert_str(broken_at, "\"name\": \"again\", ");
+    let line = 1 + broken[..broken_at].matches('\n').count();
+    let l = load(&[Source {
+        name: "cluster.json".into(),
+        text: broken,
+    }]);
+    assert_eq!(l.errors.len(), 1, "{:?}", l.errors);
+    assert!(
+        l.errors[0].message.contains("invalid JSON") && l.errors[0].message.contains("duplicate"),
+        "{}",
+        l.errors[0].message
+    );
+    assert_eq!(l.errors[0].line, Some(line));
+    assert!(l.cluster.endpoints.is_empty());
+}
