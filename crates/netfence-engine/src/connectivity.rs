@@ -375,6 +375,19 @@ fn representative_name(pattern: &str) -> String {
 /// The external ranges for each direction: the IPv4 address space cut at every CIDR policies
 /// mention.
 pub fn external_ranges(cluster: &Cluster) -> (Vec<IpRange>, Vec<IpRange>) {
+    let (ingress_sets, egress_sets) = policy_address_sets(cluster);
+    // External ranges are IPv4, as netpol-analyzer reports them; IPv6 CIDRs are reported as
+    // not modelled by the loader.
+    let universe = |_: &[IpSet]| IpSet::all_v4();
+    let src = IpSet::disjoint_ranges(&universe(&ingress_sets), ingress_sets.iter());
+    let dst = IpSet::disjoint_ranges(&universe(&egress_sets), egress_sets.iter());
+    (src, dst)
+}
+
+/// Every address set a CNI policy names, as peers of ingress rules and of egress rules:
+/// NetworkPolicy ipBlocks, admin `networks`, Cilium CIDRs (CIDR groups are resolved to them),
+/// Calico nets and the network sets its selectors can match.
+pub(crate) fn policy_address_sets(cluster: &Cluster) -> (Vec<IpSet>, Vec<IpSet>) {
     let mut ingress_sets: Vec<IpSet> = Vec::new();
     let mut egress_sets: Vec<IpSet> = Vec::new();
     let collect = |rules: Option<&Vec<NpRule>>, out: &mut Vec<IpSet>| {
@@ -446,12 +459,7 @@ pub fn external_ranges(cluster: &Cluster) -> (Vec<IpRange>, Vec<IpRange>) {
             egress_sets.push(set.nets.clone());
         }
     }
-    // External ranges are IPv4, as netpol-analyzer reports them; IPv6 CIDRs are reported as
-    // not modelled by the loader.
-    let universe = |_: &[IpSet]| IpSet::all_v4();
-    let src = IpSet::disjoint_ranges(&universe(&ingress_sets), ingress_sets.iter());
-    let dst = IpSet::disjoint_ranges(&universe(&egress_sets), egress_sets.iter());
-    (src, dst)
+    (ingress_sets, egress_sets)
 }
 
 /// An edge into a class: its source (a class or an external range), the class, the set.

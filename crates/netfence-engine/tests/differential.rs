@@ -91,6 +91,9 @@ fn arb_peer() -> impl Strategy<Value = NpPeer> {
             .prop_map(|(n, p)| pods(n, p)),
         Just(ipblock("0.0.0.0/0", &["10.0.0.0/8"])),
         Just(ipblock("10.0.0.0/8", &[])),
+        // blocks that cut between pod addresses (see POD_IPS)
+        Just(ipblock("10.0.0.0/30", &[])),
+        Just(ipblock("10.0.0.0/8", &["10.0.0.2/32"])),
     ]
 }
 
@@ -102,7 +105,8 @@ fn arb_rule() -> impl Strategy<Value = NpRule> {
         .prop_map(|(peers, ports)| rule(peers, ports))
 }
 
-type PodSpec = (usize, Vec<(usize, usize)>, bool);
+/// (namespace, labels, named ports, address: an index into POD_IPS)
+type PodSpec = (usize, Vec<(usize, usize)>, bool, usize);
 type PolicySpec = (
     usize,
     LabelSelector,
@@ -128,7 +132,10 @@ struct Spec {
 fn arb_spec() -> impl Strategy<Value = Spec> {
     (
         proptest::collection::vec(arb_labels(), 1..3),
-        proptest::collection::vec((0..3usize, arb_labels(), any::<bool>()), 1..6),
+        proptest::collection::vec(
+            (0..3usize, arb_labels(), any::<bool>(), 0..POD_IPS.len() + 1),
+            1..6,
+        ),
         proptest::collection::vec(
             (
                 0..3usize,
@@ -168,25 +175,34 @@ fn arb_spec() -> impl Strategy<Value = Spec> {
         })
 }
 
+/// Pod addresses: pods whose addresses no block tells apart share a class, the others must not.
+const POD_IPS: [&str; 4] = ["10.0.0.1", "10.0.0.2", "10.0.0.9", "192.168.0.5"];
+
 fn build(spec: &Spec) -> Cluster {
     let mut c = Cluster::default();
     let n_ns = spec.ns_labels.len();
     for (i, l) in spec.ns_labels.iter().enumerate() {
         mk_ns(&mut c, &format!("ns{i}"), &to_labels(l));
     }
-    for (i, (ns, l, with_ports)) in spec.pods.iter().enumerate() {
+    for (i, (ns, l, with_ports, ip)) in spec.pods.iter().enumerate() {
         let ports: Vec<(&str, u16, Protocol)> = if *with_ports {
             vec![("http", 8080, Protocol::Tcp), ("dns", 53, Protocol::Udp)]
         } else {
             vec![("http", 80, Protocol::Tcp)]
         };
-        mk_pod(
+        let pod = mk_pod(
             &mut c,
             &format!("ns{}", ns % n_ns),
             &format!("p{i}"),
             &to_labels(l),
             &ports,
         );
+        // (an index past the pool: no address, as a pod not yet scheduled)
+        c.endpoints[pod].ips = POD_IPS
+            .get(*ip)
+            .map(|a| a.parse().unwrap())
+            .into_iter()
+            .collect();
     }
     for (i, (ns, s, ing, eg)) in spec.policies.iter().enumerate() {
         mk_np(
