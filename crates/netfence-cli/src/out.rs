@@ -22,6 +22,13 @@ pub fn write(args: fmt::Arguments<'_>) -> Result<(), StdoutError> {
     out.write_fmt(args).map_err(StdoutError)
 }
 
+/// Leaves `v`'s memory to the operating system: a command calls it on its large values once
+/// its answer is written, since the process exits next and the OS takes the memory back at
+/// once, where dropping walks millions of allocations (about 0.05 s on 10,000 pods).
+pub fn leave_to_exit<T>(v: T) {
+    std::mem::forget(v);
+}
+
 /// The exit code for an error, or `None` to print it: a closed pipe exits 0 quietly.
 pub fn quiet_exit(e: &anyhow::Error) -> Option<i32> {
     e.chain().find_map(|c| {

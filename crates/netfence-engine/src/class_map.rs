@@ -114,8 +114,26 @@ struct Caches {
     meet: HashMap<(usize, usize), Option<Arc<ConnSet>>, Fast>,
     /// Keeps every set used as a `meet` key alive, so its address stays unique.
     keep: HashMap<usize, Arc<ConnSet>, Fast>,
+    /// One shared set per distinct value: equal answers are one `Arc`, so the `meet` cache
+    /// hits across classes and a source's edges carry a few distinct sets, not one each.
+    values: HashMap<ConnSet, Arc<ConnSet>, Fast>,
     seen: Vec<u32>,
     stamp: u32,
+}
+
+impl Caches {
+    /// The shared set equal to `c`, or `None` when it is empty.
+    fn intern(&mut self, c: ConnSet) -> Option<Arc<ConnSet>> {
+        if c.is_empty() {
+            return None;
+        }
+        if let Some(a) = self.values.get(&c) {
+            return Some(a.clone());
+        }
+        let a = Arc::new(c.clone());
+        self.values.insert(c, a.clone());
+        Some(a)
+    }
 }
 
 /// The classes a distinct test admits.
@@ -272,7 +290,7 @@ impl<'e, 'a> ClassMap<'e, 'a> {
         let c = self
             .ev
             .direction_allowed(self.rep(subject), Peer::Endpoint(self.rep(other)), dir);
-        let c = (!c.is_empty()).then(|| Arc::new(c));
+        let c = caches.intern(c);
         caches.side.insert(key, c.clone());
         c
     }
@@ -290,8 +308,7 @@ impl<'e, 'a> ClassMap<'e, 'a> {
         if let Some(r) = caches.meet.get(&key) {
             return r.clone();
         }
-        let m = e.intersect(&i);
-        let r = (!m.is_empty()).then(|| Arc::new(m));
+        let r = caches.intern(e.intersect(&i));
         caches.keep.entry(key.0).or_insert(e);
         caches.keep.entry(key.1).or_insert(i);
         caches.meet.insert(key, r.clone());
@@ -334,6 +351,22 @@ impl<'e, 'a> ClassMap<'e, 'a> {
 
     /// Allowed class pairs, grouped by source class.
     pub(crate) fn class_edges(&self) -> Vec<(u32, u32, Arc<ConnSet>)> {
+        self.per_source(|s, out| {
+            out.into_iter()
+                .map(move |(d, c)| (s, d, c))
+                .collect::<Vec<_>>()
+        })
+        .into_iter()
+        .flatten()
+        .collect()
+    }
+
+    /// `f` of each source class and its allowed destinations with what each allows, made on
+    /// every core; the results in source order.
+    pub(crate) fn per_source<R: Send>(
+        &self,
+        f: impl Fn(u32, Vec<(u32, Arc<ConnSet>)>) -> R + Sync + Send,
+    ) -> Vec<R> {
         let n = self.classes.len() as u32;
         (0..n)
             .into_par_iter()
@@ -341,12 +374,11 @@ impl<'e, 'a> ClassMap<'e, 'a> {
                 let mut out = Vec::new();
                 for d in self.candidates(caches, s) {
                     if let Some(c) = self.pair(caches, s, d) {
-                        out.push((s, d, c));
+                        out.push((d, c));
                     }
                 }
-                out
+                f(s, out)
             })
-            .flatten_iter()
             .collect()
     }
 

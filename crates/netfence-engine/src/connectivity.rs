@@ -462,6 +462,58 @@ pub(crate) fn policy_address_sets(cluster: &Cluster) -> (Vec<IpSet>, Vec<IpSet>)
     (ingress_sets, egress_sets)
 }
 
+/// One source class's edges, made on the core that computed them: each destination, and the
+/// index of what it allows among the source's distinct sets.
+struct SourceEdges {
+    dsts: Vec<u32>,
+    local: Vec<u32>,
+    /// The source's distinct sets (by identity), and each set with L7 notes on its own.
+    sets: Vec<(Arc<ConnSet>, L7Notes)>,
+}
+
+impl SourceEdges {
+    fn new<'a>(
+        s: u32,
+        out: Vec<(u32, Arc<ConnSet>)>,
+        rep: &(impl Fn(u32) -> &'a netfence_model::Endpoint + Sync),
+        notes: &(impl Fn(Peer<'_>, Peer<'_>, &ConnSet) -> L7Notes + Sync),
+    ) -> Self {
+        let mut e = SourceEdges {
+            dsts: Vec::with_capacity(out.len()),
+            local: Vec::with_capacity(out.len()),
+            sets: Vec::new(),
+        };
+        // sets without notes by address; a destination mostly gets the set the one before got
+        let mut index: std::collections::HashMap<usize, usize> = Default::default();
+        let mut last: Option<(usize, usize)> = None;
+        for (d, conn) in out {
+            let l = match notes(Peer::Endpoint(rep(s)), Peer::Endpoint(rep(d)), &conn) {
+                None => {
+                    let ptr = Arc::as_ptr(&conn) as usize;
+                    match last {
+                        Some((p, i)) if p == ptr => i,
+                        _ => {
+                            let i = *index.entry(ptr).or_insert_with(|| {
+                                e.sets.push((conn, None));
+                                e.sets.len() - 1
+                            });
+                            last = Some((ptr, i));
+                            i
+                        }
+                    }
+                }
+                Some(n) => {
+                    e.sets.push((conn, Some(n)));
+                    e.sets.len() - 1
+                }
+            };
+            e.dsts.push(d);
+            e.local.push(l as u32);
+        }
+        e
+    }
+}
+
 /// An edge into a class: its source (a class or an external range), the class, the set.
 type Into<T> = (T, u32, Arc<ConnSet>);
 
@@ -572,14 +624,6 @@ pub fn compute_full(
     // evaluation `query` explains, once per distinct answer (see `class_map`).
     let map = crate::class_map::ClassMap::build(&ev, &classes);
     let (to_ext, mut from_ext) = map.external_edges(&src_ranges, &dst_ranges);
-    let mut class_edges = map.class_edges();
-    if ev.has_mesh_policies() {
-        // The mesh decides at the destination's proxy, after the CNI: it filters the map, one
-        // destination class at a time.
-        let rep = |c: u32| &cluster.endpoints[classes.representative(c as usize)];
-        (class_edges, from_ext) = mesh_filter(&ev, rep, class_edges, from_ext, &src_ranges);
-    }
-    let mut bundles = Vec::with_capacity(to_ext.len() + from_ext.len());
     let has_l7 = ev.uses_cilium()
         && cluster
             .policies
@@ -594,17 +638,6 @@ pub fn compute_full(
                     .any(|pr| pr.l7.is_some())
             });
     let rep = |c: u32| &cluster.endpoints[classes.representative(c as usize)];
-    let bundle = |src: Side, dst: Side, conn: Arc<ConnSet>| Bundle {
-        src,
-        dst,
-        conn,
-        l7: None,
-    };
-    // class pairs come grouped by source class; connection sets are interned by identity
-    let mut pairs = Vec::with_capacity(class_edges.len());
-    let mut conns: Vec<(Arc<ConnSet>, L7Notes)> = Vec::new();
-    // (every interned set stays alive in `conns`, so no address is reused while interning)
-    let mut conn_ids: std::collections::HashMap<usize, u32> = Default::default();
     // L7 rules bind any peer: a class, or an external range (HTTP to a CIDR, TLS names)
     let notes = |src: Peer<'_>, dst: Peer<'_>, conn: &ConnSet| {
         if has_l7 {
@@ -613,39 +646,87 @@ pub fn compute_full(
             None
         }
     };
-    for (sc, dc, conn) in class_edges {
-        let l7 = notes(Peer::Endpoint(rep(sc)), Peer::Endpoint(rep(dc)), &conn);
-        // (a set with L7 notes is kept apart: the notes are made per pair)
-        let id = match l7 {
-            None => *conn_ids
-                .entry(Arc::as_ptr(&conn) as usize)
-                .or_insert_with(|| {
-                    conns.push((conn, None));
-                    (conns.len() - 1) as u32
-                }),
-            Some(notes) => {
-                conns.push((conn, Some(notes)));
-                (conns.len() - 1) as u32
-            }
-        };
-        pairs.push(ClassPair {
-            src: sc,
-            dst: dc,
-            conn: id,
-        });
-    }
-    if !pairs.is_sorted_by_key(|p| p.src) {
-        pairs.sort_by_key(|p| p.src);
-    }
-    let mut pair_start = vec![0u32; classes.len() + 1];
-    for p in &pairs {
-        if let Some(n) = pair_start.get_mut(p.src as usize + 1) {
-            *n += 1;
+    let by_source: Vec<SourceEdges> = if ev.has_mesh_policies() {
+        // The mesh decides at the destination's proxy, after the CNI: it filters the map, one
+        // destination class at a time.
+        let class_edges;
+        (class_edges, from_ext) = mesh_filter(&ev, rep, map.class_edges(), from_ext, &src_ranges);
+        let mut grouped = vec![Vec::new(); classes.len()];
+        for (s, d, c) in class_edges {
+            grouped[s as usize].push((d, c));
         }
+        grouped
+            .into_par_iter()
+            .enumerate()
+            .map(|(s, out)| SourceEdges::new(s as u32, out, &rep, &notes))
+            .collect()
+    } else {
+        map.per_source(|s, out| SourceEdges::new(s, out, &rep, &notes))
+    };
+    let mut bundles = Vec::with_capacity(to_ext.len() + from_ext.len());
+    let bundle = |src: Side, dst: Side, conn: Arc<ConnSet>| Bundle {
+        src,
+        dst,
+        conn,
+        l7: None,
+    };
+    // Connection sets interned by identity, in source order: each source's few distinct sets
+    // get their ids here; a set with L7 notes is kept apart (the notes are made per pair).
+    // (every interned set stays alive in `conns`, so no address is reused while interning)
+    let mut conns: Vec<(Arc<ConnSet>, L7Notes)> = Vec::new();
+    let mut conn_ids: std::collections::HashMap<usize, u32> = Default::default();
+    let mut pair_start = Vec::with_capacity(classes.len() + 1);
+    pair_start.push(0u32);
+    let ids: Vec<Vec<u32>> = by_source
+        .iter()
+        .map(|e| {
+            pair_start.push(pair_start.last().copied().unwrap_or(0) + e.dsts.len() as u32);
+            e.sets
+                .iter()
+                .map(|(conn, l7)| match l7 {
+                    None => *conn_ids
+                        .entry(Arc::as_ptr(conn) as usize)
+                        .or_insert_with(|| {
+                            conns.push((conn.clone(), None));
+                            (conns.len() - 1) as u32
+                        }),
+                    Some(n) => {
+                        conns.push((conn.clone(), Some(n.clone())));
+                        (conns.len() - 1) as u32
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    // class pairs grouped by source class, written on every core
+    let mut pairs = vec![
+        ClassPair {
+            src: 0,
+            dst: 0,
+            conn: 0
+        };
+        pair_start.last().copied().unwrap_or(0) as usize
+    ];
+    let mut slices = Vec::with_capacity(by_source.len());
+    let mut rest = pairs.as_mut_slice();
+    for e in &by_source {
+        let (head, tail) = rest.split_at_mut(e.dsts.len());
+        slices.push(head);
+        rest = tail;
     }
-    for c in 1..pair_start.len() {
-        pair_start[c] += pair_start[c - 1];
-    }
+    slices
+        .into_par_iter()
+        .zip(by_source.par_iter().zip(&ids))
+        .enumerate()
+        .for_each(|(s, (slice, (e, ids)))| {
+            for ((p, &d), &l) in slice.iter_mut().zip(&e.dsts).zip(&e.local) {
+                *p = ClassPair {
+                    src: s as u32,
+                    dst: d,
+                    conn: ids[l as usize],
+                };
+            }
+        });
     for (c, r, conn) in to_ext {
         let l7 = notes(Peer::Endpoint(rep(c)), Peer::Ip(&dst_ranges[r]), &conn);
         bundles.push(Bundle {

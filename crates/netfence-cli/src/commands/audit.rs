@@ -53,6 +53,8 @@ pub fn run(args: &AuditArgs) -> Result<i32> {
     };
     out!("{out}");
     let gate = fail_on.is_some_and(|f| result.diagnostics.iter().any(|d| d.severity >= f));
+    crate::out::leave_to_exit((result, ctx));
+    crate::out::leave_to_exit(loaded);
     Ok(if gate { 1 } else { 0 })
 }
 

@@ -314,6 +314,8 @@ pub fn run(args: &ConnectivityArgs) -> Result<i32> {
         stream_txt(&map, &mut names, &focus, c, &conn_str, &mut out)
             .and_then(|()| out.flush())
             .map_err(crate::out::StdoutError)?;
+        crate::out::leave_to_exit((names, map, report));
+        crate::out::leave_to_exit(loaded);
         return Ok(0);
     }
     for e in map.edges() {
@@ -422,5 +424,7 @@ pub fn run(args: &ConnectivityArgs) -> Result<i32> {
         .write(format, &mut out)
         .and_then(|()| out.flush())
         .map_err(crate::out::StdoutError)?;
+    crate::out::leave_to_exit((names, map, report));
+    crate::out::leave_to_exit(loaded);
     Ok(0)
 }
