@@ -17,7 +17,12 @@ fn sources(p: Params) -> Vec<netfence_load::Source> {
         .collect()
 }
 
+/// The allocator the `netfence` binary uses, so that figures match it.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn bench(c: &mut Criterion) {
+    netfence_bench::memory_as_the_cli();
     let mut g = c.benchmark_group("connectivity");
     g.sample_size(10);
     for (label, p) in [

@@ -12,7 +12,12 @@ use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughpu
 use netfence_bench::kubectl::{list, Format};
 use netfence_bench::{generate, Params};
 
+/// The allocator the `netfence` binary uses, so that figures match it.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn bench(c: &mut Criterion) {
+    netfence_bench::memory_as_the_cli();
     let mut g = c.benchmark_group("load");
     g.sample_size(10);
     let p = Params {

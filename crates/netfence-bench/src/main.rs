@@ -32,9 +32,7 @@ fn peak_rss_kib() -> Option<u64> {
 }
 
 fn main() {
-    // as the `netfence` binary does (see its `no_huge_pages`)
-    #[cfg(target_os = "linux")]
-    let _ = rustix::thread::disable_transparent_huge_pages(true);
+    netfence_bench::memory_as_the_cli();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut p = Params::reference();
     let mut dir = None;
