@@ -262,6 +262,13 @@ pub fn generate(p: Params) -> Vec<(String, String)> {
     files
 }
 
+/// Memory as the `netfence` binary sets it up: transparent huge pages off for the process (see
+/// its `no_huge_pages`), so figures taken here match it. Callers also use mimalloc, as it does.
+pub fn memory_as_the_cli() {
+    #[cfg(target_os = "linux")]
+    let _ = rustix::thread::disable_transparent_huge_pages(true);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -326,11 +333,4 @@ mod tests {
         assert_eq!(text.matches("kind: Pod\n").count(), 5 * 4 * 2 + 1);
         assert!(text.matches("kind: NetworkPolicy\n").count() >= 5 * 4 * 5);
     }
-}
-
-/// Memory as the `netfence` binary sets it up: transparent huge pages off for the process (see
-/// its `no_huge_pages`), so figures taken here match it. Callers also use mimalloc, as it does.
-pub fn memory_as_the_cli() {
-    #[cfg(target_os = "linux")]
-    let _ = rustix::thread::disable_transparent_huge_pages(true);
 }
