@@ -12,6 +12,7 @@ use crate::{hubble, load, spec, Source};
 pub fn manifest(data: &[u8]) {
     if let Ok(src) = Source::from_bytes("fuzz.yaml", data.to_vec()) {
         assert!(yaml_split_agrees(&src.text), "split parse differs");
+        assert!(json_split_agrees(&src.text), "JSON List cut differs");
         let loaded = load(&[src]);
         // every error must name its file
         debug_assert!(loaded.errors.iter().all(|e| e.file == "fuzz.yaml"));
@@ -85,5 +86,26 @@ pub fn yaml_split_agrees(text: &str) -> bool {
     match crate::yaml::split_list(text, 1) {
         Some(split) => crate::yaml::parse(text).ok() == Some(split),
         None => true,
+    }
+}
+
+/// Whether a JSON List cut at its items, each item parsed alone, gives the value the one-pass
+/// parse gives; when an item does not parse, the one-pass parse must fail too (the loader then
+/// reports its error). True when the cut is refused.
+pub fn json_split_agrees(text: &str) -> bool {
+    let Some((mut outer, items)) = crate::source::split_json_list(text) else {
+        return true;
+    };
+    let whole = crate::source::parse_strict(text).ok();
+    let parsed: Option<Vec<serde_json::Value>> = items
+        .iter()
+        .map(|i| crate::source::parse_strict(i).ok())
+        .collect();
+    match parsed {
+        Some(items) => {
+            outer["items"] = serde_json::Value::Array(items);
+            whole == Some(outer)
+        }
+        None => whole.is_none(),
     }
 }

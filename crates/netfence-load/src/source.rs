@@ -146,7 +146,7 @@ fn json_values(text: &str) -> Result<Vec<(usize, Value)>, serde_json::Error> {
 /// found by a string-aware bracket scan: the object around them parsed, each item's text kept
 /// for the core that converts it. `None` (parse sequentially, which gives the errors) unless
 /// the text is exactly one such object and the part around the items parses.
-fn split_json_list(text: &str) -> Option<(Value, Vec<&str>)> {
+pub(crate) fn split_json_list(text: &str) -> Option<(Value, Vec<&str>)> {
     let bytes = text.as_bytes();
     let (mut depth, mut in_str, mut escaped) = (0usize, false, false);
     let mut str_start = 0;
@@ -639,6 +639,12 @@ mod json_split_tests {
             assert!(parse_strict(items[0]).is_ok());
             assert!(parse_strict(items[1]).is_err(), "{broken}");
         }
+        // and the one-pass parse fails on it too (what the fuzz target checks)
+        assert!(crate::fuzzing::json_split_agrees(&list(&[
+            "1",
+            r#"{"a": 1, "a": 2}"#
+        ])));
+        assert!(crate::fuzzing::json_split_agrees(&ok));
         // an empty element, a top-level array
         assert!(split_json_list(&list(&["1", ""])).is_none());
         assert!(split_json_list("[{\"items\": [1]}]").is_none());
