@@ -103,7 +103,9 @@ pub fn json_split_agrees(text: &str) -> bool {
         .collect();
     match parsed {
         Some(items) => {
-            outer["items"] = serde_json::Value::Array(items);
+            if let Some(slot) = outer.get_mut("items") {
+                *slot = serde_json::Value::Array(items);
+            }
             whole == Some(outer)
         }
         None => whole.is_none(),
