@@ -160,20 +160,27 @@ fn replay_groups_what_a_change_breaks() {
     ]);
     assert_eq!(code, 1);
     let breaks: Vec<String> = connections(&v, "would_break");
-    assert_eq!(breaks.len(), 6, "{breaks:?}");
+    assert_eq!(breaks.len(), 7, "{breaks:?}");
+    // ICMP is judged by type: the proposal's NetworkPolicies open TCP 5432 only
+    assert!(breaks
+        .iter()
+        .any(|b| b == "shop/api[Deployment] => shop/postgres[StatefulSet] : ICMP type 8"));
     assert!(breaks
         .iter()
         .any(|b| b == "shop/frontend[Deployment] => kube-system/coredns[Deployment] : UDP 53"));
     assert!(!breaks
         .iter()
         .any(|b| b.contains("shop/frontend[Deployment] => shop/api")));
-    assert_eq!(v["not_evaluated"], 1, "the ICMP echo");
+    assert_eq!(v["not_evaluated"], 0, "every record names its protocol");
     let (code, v) = json(&["flows", "replay", &f, CLUSTER, POLICIES, "--format", "json"]);
     assert_eq!(
         code, 1,
         "prometheus -> api:9090 was only allowed by audit mode"
     );
-    assert_eq!(v["would_break"].as_array().unwrap().len(), 1);
+    // and so was the ICMP echo (its record's verdict is AUDIT: policy would drop it)
+    let breaks: Vec<String> = connections(&v, "would_break");
+    assert_eq!(breaks.len(), 2, "{breaks:?}");
+    assert!(breaks.iter().any(|b| b.ends_with(": ICMP type 8")));
 }
 
 /// Generation over every sample, both dialects: the proof holds, and the peer's known
@@ -274,7 +281,7 @@ fn generated_policies_replay_clean() {
             "json",
         ]);
         let breaks = v["would_break"].as_array().unwrap();
-        // Audit-mode flows the generator learned are allowed; the ICMP echo is not evaluated.
+        // Audit-mode flows the generator learned are allowed, the ICMP echo by its type.
         assert!(breaks.is_empty(), "{name}: {breaks:?}");
         assert_eq!(code, 0);
     }
@@ -301,4 +308,35 @@ fn generate_keeps_l7_refusals_when_l4_records_of_the_same_port_are_mixed_in() {
     assert_eq!(code, 0, "{v:#}");
     assert_eq!(v["proof"]["dropped_denied"], 4);
     assert!(v["yaml"].as_str().unwrap().contains("method: GET"));
+}
+
+/// An observed ICMP echo becomes a Cilium `icmps` rule for its type (and nothing else); a
+/// NetworkPolicy cannot allow ICMP by type, so with that dialect the flow is left out, said why.
+#[test]
+fn icmp_flows_are_learned_as_cilium_icmps_and_refused_for_networkpolicy() {
+    let f = sample("audit-mode");
+    let (code, v) = json(&["generate", "from-flows", &f, CLUSTER, "--format", "json"]);
+    assert_eq!(code, 0, "{v:#}");
+    let yaml = v["yaml"].as_str().unwrap();
+    assert!(
+        yaml.contains("icmps:") && yaml.contains("type: 8") && yaml.contains("family: IPv4"),
+        "{yaml}"
+    );
+    let (code, v) = json(&[
+        "generate",
+        "from-flows",
+        &f,
+        CLUSTER,
+        "--dialect",
+        "networkpolicy",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{v:#}");
+    assert!(!v["yaml"].as_str().unwrap().contains("ICMP"));
+    let excluded = v["excluded"].to_string();
+    assert!(
+        excluded.contains("ICMP type 8") && excluded.contains("cannot allow ICMP by type"),
+        "{excluded}"
+    );
 }

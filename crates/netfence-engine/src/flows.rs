@@ -213,9 +213,9 @@ fn find(c: &Cluster, ns: &str, pod: &str, e: &FlowEnd) -> Option<EndpointId> {
         .map(|(i, _)| i)
 }
 
-/// The engine's verdict on one flow (`None` for flows it cannot evaluate: ICMP, no port).
+/// The engine's verdict on one flow (`None` for a record without a protocol or a port).
 pub fn judge(ev: &Evaluator<'_>, f: &ObservedFlow, ends: &(End, End)) -> Option<FlowVerdict> {
-    let (protocol, port) = (f.protocol?, f.port?);
+    let (protocol, port) = f.probe()?;
     let c = ev.cluster;
     Some(ev.flow(
         ends.0.peer(c),
@@ -228,9 +228,14 @@ pub fn judge(ev: &Evaluator<'_>, f: &ObservedFlow, ends: &(End, End)) -> Option<
 
 /// A connection key for grouping: `src => dst : PROTO port [request]`.
 pub fn key(c: &Cluster, f: &ObservedFlow, ends: &(End, End)) -> String {
-    let conn = match (f.protocol, f.port) {
-        (Some(p), Some(n)) => format!("{p} {n}"),
-        _ => "ICMP".into(),
+    let conn = match (f.protocol, f.probe()) {
+        // `ICMP type 8`, as connection sets print it
+        (_, Some((p, n))) if p.is_icmp() => {
+            netfence_model::ConnSet::single(p, netfence_model::PortSet::range(n, n)).to_string()
+        }
+        (_, Some((p, n))) => format!("{p} {n}"),
+        (Some(p), None) => p.to_string(),
+        (None, None) => "no L4".into(),
     };
     let req = f.l7.as_ref().map(|r| format!(" [{r}]")).unwrap_or_default();
     format!("{} => {} : {conn}{req}", ends.0.name(c), ends.1.name(c))

@@ -176,13 +176,21 @@ pub fn from_flows(resolved: &Resolved, flows_in: &[ObservedFlow], opts: Options)
         let (Some(protocol), Some(port)) = (f.protocol, f.port) else {
             excluded.insert(Excluded {
                 key,
-                reason: "ICMP is not written into policies (Cilium icmps not modelled)".into(),
+                reason: "the record names no protocol or port".into(),
             });
             continue;
         };
+        if protocol.is_icmp() && opts.dialect == Dialect::NetworkPolicy {
+            excluded.insert(Excluded {
+                key,
+                reason: "a NetworkPolicy cannot allow ICMP by type (use --dialect cilium, which writes `icmps`)".into(),
+            });
+            continue;
+        }
         // Cluster DNS is covered by the DNS allowance every learned workload gets.
-        let to_dns =
-            matches!(&ends.1, End::Endpoint(d) if c.endpoints[*d].is_cluster_dns()) && port == 53;
+        let to_dns = matches!(&ends.1, End::Endpoint(d) if c.endpoints[*d].is_cluster_dns())
+            && port == 53
+            && !protocol.is_icmp();
         let src_peer = peer_of(c, &ends.0, &ends.1, f, opts);
         let dst_peer = peer_of(c, &ends.1, &ends.0, f, opts);
         if opts.dialect == Dialect::NetworkPolicy {
@@ -365,8 +373,34 @@ fn cilium_policy(
                 rule.insert(fqdns.into(), json!([{"matchName": x}]));
             }
         }
+        // ICMP types go in a rule of their own (`icmps`), so the peer's ports stay as learned
+        let icmps: Vec<Value> = l
+            .ports
+            .iter()
+            .filter(|(proto, _)| proto.is_icmp())
+            .map(|(proto, t)| {
+                let family = if *proto == Protocol::IcmpV6 {
+                    "IPv6"
+                } else {
+                    "IPv4"
+                };
+                json!({"type": t, "family": family})
+            })
+            .collect();
+        if !icmps.is_empty() {
+            let mut r = rule.clone();
+            r.insert("icmps".into(), json!([{"fields": icmps}]));
+            if *is_ingress {
+                ingress.push(Value::Object(r));
+            } else {
+                egress.push(Value::Object(r));
+            }
+            if l.ports.iter().all(|(proto, _)| proto.is_icmp()) {
+                continue;
+            }
+        }
         let mut to_ports = Vec::new();
-        for (proto, port) in &l.ports {
+        for (proto, port) in l.ports.iter().filter(|(proto, _)| !proto.is_icmp()) {
             let mut pr = Map::new();
             pr.insert(
                 "ports".into(),
@@ -610,6 +644,9 @@ pub fn smallest_allow(
         l7: f.l7.is_some(),
         fqdn: true,
     };
+    if protocol.is_icmp() && opts.dialect == Dialect::NetworkPolicy {
+        return None; // a NetworkPolicy cannot allow ICMP by type
+    }
     let (subject, other) = if ingress {
         (&ends.1, &ends.0)
     } else {

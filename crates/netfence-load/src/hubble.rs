@@ -170,34 +170,33 @@ fn convert(f: &Value, line: usize) -> Result<ObservedFlow, String> {
         None | Some(Value::Null) => (None, None),
         Some(Value::Object(l4)) => {
             let mut found = (None, None);
-            for (key, proto) in [
-                ("TCP", Some(Protocol::Tcp)),
-                ("UDP", Some(Protocol::Udp)),
-                ("SCTP", Some(Protocol::Sctp)),
-                ("ICMPv4", None),
-                ("ICMPv6", None),
+            for (key, proto, field) in [
+                ("TCP", Protocol::Tcp, "destination_port"),
+                ("UDP", Protocol::Udp, "destination_port"),
+                ("SCTP", Protocol::Sctp, "destination_port"),
+                ("ICMPv4", Protocol::Icmp, "type"),
+                ("ICMPv6", Protocol::IcmpV6, "type"),
             ] {
                 let Some(x) = l4.get(key) else { continue };
-                let Some(proto) = proto else {
-                    found = (None, None);
-                    break;
+                // protobuf's JSON leaves zero out: an ICMP record without `type` is type 0
+                let max = if proto.is_icmp() { 255 } else { 65535 };
+                let value = match x.get(field) {
+                    None if proto.is_icmp() => Some(0),
+                    None => None,
+                    Some(Value::Number(n)) => Some(
+                        n.as_u64()
+                            .filter(|v| *v <= max)
+                            .and_then(|v| u16::try_from(v).ok())
+                            .ok_or_else(|| format!("l4.{key}.{field} {n} is outside 0-{max}"))?,
+                    ),
+                    Some(other) => {
+                        return Err(format!(
+                            "l4.{key}.{field} must be a number, not {}",
+                            crate::schema::type_name(other)
+                        ))
+                    }
                 };
-                let port =
-                    match x.get("destination_port") {
-                        None => None,
-                        Some(Value::Number(n)) => {
-                            Some(n.as_u64().and_then(|p| u16::try_from(p).ok()).ok_or_else(
-                                || format!("l4.{key}.destination_port {n} is outside 0-65535"),
-                            )?)
-                        }
-                        Some(other) => {
-                            return Err(format!(
-                                "l4.{key}.destination_port must be a number, not {}",
-                                crate::schema::type_name(other)
-                            ))
-                        }
-                    };
-                found = (Some(proto), port);
+                found = (Some(proto), value);
             }
             if !l4.is_empty()
                 && !l4
@@ -337,5 +336,43 @@ not json
         assert_eq!(a.dst_names, vec!["api.stripe.com".to_string()]);
         assert_eq!((a.protocol, a.port), (Some(Protocol::Tcp), Some(443)));
         assert!(f.flows[1].policy_drop());
+    }
+
+    /// ICMP records carry their type (protobuf's JSON leaves type 0 out); a type past 255 is
+    /// an error on its line.
+    #[test]
+    fn icmp_records_carry_their_type() {
+        let ends = r#""source":{"namespace":"a","pod_name":"x"},"destination":{"namespace":"b","pod_name":"y"}"#;
+        let text = [
+            format!(r#"{{"verdict":"FORWARDED","l4":{{"ICMPv4":{{"type":8}}}},{ends}}}"#),
+            format!(r#"{{"verdict":"FORWARDED","l4":{{"ICMPv4":{{}}}},{ends}}}"#),
+            format!(
+                r#"{{"verdict":"FORWARDED","l4":{{"ICMPv6":{{"type":128,"code":0}}}},{ends}}}"#
+            ),
+            format!(r#"{{"verdict":"FORWARDED","l4":{{"ICMPv4":{{"type":300}}}},{ends}}}"#),
+        ]
+        .join("\n");
+        let f = parse("f.jsonl", &text);
+        let got: Vec<_> = f.flows.iter().map(|x| (x.protocol, x.port)).collect();
+        assert_eq!(
+            got,
+            vec![
+                (Some(Protocol::Icmp), Some(8)),
+                (Some(Protocol::Icmp), Some(0)),
+                (Some(Protocol::IcmpV6), Some(128)),
+            ]
+        );
+        // the engine probes a type as connection sets hold it
+        assert_eq!(
+            f.flows[0].probe(),
+            Some((Protocol::Icmp, netfence_model::PortSet::icmp_probe(8)))
+        );
+        assert_eq!(f.errors.len(), 1);
+        assert_eq!(f.errors[0].line, Some(4));
+        assert!(
+            f.errors[0].message.contains("outside 0-255"),
+            "{}",
+            f.errors[0].message
+        );
     }
 }

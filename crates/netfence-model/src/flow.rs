@@ -66,9 +66,9 @@ pub struct ObservedFlow {
     pub src: FlowEnd,
     /// Destination.
     pub dst: FlowEnd,
-    /// TCP, UDP or SCTP; `None` for ICMP and others.
+    /// TCP, UDP, SCTP, ICMP or ICMPv6; `None` when the record names no L4 protocol.
     pub protocol: Option<Protocol>,
-    /// The destination port.
+    /// The destination port; for ICMP and ICMPv6, the ICMP type.
     pub port: Option<u16>,
     /// The L7 request (for L7 `REQUEST` records).
     pub l7: Option<L7Request>,
@@ -83,6 +83,18 @@ pub struct ObservedFlow {
 }
 
 impl ObservedFlow {
+    /// The protocol and the value the engine probes with: the port, or for ICMP the type as
+    /// connection sets hold it ([`crate::conn::PortSet::icmp_probe`]). `None` when the record
+    /// names no protocol or no port.
+    pub fn probe(&self) -> Option<(Protocol, u16)> {
+        let (protocol, port) = (self.protocol?, self.port?);
+        if protocol.is_icmp() {
+            let t = u8::try_from(port).ok()?;
+            return Some((protocol, crate::conn::PortSet::icmp_probe(t)));
+        }
+        Some((protocol, port))
+    }
+
     /// Whether the drop is the policy's (default deny, explicit deny, L7 refusal, auth).
     pub fn policy_drop(&self) -> bool {
         self.verdict == Verdict::Dropped

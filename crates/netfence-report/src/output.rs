@@ -401,7 +401,7 @@ pub struct FlowsReplayOutput {
     pub profile: String,
     /// Distinct connections observed.
     pub observed_connections: usize,
-    /// Connections not evaluated (ICMP).
+    /// Connections not evaluated (records naming no protocol or port).
     pub not_evaluated: usize,
     /// Connections the proposed policies would drop.
     pub would_break: Vec<Breaks>,

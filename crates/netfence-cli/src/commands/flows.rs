@@ -106,7 +106,7 @@ fn groups(
 
 fn verdict_text(v: &Option<FlowVerdict>) -> String {
     let Some(v) = v else {
-        return "not evaluated (ICMP is not modelled)".into();
+        return "not evaluated (the record names no protocol or port)".into();
     };
     let Some((dir, step)) = v.decisive() else {
         return "allowed".into();
@@ -169,9 +169,7 @@ fn explain(a: &FlowsArgs) -> Result<i32> {
     // Each side that denies on its own gets its own smallest allow.
     let fix = |g: &Group| -> Vec<(String, bool)> {
         let f = &flows_in[g.first];
-        let (Some(ends), Some(protocol), Some(port)) =
-            (&resolved.ends[g.first], f.protocol, f.port)
-        else {
+        let (Some(ends), Some((protocol, port))) = (&resolved.ends[g.first], f.probe()) else {
             return Vec::new();
         };
         let sides = [
@@ -356,7 +354,7 @@ fn replay(a: &FlowsArgs) -> Result<i32> {
             "{} observed connections replayed against the policies (--cni {profile}); {} would now be dropped{}:",
             observed.len(),
             breaks.len(),
-            if unevaluated > 0 { format!(" ({unevaluated} ICMP not evaluated)") } else { String::new() }
+            if unevaluated > 0 { format!(" ({unevaluated} without a protocol or port, not evaluated)") } else { String::new() }
         );
         for g in &breaks {
             outln!(
