@@ -92,15 +92,11 @@ struct AddressCells {
 
 impl AddressCells {
     fn new(cluster: &Cluster) -> Self {
-        let whole = cluster.policies.authorization_policies().iter().any(|ap| {
-            ap.rules.iter().any(|r| {
-                r.from.iter().flatten().any(|f| {
-                    !f.ip_blocks.is_empty()
-                        || !f.not_ip_blocks.is_empty()
-                        || !f.remote_ip_blocks.is_empty()
-                }) || r.when.iter().any(|c| c.key.ends_with(".ip"))
-            })
-        });
+        let whole = cluster
+            .policies
+            .authorization_policies()
+            .iter()
+            .any(|ap| ap.rules.iter().any(|r| r.reads_addresses()));
         let (ingress, egress) = crate::connectivity::policy_address_sets(cluster);
         let nodes = cluster
             .nodes

@@ -662,11 +662,7 @@ impl<'e, 'a> MeshAtDestination<'e, 'a> {
                             .filter_map(|p| p.parse::<u16>().ok()),
                     );
                 }
-                reads_ip |= r.from.iter().flatten().any(|f| {
-                    !f.ip_blocks.is_empty()
-                        || !f.not_ip_blocks.is_empty()
-                        || !f.remote_ip_blocks.is_empty()
-                });
+                reads_ip |= r.reads_source_address();
             }
         }
         candidates.sort_unstable();

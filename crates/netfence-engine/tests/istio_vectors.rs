@@ -476,3 +476,33 @@ fn the_map_judges_a_port_a_service_declares_plain_tcp_as_query_does() {
     let (plain, _) = ev.mesh_explain_flow(dst, Peer::Endpoint(src), Protocol::Tcp, 9002, None);
     assert_ne!(plain, Allow, "plain TCP: the DENY on methods covers it");
 }
+
+#[test]
+fn the_map_tells_callers_apart_by_address_when_a_condition_reads_it() {
+    // two callers the mesh tells apart only by address: a `source.ip` condition allows one
+    let callers = "apiVersion: v1\nkind: Pod\nmetadata: {name: ca, namespace: bar, labels: {app: caller}}\nspec: {serviceAccountName: caller, containers: [{name: c, image: x}]}\nstatus: {podIP: 10.1.0.1}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: cb, namespace: bar, labels: {app: caller}}\nspec: {serviceAccountName: caller, containers: [{name: c, image: x}]}\nstatus: {podIP: 10.1.0.2}\n";
+    for key in ["source.ip", "remote.ip"] {
+        let allow = format!("  selector: {{matchLabels: {{app: httpbin}}}}\n  rules:\n  - when: [{{key: {key}, values: ['10.1.0.1']}}]");
+        let c = cluster(&format!("{callers}---\n{}", ap(&allow)));
+        let ev = Evaluator::new(&c, Profile::Generic);
+        let map = netfence_engine::connectivity::compute(&c, Profile::Generic);
+        let httpbin = c.find_endpoint("foo/httpbin")[0];
+        for (caller, want) in [("bar/ca", true), ("bar/cb", false)] {
+            let id = c.find_endpoint(caller)[0];
+            let (query, _) = ev.mesh_explain_flow(
+                &c.endpoints[httpbin],
+                Peer::Endpoint(&c.endpoints[id]),
+                Protocol::Tcp,
+                8000,
+                None,
+            );
+            let in_map = map.edges().any(|e| {
+                e.src == netfence_engine::connectivity::Node::Endpoint(id)
+                    && e.dst == netfence_engine::connectivity::Node::Endpoint(httpbin)
+                    && e.conn.contains(Protocol::Tcp, 8000)
+            });
+            assert_eq!(query == Allow, want, "{key}: query for {caller}");
+            assert_eq!(in_map, want, "{key}: the map for {caller}");
+        }
+    }
+}

@@ -185,6 +185,22 @@ impl AuthzRule {
                 .any(|s| !s.request_principals.is_empty() || !s.not_request_principals.is_empty())
             || self.when.iter().any(Condition::is_http_only)
     }
+
+    /// Whether the rule reads the caller's address: `ipBlocks`, `notIpBlocks`,
+    /// `remoteIpBlocks`, or a `source.ip` / `remote.ip` condition.
+    pub fn reads_source_address(&self) -> bool {
+        self.from.iter().flatten().any(|f| {
+            !f.ip_blocks.is_empty() || !f.not_ip_blocks.is_empty() || !f.remote_ip_blocks.is_empty()
+        }) || self
+            .when
+            .iter()
+            .any(|c| matches!(c.key.as_str(), "source.ip" | "remote.ip"))
+    }
+
+    /// Whether the rule reads an address of either end (a `destination.ip` condition too).
+    pub fn reads_addresses(&self) -> bool {
+        self.reads_source_address() || self.when.iter().any(|c| c.key == "destination.ip")
+    }
 }
 
 /// An AuthorizationPolicy.
