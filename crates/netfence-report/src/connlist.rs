@@ -90,6 +90,146 @@ pub struct ConnReport {
     pub nodes: Vec<String>,
 }
 
+/// The connection list written line by line, as [`ConnReport::write`] prints it: `begin`,
+/// lines rendered into buffers (on any core) and written in order with `write_chunk`, then
+/// `end`. `connectivity` streams millions of lines this way; the held report uses it too, so
+/// both print the same bytes. Graphviz is not streamed (it lists every node first).
+#[derive(Debug, Clone, Copy)]
+pub struct ListWriter<'a> {
+    format: Format,
+    focus_conn: Option<&'a str>,
+}
+
+impl<'a> ListWriter<'a> {
+    /// A writer for `format` (`None` for dot); `focus_conn` as [`ConnReport::focus_conn`].
+    pub fn new(format: Format, focus_conn: Option<&'a str>) -> Option<Self> {
+        (format != Format::Dot).then_some(Self { format, focus_conn })
+    }
+
+    /// What comes before the first line: the focus title, the table head, `[`.
+    pub fn begin(&self, w: &mut dyn io::Write) -> io::Result<()> {
+        let conn = self.focus_conn.is_none();
+        match self.format {
+            Format::Txt => match self.focus_conn {
+                Some(fc) => writeln!(w, "Permitted connections on {fc}:"),
+                None => Ok(()),
+            },
+            Format::Csv => w.write_all(if conn {
+                b"src,dst,conn\n"
+            } else {
+                b"src,dst\n"
+            }),
+            Format::Md => w.write_all(if conn {
+                b"| src | dst | conn |\n|-----|-----|------|\n"
+            } else {
+                b"| src | dst |\n|-----|-----|\n"
+            }),
+            Format::Json => w.write_all(b"["),
+            Format::Dot => Ok(()),
+        }
+    }
+
+    /// Appends one line to `out`.
+    pub fn line(&self, src: &str, dst: &str, conn: &str, l7: Option<&str>, out: &mut Vec<u8>) {
+        let with_conn = self.focus_conn.is_none();
+        match self.format {
+            Format::Txt => {
+                // (plain byte writes: formatting machinery was a third of the writing)
+                out.extend_from_slice(src.as_bytes());
+                out.extend_from_slice(b" => ");
+                out.extend_from_slice(dst.as_bytes());
+                if with_conn {
+                    out.extend_from_slice(b" : ");
+                    out.extend_from_slice(conn.as_bytes());
+                    if let Some(l7) = l7 {
+                        out.extend_from_slice(b" (");
+                        out.extend_from_slice(l7.as_bytes());
+                        out.push(b')');
+                    }
+                }
+                out.push(b'\n');
+            }
+            Format::Csv => {
+                let cells = [src, dst, conn];
+                let n = if with_conn { 3 } else { 2 };
+                for (i, cell) in cells.iter().take(n).enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    out.extend_from_slice(csv_cell(cell).as_bytes());
+                }
+                out.push(b'\n');
+            }
+            Format::Md => {
+                let cells = [src, dst, conn];
+                let n = if with_conn { 3 } else { 2 };
+                out.extend_from_slice(b"|");
+                for cell in cells.iter().take(n) {
+                    out.push(b' ');
+                    out.extend_from_slice(cell.replace('|', "\\|").as_bytes());
+                    out.extend_from_slice(b" |");
+                }
+                out.push(b'\n');
+            }
+            Format::Json => {
+                // serde_json's pretty layout of one array element, after its separator
+                let q = |s: &str| serde_json::to_string(s).unwrap_or_default();
+                out.extend_from_slice(b",\n  {\n    \"src\": ");
+                out.extend_from_slice(q(src).as_bytes());
+                out.extend_from_slice(b",\n    \"dst\": ");
+                out.extend_from_slice(q(dst).as_bytes());
+                if with_conn {
+                    out.extend_from_slice(b",\n    \"conn\": ");
+                    out.extend_from_slice(q(conn).as_bytes());
+                }
+                if let Some(l7) = l7 {
+                    out.extend_from_slice(b",\n    \"l7\": ");
+                    out.extend_from_slice(q(l7).as_bytes());
+                }
+                out.extend_from_slice(b"\n  }");
+            }
+            Format::Dot => {}
+        }
+    }
+
+    /// Writes rendered lines; `started` says whether a line was written before (the first
+    /// JSON element has no separator).
+    pub fn write_chunk(
+        &self,
+        w: &mut dyn io::Write,
+        chunk: &[u8],
+        started: &mut bool,
+    ) -> io::Result<()> {
+        if chunk.is_empty() {
+            return Ok(());
+        }
+        let chunk = match (self.format, *started) {
+            (Format::Json, false) => chunk.get(1..).unwrap_or_default(),
+            _ => chunk,
+        };
+        *started = true;
+        w.write_all(chunk)
+    }
+
+    /// What comes after the last line.
+    pub fn end(&self, w: &mut dyn io::Write, started: bool) -> io::Result<()> {
+        match (self.format, started) {
+            (Format::Json, true) => w.write_all(b"\n]\n"),
+            (Format::Json, false) => w.write_all(b"]\n"),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// A CSV cell, quoted when it holds a comma or a quote.
+fn csv_cell(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.contains([',', '"']) {
+        format!("\"{}\"", s.replace('"', "\"\"")).into()
+    } else {
+        s.into()
+    }
+}
+
 impl ConnReport {
     /// Sorts everything the way outputs expect.
     pub fn sort(&mut self) {
@@ -116,33 +256,35 @@ impl ConnReport {
 
     /// Renders in `format` into `w`, line by line (outputs can hold millions of lines).
     pub fn write(&self, format: Format, w: &mut dyn io::Write) -> io::Result<()> {
-        match format {
-            Format::Txt => self.txt(w),
-            other => {
-                let s = match other {
-                    Format::Json => self.json(),
-                    Format::Csv => self.csv(),
-                    Format::Md => self.md(),
-                    _ => self.dot(),
-                };
-                w.write_all(s.as_bytes())
+        let list = ListWriter::new(format, self.focus_conn.as_deref());
+        match (list, format, &self.exposure) {
+            // JSON nests the list beside the exposure section
+            (Some(list), _, None) | (Some(list), Format::Txt | Format::Csv | Format::Md, _) => {
+                list.begin(w)?;
+                let mut buf = Vec::with_capacity(1 << 16);
+                let mut started = false;
+                for l in &self.lines {
+                    list.line(&l.src, &l.dst, &l.conn, l.l7.as_deref(), &mut buf);
+                    if buf.len() >= 1 << 16 {
+                        list.write_chunk(w, &buf, &mut started)?;
+                        buf.clear();
+                    }
+                }
+                list.write_chunk(w, &buf, &mut started)?;
+                list.end(w, started)?;
+                match format {
+                    Format::Txt => self.txt_exposure(w),
+                    Format::Csv => w.write_all(self.csv_exposure().as_bytes()),
+                    Format::Md => w.write_all(self.md_exposure().as_bytes()),
+                    _ => Ok(()),
+                }
             }
+            (_, Format::Json, _) => w.write_all(self.json().as_bytes()),
+            _ => w.write_all(self.dot().as_bytes()),
         }
     }
 
-    fn txt(&self, w: &mut dyn io::Write) -> io::Result<()> {
-        if let Some(fc) = &self.focus_conn {
-            writeln!(w, "Permitted connections on {fc}:")?;
-        }
-        for l in &self.lines {
-            match self.focus_conn {
-                Some(_) => writeln!(w, "{} => {}", l.src, l.dst)?,
-                None => match &l.l7 {
-                    None => writeln!(w, "{} => {} : {}", l.src, l.dst, l.conn)?,
-                    Some(l7) => writeln!(w, "{} => {} : {} ({l7})", l.src, l.dst, l.conn)?,
-                },
-            }
-        }
+    fn txt_exposure(&self, w: &mut dyn io::Write) -> io::Result<()> {
         let Some(e) = &self.exposure else {
             return Ok(());
         };
@@ -275,19 +417,15 @@ impl ConnReport {
         s
     }
 
-    fn csv(&self) -> String {
-        let q = |s: &str| {
-            if s.contains([',', '"']) {
-                format!("\"{}\"", s.replace('"', "\"\""))
-            } else {
-                s.to_string()
-            }
+    fn csv_exposure(&self) -> String {
+        let row = |cells: Vec<&str>| {
+            cells
+                .into_iter()
+                .map(csv_cell)
+                .collect::<Vec<_>>()
+                .join(",")
         };
-        let row = |cells: Vec<&str>| cells.into_iter().map(q).collect::<Vec<_>>().join(",");
-        let mut out = self.header(false).join(",") + "\n";
-        for l in &self.lines {
-            let _ = writeln!(out, "{}", row(self.cells(l, false)));
-        }
+        let mut out = String::new();
         if let Some(e) = &self.exposure {
             // Section titles always pad to three columns, as netpol-analyzer writes them.
             let pad = ",,";
@@ -315,7 +453,7 @@ impl ConnReport {
         out
     }
 
-    fn md(&self) -> String {
+    fn md_exposure(&self) -> String {
         let esc = |s: &str| s.replace('|', "\\|");
         let table_head = |h: Vec<&str>| {
             format!(
@@ -333,10 +471,7 @@ impl ConnReport {
                 cells.into_iter().map(esc).collect::<Vec<_>>().join(" | ")
             )
         };
-        let mut out = table_head(self.header(false));
-        for l in &self.lines {
-            out.push_str(&row(self.cells(l, false)));
-        }
+        let mut out = String::new();
         if let Some(e) = &self.exposure {
             match &self.focus_conn {
                 Some(fc) => {
@@ -436,5 +571,43 @@ mod tests {
             v,
             serde_json::json!([{"src": "a", "dst": "b", "conn": "TCP 1"}])
         );
+    }
+
+    /// The list written line by line equals serde_json's pretty array (escapes, focus, L7
+    /// notes, the empty list), whatever the chunks it is written in.
+    #[test]
+    fn streamed_json_is_serde_json_pretty() {
+        let mut l7 = line("ns/a[Pod]", "ns/b[Pod]", "TCP 80");
+        l7.l7 = Some("TCP 80: HTTP GET /\"x\"".into());
+        let lines = vec![line("ns/\"q\"[Pod]", "ns/b[Pod]", "All Connections"), l7];
+        for focus in [None, Some("TCP 80".to_string())] {
+            for lines in [Vec::new(), lines.clone()] {
+                let r = ConnReport {
+                    lines: lines.clone(),
+                    focus_conn: focus.clone(),
+                    ..Default::default()
+                };
+                assert_eq!(
+                    r.render(Format::Json),
+                    r.json(),
+                    "{focus:?} {}",
+                    lines.len()
+                );
+                // one chunk per line, as `connectivity` writes a source at a time
+                let w = ListWriter::new(Format::Json, focus.as_deref()).unwrap();
+                let mut out = Vec::new();
+                let mut started = false;
+                w.begin(&mut out).unwrap();
+                for l in &lines {
+                    let mut buf = Vec::new();
+                    w.line(&l.src, &l.dst, &l.conn, l.l7.as_deref(), &mut buf);
+                    w.write_chunk(&mut out, &buf, &mut started).unwrap();
+                    w.write_chunk(&mut out, &[], &mut started).unwrap();
+                }
+                w.end(&mut out, started).unwrap();
+                assert_eq!(String::from_utf8(out).unwrap(), r.json());
+            }
+        }
+        assert!(ListWriter::new(Format::Dot, None).is_none());
     }
 }

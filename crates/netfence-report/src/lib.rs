@@ -12,4 +12,4 @@ pub mod html;
 pub mod output;
 pub mod tests_report;
 
-pub use connlist::{ConnLine, ConnReport, ExposureSection, Format};
+pub use connlist::{ConnLine, ConnReport, ExposureSection, Format, ListWriter};

@@ -14,7 +14,7 @@ use netfence_engine::eval::RepNamespace;
 use netfence_engine::exposure::{self, ExposedTo};
 use netfence_engine::Direction;
 use netfence_model::{Cluster, ConnSet, EndpointId, IpRange, PortSet, Protocol};
-use netfence_report::{ConnLine, ConnReport, ExposureSection, Format};
+use netfence_report::{ConnLine, ConnReport, ExposureSection, Format, ListWriter};
 
 use crate::cli::ConnectivityArgs;
 use crate::input;
@@ -146,7 +146,9 @@ fn rep_name(ns: &RepNamespace, pods: &netfence_model::LabelSelector) -> String {
 /// The txt list written source by source, in the report's order (by source name, then
 /// destination name, connection and L7 notes): sources are formatted in parallel batches,
 /// so only one batch of lines is held at a time.
-fn stream_txt(
+#[allow(clippy::too_many_arguments)]
+fn stream(
+    list: ListWriter<'_>,
     map: &connectivity::Connectivity,
     names: &mut Names,
     focus: &Focus<'_>,
@@ -155,13 +157,7 @@ fn stream_txt(
     out: &mut dyn std::io::Write,
 ) -> std::io::Result<()> {
     use rayon::prelude::*;
-    if let Some((p, port)) = focus.conn {
-        writeln!(
-            out,
-            "Permitted connections on {}:",
-            ConnSet::single(p, PortSet::range(port, port))
-        )?;
-    }
+    list.begin(out)?;
     let index = map.source_index();
     let mut sources: Vec<(Arc<str>, Node)> = map
         .sources()
@@ -187,6 +183,7 @@ fn stream_txt(
         }
     };
     const BATCH: usize = 512;
+    let mut started = false;
     for batch in sources.chunks(BATCH) {
         let texts: Vec<Vec<u8>> = batch
             .par_iter()
@@ -204,34 +201,21 @@ fn stream_txt(
                     .collect();
                 lines.sort_unstable();
                 lines.dedup();
-                // (plain byte writes: formatting machinery was a third of the writing)
                 let mut buf = Vec::with_capacity(lines.len() * 96);
                 for (dst, conn, l7) in &lines {
-                    buf.extend_from_slice(src_name.as_bytes());
-                    buf.extend_from_slice(b" => ");
-                    buf.extend_from_slice(dst.as_bytes());
-                    if focus.conn.is_none() {
-                        buf.extend_from_slice(b" : ");
-                        buf.extend_from_slice(conn.as_bytes());
-                        if let Some(l7) = l7 {
-                            buf.extend_from_slice(b" (");
-                            buf.extend_from_slice(l7.as_bytes());
-                            buf.push(b')');
-                        }
-                    }
-                    buf.push(b'\n');
+                    list.line(src_name, dst, conn, l7.as_deref(), &mut buf);
                 }
                 buf
             })
             .collect();
         for t in texts {
-            out.write_all(&t)?;
+            list.write_chunk(out, &t, &mut started)?;
         }
     }
-    Ok(())
+    list.end(out, started)
 }
 
-/// A txt line after its source: destination, connection and L7 notes.
+/// A line after its source: destination, connection and L7 notes.
 type Tail = (Arc<str>, Arc<str>, Option<Arc<str>>);
 
 /// The L7 notes of an edge, as the txt and report lines show them.
@@ -308,10 +292,12 @@ pub fn run(args: &ConnectivityArgs) -> Result<i32> {
         ..Default::default()
     };
     let mut names = Names::new(c, &map.fqdns);
-    if format == Format::Txt && !args.exposure {
+    // Without the exposure section, every format but dot is written as it is made.
+    let list = ListWriter::new(format, report.focus_conn.as_deref());
+    if let (Some(list), false) = (list, args.exposure) {
         let stdout = std::io::stdout();
         let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
-        stream_txt(&map, &mut names, &focus, c, &conn_str, &mut out)
+        stream(list, &map, &mut names, &focus, c, &conn_str, &mut out)
             .and_then(|()| out.flush())
             .map_err(crate::out::StdoutError)?;
         crate::out::leave_to_exit((names, map, report));
