@@ -33,6 +33,25 @@ fn run(args: &[&str]) -> (i32, String, String) {
     )
 }
 
+/// The README's first map excerpt is what the binary prints.
+#[test]
+fn the_readme_map_excerpt_is_what_the_binary_prints() {
+    let readme =
+        std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../README.md"))
+            .unwrap();
+    let prompt = "$ netfence connectivity examples/seed-production | grep '^production/'\n";
+    let at = readme.find(prompt).expect("the excerpt is in the README") + prompt.len();
+    let shown = &readme[at..at + readme[at..].find("```").unwrap()];
+    let (code, out, err) = run(&["connectivity", "examples/seed-production"]);
+    assert_eq!(code, 0, "{err}");
+    let printed: String = out
+        .lines()
+        .filter(|l| l.starts_with("production/"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_eq!(shown, printed);
+}
+
 #[test]
 fn connectivity_txt_on_the_example() {
     let (code, out, err) = run(&["connectivity", "examples/seed-production"]);
