@@ -14,6 +14,9 @@ use std::path::PathBuf;
 
 use assert_cmd::Command;
 
+mod common;
+use common::{assert_success, run};
+
 fn example() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/seed-production")
 }
@@ -22,15 +25,6 @@ fn netfence() -> Command {
     let mut c = Command::cargo_bin("netfence").unwrap();
     c.current_dir(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.."));
     c
-}
-
-fn run(args: &[&str]) -> (i32, String, String) {
-    let out = netfence().args(args).output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
 }
 
 /// The README's first map excerpt is what the binary prints.
@@ -408,12 +402,7 @@ fn diff_between_git_revisions() {
         .args(["diff", "--git", "HEAD~1..HEAD", "k8s", "--format", "json"])
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(!v["removed"].as_array().unwrap().is_empty());
     assert!(
@@ -427,12 +416,7 @@ fn diff_between_git_revisions() {
         .args(["diff", "--git", "HEAD", "k8s", "--fail-on-change"])
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
 }
 
 #[test]
@@ -591,12 +575,7 @@ fn generate_dns_into_a_folder() {
         .arg(dir.path())
         .output()
         .unwrap();
-    assert_eq!(
-        st.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&st.stderr)
-    );
+    assert_success(&st);
     let text = std::fs::read_to_string(dir.path().join("staging-netpol.yaml")).unwrap();
     assert!(text.contains("name: allow-dns-egress") && text.contains("namespace: staging"));
 }

@@ -9,6 +9,9 @@
 
 use std::path::PathBuf;
 
+mod common;
+use common::assert_success;
+
 #[test]
 fn kubectl_finds_and_runs_netfence_as_a_plugin() {
     if std::process::Command::new("kubectl")
@@ -41,12 +44,7 @@ fn kubectl_finds_and_runs_netfence_as_a_plugin() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     assert!(stdout.contains("NP106"), "{stdout}");
     let list = std::process::Command::new("kubectl")
         .args(["plugin", "list"])
@@ -209,12 +207,7 @@ fn the_krew_manifest_installs_the_packaged_binary() {
         )
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     assert!(String::from_utf8_lossy(&out.stdout).contains(env!("CARGO_PKG_VERSION")));
 }
 

@@ -23,6 +23,9 @@ use std::sync::Arc;
 
 use assert_cmd::Command;
 
+mod common;
+use common::assert_success;
+
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
@@ -561,12 +564,7 @@ fn a_throttled_list_is_retried() {
     };
     let server = serve(objects, faults);
     let out = live(&server, "connectivity", &[]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let files = netfence(&["connectivity", "examples/seed-production"]);
     assert_eq!(out.stdout, files.stdout);
 }
@@ -659,12 +657,7 @@ fn a_snapshot_analysed_offline_answers_as_the_cluster_and_diff_shows_drift() {
         "--out-dir",
         snap.to_str().unwrap(),
     ]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     assert!(snap.join("production/NetworkPolicy.yaml").is_file());
     assert!(snap.join("_cluster/Namespace.yaml").is_file());
     let offline = netfence(&["connectivity", snap.to_str().unwrap()]);
@@ -733,12 +726,7 @@ fn measure_listing_a_large_cluster() {
         "NP1",
     ]);
     let listed_and_audited = start.elapsed();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let start = std::time::Instant::now();
     let files = netfence(&["audit", dir.to_str().unwrap(), "--select", "NP1"]);
     let from_files = start.elapsed();
@@ -755,12 +743,7 @@ fn a_namespace_filter_lists_only_those_namespaces() {
     let server = serve(objects, Faults::default());
     let out = live(&server, "connectivity", &["-n", "production"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     assert!(stdout.contains("production/web[Deployment]"), "{stdout}");
     assert!(!stdout.contains("staging/api"), "{stdout}");
 }
@@ -971,12 +954,7 @@ fn kubectl_netfence_audit_reads_the_cluster() {
         .env("NETFENCE_REQUEST_TIMEOUT_MS", "1000")
         .output()
         .expect("kubectl is needed for this test (apt-get install kubectl)");
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let live: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let files = netfence(&["audit", "examples/seed-production", "-o", "json"]);
     let files: serde_json::Value = serde_json::from_slice(&files.stdout).unwrap();

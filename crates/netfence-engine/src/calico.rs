@@ -926,18 +926,18 @@ pub struct PassToProfile {
 }
 
 impl<'a> Evaluator<'a> {
+    /// The Calico policies the data path enforces (staged ones only preview).
+    fn enforced_calico_policies(&self) -> impl Iterator<Item = &'a CalicoPolicy> {
+        let policies: &'a [CalicoPolicy] = self.cluster.policies.calico_policies();
+        policies.iter().filter(|p| !p.staged)
+    }
+
     /// Every Calico Deny rule (of the Calico policies) that some earlier Allow (or Pass to an
     /// allowing tier) decides first for traffic the Deny matches, with one example each.
     pub fn calico_shadowed_denies(&self) -> Vec<ShadowedDeny> {
         let mut out = Vec::new();
         let eps = &self.cluster.endpoints;
-        for p in self
-            .cluster
-            .policies
-            .calico_policies()
-            .iter()
-            .filter(|p| !p.staged)
-        {
+        for p in self.enforced_calico_policies() {
             for dir in [Direction::Ingress, Direction::Egress] {
                 let rules = rules_in(p, dir);
                 'rules: for (i, r) in rules.iter().enumerate() {
@@ -984,13 +984,7 @@ impl<'a> Evaluator<'a> {
     pub fn calico_pass_to_profile(&self) -> Vec<PassToProfile> {
         let mut out = Vec::new();
         let plan = crate::calico::plan(self.cluster);
-        for p in self
-            .cluster
-            .policies
-            .calico_policies()
-            .iter()
-            .filter(|p| !p.staged)
-        {
+        for p in self.enforced_calico_policies() {
             let Some(t) = plan.iter().position(|t| t.name == p.tier) else {
                 continue;
             };

@@ -114,16 +114,8 @@ impl<'a> ListWriter<'a> {
                 Some(fc) => writeln!(w, "Permitted connections on {fc}:"),
                 None => Ok(()),
             },
-            Format::Csv => w.write_all(if conn {
-                b"src,dst,conn\n"
-            } else {
-                b"src,dst\n"
-            }),
-            Format::Md => w.write_all(if conn {
-                b"| src | dst | conn |\n|-----|-----|------|\n"
-            } else {
-                b"| src | dst |\n|-----|-----|\n"
-            }),
+            Format::Csv => writeln!(w, "{}", header(conn, false).join(",")),
+            Format::Md => w.write_all(md_table_head(&header(conn, false)).as_bytes()),
             Format::Json => w.write_all(b"["),
             Format::Dot => Ok(()),
         }
@@ -219,6 +211,32 @@ impl<'a> ListWriter<'a> {
             _ => Ok(()),
         }
     }
+}
+
+/// The column names of a table: `src, dst[, conn]`, or `dst, src[, conn]` for ingress
+/// exposure; the connection is left out under `--focus-conn`.
+fn header(with_conn: bool, dst_first: bool) -> Vec<&'static str> {
+    let mut h = if dst_first {
+        vec!["dst", "src"]
+    } else {
+        vec!["src", "dst"]
+    };
+    if with_conn {
+        h.push("conn");
+    }
+    h
+}
+
+/// A Markdown table's head row and rule.
+fn md_table_head(h: &[&str]) -> String {
+    format!(
+        "| {} |\n|{}|\n",
+        h.join(" | "),
+        h.iter()
+            .map(|c| "-".repeat(c.len() + 2))
+            .collect::<Vec<_>>()
+            .join("|")
+    )
 }
 
 /// A CSV cell, quoted when it holds a comma or a quote.
@@ -351,15 +369,7 @@ impl ConnReport {
     }
 
     fn header(&self, dst_first: bool) -> Vec<&'static str> {
-        let mut h = if dst_first {
-            vec!["dst", "src"]
-        } else {
-            vec!["src", "dst"]
-        };
-        if self.focus_conn.is_none() {
-            h.push("conn");
-        }
-        h
+        header(self.focus_conn.is_none(), dst_first)
     }
 
     fn json(&self) -> String {
@@ -455,16 +465,6 @@ impl ConnReport {
 
     fn md_exposure(&self) -> String {
         let esc = |s: &str| s.replace('|', "\\|");
-        let table_head = |h: Vec<&str>| {
-            format!(
-                "| {} |\n|{}|\n",
-                h.join(" | "),
-                h.iter()
-                    .map(|c| "-".repeat(c.len() + 2))
-                    .collect::<Vec<_>>()
-                    .join("|")
-            )
-        };
         let row = |cells: Vec<&str>| {
             format!(
                 "| {} |\n",
@@ -487,7 +487,7 @@ impl ConnReport {
                     continue;
                 }
                 let _ = writeln!(out, "{title}");
-                out.push_str(&table_head(self.header(dst_first)));
+                out.push_str(&md_table_head(&self.header(dst_first)));
                 for l in lines {
                     out.push_str(&row(self.cells(l, dst_first)));
                 }

@@ -6,6 +6,7 @@
     clippy::indexing_slicing,
     reason = "test code: a panic is a failed test"
 )]
+#![allow(dead_code, reason = "each test crate uses the part it needs")]
 
 use assert_cmd::Command;
 
@@ -22,4 +23,14 @@ pub fn run(args: &[&str]) -> (i32, String, String) {
         String::from_utf8(out.stdout).unwrap(),
         String::from_utf8(out.stderr).unwrap(),
     )
+}
+
+/// Asserts that a finished command exited 0, showing its standard error otherwise.
+pub fn assert_success(out: &std::process::Output) {
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
