@@ -47,6 +47,8 @@ pub struct AuditCtx<'a> {
     pub cluster: &'a Cluster,
     /// The CNI profile.
     pub profile: Profile,
+    /// The data path (the CNI, its release and settings).
+    pub data_path: netfence_engine::DataPath,
     /// The evaluator.
     pub ev: Evaluator<'a>,
     /// Settings.
@@ -59,11 +61,17 @@ pub struct AuditCtx<'a> {
 
 impl<'a> AuditCtx<'a> {
     /// A context over `cluster`.
-    pub fn new(cluster: &'a Cluster, profile: Profile, config: AuditConfig) -> Self {
+    pub fn new(
+        cluster: &'a Cluster,
+        data_path: impl Into<netfence_engine::DataPath>,
+        config: AuditConfig,
+    ) -> Self {
+        let data_path: netfence_engine::DataPath = data_path.into();
         Self {
             cluster,
-            profile,
-            ev: Evaluator::new(cluster, profile),
+            profile: data_path.cni,
+            data_path,
+            ev: Evaluator::new(cluster, data_path),
             config,
             map: OnceLock::new(),
             exposure: OnceLock::new(),

@@ -73,12 +73,77 @@ pub enum Cni {
     Weave,
 }
 
-/// `--cni`, declared once and flattened into every command that takes it.
-#[derive(Debug, Clone, Copy, Default, clap::Args)]
+/// `--cni NAME[@RELEASE]`: a CNI profile and, optionally, the release it runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CniChoice {
+    /// The CNI profile.
+    pub cni: Cni,
+    /// The release given after `@`.
+    pub version: Option<netfence_engine::Release>,
+}
+
+/// Reads `cilium`, `cilium@1.19`, `calico@v3.31.2`.
+fn parse_cni(text: &str) -> Result<CniChoice, String> {
+    let (name, version) = match text.split_once('@') {
+        Some((n, v)) => (n, Some(v)),
+        None => (text, None),
+    };
+    let cni = Cni::from_str(name, true).map_err(|_| {
+        format!(
+            "possible values: {}; a release may follow @ (cilium@1.19)",
+            Cni::value_variants()
+                .iter()
+                .filter_map(|v| v.to_possible_value())
+                .map(|v| v.get_name().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    })?;
+    let version = match version {
+        None => None,
+        Some(v) => {
+            let r = netfence_engine::Release::parse(v).ok_or_else(|| {
+                format!("{text}: the release after @ must read MAJOR.MINOR (cilium@1.19)")
+            })?;
+            let profile = match cni {
+                Cni::Calico => Some(netfence_engine::Profile::Calico),
+                Cni::Cilium => Some(netfence_engine::Profile::Cilium),
+                Cni::Antrea => Some(netfence_engine::Profile::Antrea),
+                Cni::Auto | Cni::Generic | Cni::Flannel | Cni::Weave => None,
+            };
+            if profile.is_none_or(|p| netfence_engine::DataPath::known_releases(p).is_empty()) {
+                return Err(format!(
+                    "{text}: netfence models no release of {name} (releases are read for calico, cilium and antrea)"
+                ));
+            }
+            Some(r)
+        }
+    };
+    Ok(CniChoice { cni, version })
+}
+
+/// `--cni` and `--cni-setting`, declared once and flattened into every command that takes
+/// them.
+#[derive(Debug, Clone, Default, clap::Args)]
 pub struct CniArg {
-    /// CNI profile (default generic; `flows` commands default to cilium).
-    #[arg(long, value_enum)]
-    pub cni: Option<Cni>,
+    /// CNI profile, with its release after @ (auto, generic, calico, cilium, antrea, flannel,
+    /// weave; `cilium@1.19`). Default generic (`flows` commands: cilium). Without a release,
+    /// the agent image's tag in the input, else the newest release netfence models.
+    #[arg(long, value_name = "CNI", value_parser = parse_cni)]
+    pub cni: Option<CniChoice>,
+    /// A data-path setting that changes semantics, as the CNI's configuration spells it
+    /// (repeatable): `enable-k8s-cluster-network-policy=true` (Cilium), `ClusterNetworkPolicy=true`
+    /// (Antrea's feature gate), `kubernetes=1.36` (the Kubernetes release). Overrides what
+    /// the input's configuration says.
+    #[arg(long = "cni-setting", value_name = "KEY=VALUE")]
+    pub cni_settings: Vec<String>,
+}
+
+impl CniArg {
+    /// The CNI named, if any.
+    pub fn named(&self) -> Option<Cni> {
+        self.cni.map(|c| c.cni)
+    }
 }
 
 /// A finding severity (`--fail-on`).

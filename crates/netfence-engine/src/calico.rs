@@ -6,6 +6,7 @@
 
 use std::net::IpAddr;
 
+use crate::datapath::DataPath;
 use netfence_model::calico::{
     Action, CalicoPolicy, EntityRule, Port, Rule, CALICO_NAMESPACE_LABEL, CALICO_NAME_LABEL,
     CALICO_ORCHESTRATOR_LABEL, CALICO_SERVICE_ACCOUNT_LABEL,
@@ -116,8 +117,14 @@ fn key(order: Option<f64>, name: &str) -> (bool, f64, String) {
     (order.is_none(), order.unwrap_or(0.0), name.to_string())
 }
 
-/// The tiers of `cluster`, in evaluation order, with their members.
-pub(crate) fn plan(cluster: &Cluster) -> Vec<TierPlan<'_>> {
+/// The tiers of `cluster` on data path `dp`, in evaluation order, with their members.
+///
+/// Up to 3.31 AdminNetworkPolicies sit in tier `adminnetworkpolicy` (order 1,000) and the
+/// BaselineAdminNetworkPolicy in `baselineadminnetworkpolicy` (order 10,000,000); from 3.32
+/// the same places hold the two tiers of ClusterNetworkPolicy, `kube-admin` and
+/// `kube-baseline`, and ANP/BANP are no longer enforced (calico#11144).
+pub(crate) fn plan<'c>(cluster: &'c Cluster, dp: &DataPath) -> Vec<TierPlan<'c>> {
+    let (admin_tier, baseline_tier) = calico_admin_tiers(dp);
     let mut tiers: Vec<(Option<f64>, String, bool)> = cluster
         .policies
         .calico_tiers()
@@ -125,9 +132,9 @@ pub(crate) fn plan(cluster: &Cluster) -> Vec<TierPlan<'_>> {
         .map(|t| (t.order, t.name.clone(), t.default_pass))
         .collect();
     for (name, order, pass) in [
-        ("kube-admin", 1_000.0, true),
+        (admin_tier, 1_000.0, true),
         ("default", 1_000_000.0, false),
-        ("kube-baseline", 10_000_000.0, true),
+        (baseline_tier, 10_000_000.0, true),
     ] {
         if !tiers.iter().any(|t| t.1 == name) {
             tiers.push((Some(order), name.to_string(), pass));
@@ -144,6 +151,8 @@ pub(crate) fn plan(cluster: &Cluster) -> Vec<TierPlan<'_>> {
             .partial_cmp(&key(b.0, &b.1))
             .unwrap_or(std::cmp::Ordering::Equal)
     });
+    let anp = dp.enforces_admin_policies();
+    let cnp = dp.enforces_cluster_network_policies();
     tiers
         .into_iter()
         .map(|(_, name, default_pass)| {
@@ -164,24 +173,25 @@ pub(crate) fn plan(cluster: &Cluster) -> Vec<TierPlan<'_>> {
                     ));
                 }
             }
-            // ClusterNetworkPolicies sit in the same tiers, ordered by priority (Calico 3.32)
+            // ClusterNetworkPolicies: `order = spec.priority` in their tier
             let cnps = |baseline: bool| {
                 cluster
                     .policies
                     .cluster_network_policies()
                     .iter()
-                    .filter(move |p| p.kind.is_baseline() == baseline)
+                    .filter(move |p| cnp && p.kind.is_baseline() == baseline)
             };
-            if name == "kube-admin" {
-                for a in cluster.policies.admin_policies().iter().chain(cnps(false)) {
+            let anps = cluster.policies.admin_policies().iter().filter(|_| anp);
+            if name == admin_tier {
+                for a in anps.chain(cnps(false)) {
                     members.push((key(a.priority.map(f64::from), &a.name), Member::Anp(a)));
                 }
             }
-            if name == "kube-baseline" {
+            if name == baseline_tier {
                 for b in cnps(true) {
                     members.push((key(b.priority.map(f64::from), &b.name), Member::Banp(b)));
                 }
-                if let Some(b) = cluster.policies.baseline_policy() {
+                if let Some(b) = cluster.policies.baseline_policy().filter(|_| anp) {
                     members.push((key(Some(1000.0), &b.name), Member::Banp(b)));
                 }
             }
@@ -193,6 +203,15 @@ pub(crate) fn plan(cluster: &Cluster) -> Vec<TierPlan<'_>> {
             )
         })
         .collect()
+}
+
+/// The names of Calico's admin and baseline tiers on `dp`.
+pub fn calico_admin_tiers(dp: &DataPath) -> (&'static str, &'static str) {
+    if dp.enforces_cluster_network_policies() {
+        ("kube-admin", "kube-baseline")
+    } else {
+        ("adminnetworkpolicy", "baselineadminnetworkpolicy")
+    }
 }
 
 /// The labels Calico's selectors see on a pod.
@@ -594,19 +613,39 @@ impl<'a> Evaluator<'a> {
                 .collect(),
             Member::Anp(a) | Member::Banp(a) => admin_rules(a, dir)
                 .iter()
-                .map(|rule| Hit {
-                    action: match rule.action {
-                        AdminAction::Allow => Action::Allow,
-                        AdminAction::Deny => Action::Deny,
-                        AdminAction::Pass => Action::Pass,
-                    },
-                    conn: if rule.peers.iter().any(|x| self.admin_peer_matches(x, peer)) {
-                        self.admin_rule_conn(rule, owner)
-                    } else {
-                        ConnSet::none()
-                    },
-                    rule: HitRule::Name(&rule.name),
-                    detail: None,
+                .filter_map(|rule| {
+                    // Calico converts no `nodes` or `domainNames` peer of a
+                    // ClusterNetworkPolicy: such an Accept rule is dropped, a Deny or Pass
+                    // rule becomes a deny of everything
+                    let unconverted = a.kind.is_cluster_network_policy()
+                        && rule
+                            .peers
+                            .iter()
+                            .any(|x| matches!(x, netfence_model::AdminPeer::Nodes(_) | netfence_model::AdminPeer::DomainNames(_)));
+                    if unconverted {
+                        return (rule.action != AdminAction::Allow).then(|| Hit {
+                            action: Action::Deny,
+                            conn: ConnSet::all(),
+                            rule: HitRule::Name(&rule.name),
+                            detail: Some(
+                                "Calico converts no nodes or domainNames peer: the rule denies everything",
+                            ),
+                        });
+                    }
+                    Some(Hit {
+                        action: match rule.action {
+                            AdminAction::Allow => Action::Allow,
+                            AdminAction::Deny => Action::Deny,
+                            AdminAction::Pass => Action::Pass,
+                        },
+                        conn: if rule.peers.iter().any(|x| self.admin_peer_matches(x, peer)) {
+                            self.admin_rule_conn(rule, owner)
+                        } else {
+                            ConnSet::none()
+                        },
+                        rule: HitRule::Name(&rule.name),
+                        detail: None,
+                    })
                 })
                 .collect(),
         }
@@ -983,7 +1022,7 @@ impl<'a> Evaluator<'a> {
     /// it applies to.
     pub fn calico_pass_to_profile(&self) -> Vec<PassToProfile> {
         let mut out = Vec::new();
-        let plan = crate::calico::plan(self.cluster);
+        let plan = crate::calico::plan(self.cluster, &self.data_path);
         for p in self.enforced_calico_policies() {
             let Some(t) = plan.iter().position(|t| t.name == p.tier) else {
                 continue;

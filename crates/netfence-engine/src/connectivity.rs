@@ -20,8 +20,8 @@ use netfence_model::{
 };
 
 use crate::classes::Classes;
+use crate::datapath::DataPath;
 use crate::eval::{Evaluator, Peer};
-use crate::profile::Profile;
 
 /// One end of an edge.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -330,9 +330,13 @@ impl Connectivity {
 
 /// Every DNS name or pattern of the policies `profile` enforces (Cilium `toFQDNs`,
 /// ClusterNetworkPolicy `domainNames`), sorted.
-pub fn fqdn_destinations(cluster: &Cluster, profile: Profile) -> Vec<String> {
+pub fn fqdn_destinations(
+    cluster: &Cluster,
+    profile: impl std::convert::Into<DataPath>,
+) -> Vec<String> {
+    let profile: DataPath = profile.into();
     let mut v: Vec<String> = Vec::new();
-    if profile.enforces_cilium_policies() {
+    if profile.cni.enforces_cilium_policies() {
         v.extend(
             cluster
                 .policies
@@ -584,7 +588,7 @@ fn mesh_filter<'a>(
 
 /// Computes the connectivity map of `cluster` under `profile` (see [`compute_with_ranges`]
 /// for ICMP).
-pub fn compute(cluster: &Cluster, profile: Profile) -> Connectivity {
+pub fn compute(cluster: &Cluster, profile: impl std::convert::Into<DataPath>) -> Connectivity {
     let (src_ranges, dst_ranges) = external_ranges(cluster);
     compute_with_ranges(cluster, profile, src_ranges, dst_ranges)
 }
@@ -599,7 +603,7 @@ pub fn compute(cluster: &Cluster, profile: Profile) -> Connectivity {
 /// [`compute_full`] keeps ICMP as computed.
 pub fn compute_with_ranges(
     cluster: &Cluster,
-    profile: Profile,
+    profile: impl std::convert::Into<DataPath>,
     src_ranges: Vec<IpRange>,
     dst_ranges: Vec<IpRange>,
 ) -> Connectivity {
@@ -614,10 +618,11 @@ pub fn compute_with_ranges(
 /// [`compute_with_ranges`], ICMP kept as computed whether or not a policy names it.
 pub fn compute_full(
     cluster: &Cluster,
-    profile: Profile,
+    profile: impl std::convert::Into<DataPath>,
     src_ranges: Vec<IpRange>,
     dst_ranges: Vec<IpRange>,
 ) -> Connectivity {
+    let profile: DataPath = profile.into();
     let ev = Evaluator::new(cluster, profile);
     let classes = Classes::with_facts(cluster, ev.facts());
     // One path for every profile and dialect: each class pair is decided by the layered
@@ -850,7 +855,7 @@ pub struct OneSided {
 
 /// Every dead allow rule under `profile`: rules of an isolated side all of whose peers refuse
 /// it entirely (both sides isolated in their direction).
-pub fn one_sided(cluster: &Cluster, profile: Profile) -> Vec<OneSided> {
+pub fn one_sided(cluster: &Cluster, profile: impl std::convert::Into<DataPath>) -> Vec<OneSided> {
     let ev = Evaluator::new(cluster, profile);
     let classes = Classes::with_facts(cluster, ev.facts());
     let map = crate::class_map::ClassMap::build(&ev, &classes);

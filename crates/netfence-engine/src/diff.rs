@@ -15,7 +15,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use netfence_model::{Cluster, ConnSet, IpRange, IpSet, Protocol};
 
 use crate::connectivity::{compute_full, external_ranges, Node};
-use crate::profile::Profile;
 
 /// One changed pair.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -126,7 +125,8 @@ fn named_map(
 }
 
 /// Compares the connectivity of `old` and `new`.
-pub fn diff(old: &Cluster, new: &Cluster, profile: Profile) -> Diff {
+pub fn diff(old: &Cluster, new: &Cluster, profile: impl Into<crate::DataPath>) -> Diff {
+    let profile: crate::DataPath = profile.into();
     let (os, od) = external_ranges(old);
     let (ns, nd) = external_ranges(new);
     let src = common_ranges(&os, &ns);

@@ -11,6 +11,7 @@ use netfence_model::{
 };
 
 use crate::cilium::CiliumOptions;
+use crate::datapath::DataPath;
 use crate::layers::Explained;
 use crate::profile::Profile;
 use crate::verdict::Outcome;
@@ -50,6 +51,8 @@ pub struct Evaluator<'a> {
     pub cluster: &'a Cluster,
     /// The CNI profile.
     pub profile: Profile,
+    /// The data path: the CNI, its release and settings.
+    pub data_path: DataPath,
     /// Cilium agent settings (used by the cilium profile).
     pub cilium: CiliumOptions,
     /// Per endpoint id: its Cilium identity and the Cilium rules selecting it.
@@ -73,10 +76,12 @@ pub struct Evaluator<'a> {
 
 impl<'a> Evaluator<'a> {
     /// Prepares an evaluator.
-    pub fn new(cluster: &'a Cluster, profile: Profile) -> Self {
-        // What the profile does not enforce is out of every verdict, decided here once.
-        let admin = profile.enforces_admin_policies();
-        let cnp = profile.enforces_cluster_network_policies();
+    pub fn new(cluster: &'a Cluster, data_path: impl Into<DataPath>) -> Self {
+        let data_path: DataPath = data_path.into();
+        let profile = data_path.cni;
+        // What the data path does not enforce is out of every verdict, decided here once.
+        let admin = data_path.enforces_admin_policies();
+        let cnp = data_path.enforces_cluster_network_policies();
         let mut anps: Vec<&AdminPolicy> = Vec::new();
         let mut baselines: Vec<&AdminPolicy> = Vec::new();
         if admin {
@@ -107,7 +112,11 @@ impl<'a> Evaluator<'a> {
         let mut ev = Self {
             cluster,
             profile,
-            cilium: CiliumOptions::default(),
+            data_path,
+            cilium: CiliumOptions {
+                fqdn_multilabel: data_path.cilium_fqdn_multilabel(),
+                ..CiliumOptions::default()
+            },
             cilium_subjects: Vec::new(),
             calico_plan: Vec::new(),
             calico_labels: Default::default(),
@@ -116,14 +125,14 @@ impl<'a> Evaluator<'a> {
             baselines,
             np_by_ns,
             np_selecting: Vec::new(),
-            layers: crate::layers::pipeline(profile),
+            layers: crate::layers::pipeline(&data_path),
         };
         ev.np_selecting = ev.np_selecting_table();
         if ev.uses_cilium() {
             ev.cilium_subjects = crate::cilium::subject_caches(&ev);
         }
         if ev.uses_calico() {
-            ev.calico_plan = crate::calico::plan(cluster);
+            ev.calico_plan = crate::calico::plan(cluster, &data_path);
             ev.calico_labels = crate::calico::LabelCache::new(cluster);
             ev.calico_applicable = ev.calico_applicable_table();
         }

@@ -12,7 +12,6 @@ use netfence_model::cluster::NAMESPACE_NAME_LABEL;
 use netfence_model::{AdminPeer, Cluster, ConnSet, EndpointId, LabelSelector, NpPeer};
 
 use crate::eval::{Direction, Evaluator, Peer, RepNamespace, RepPeer};
-use crate::profile::Profile;
 
 /// What a workload is exposed to.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -132,7 +131,7 @@ pub fn representative_peers(cluster: &Cluster) -> Vec<RepPeer> {
 /// Runs exposure analysis for the endpoints `include` accepts.
 pub fn compute(
     cluster: &Cluster,
-    profile: Profile,
+    profile: impl Into<crate::DataPath>,
     include: &dyn Fn(EndpointId) -> bool,
 ) -> Exposure {
     use rayon::prelude::*;

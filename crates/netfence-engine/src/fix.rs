@@ -11,7 +11,6 @@ use netfence_model::{
 };
 
 use crate::eval::{Direction, Evaluator, LayerVerdict, Peer};
-use crate::profile::Profile;
 
 /// A proposed change.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,13 +98,14 @@ fn peer_selector(policy_ns: &str, far: FarEnd<'_>) -> (NpPeer, String) {
 /// Proposes the smallest change to `ep`'s policies in `dir` that lets `far` use `protocol`/`port`.
 pub fn propose(
     cluster: &Cluster,
-    profile: Profile,
+    profile: impl Into<crate::DataPath>,
     ep: &Endpoint,
     far: FarEnd<'_>,
     dir: Direction,
     protocol: Protocol,
     port: u16,
 ) -> Option<Fix> {
+    let profile: crate::DataPath = profile.into();
     let ev = Evaluator::new(cluster, profile);
     let peer = match far {
         FarEnd::Endpoint(e) => Peer::Endpoint(e),

@@ -11,6 +11,7 @@
 use netfence_model::{ConnSet, Endpoint, L7Request, Protocol};
 
 use crate::classes::Facts;
+use crate::datapath::DataPath;
 use crate::eval::{port_owner, Direction, Evaluator, LayerStep, Peer};
 use crate::peer_tests::PeerTest;
 use crate::profile::Profile;
@@ -72,13 +73,19 @@ pub(crate) trait Layer: Send + Sync {
     ) -> Explained;
 }
 
-/// The layers `profile` enforces, in data-path order.
-pub(crate) fn pipeline(profile: Profile) -> Vec<Box<dyn Layer>> {
-    if !profile.enforces_network_policy() {
+/// The layers `dp` enforces, in data-path order.
+pub(crate) fn pipeline(dp: &DataPath) -> Vec<Box<dyn Layer>> {
+    if !dp.enforces_network_policy() {
         return Vec::new();
     }
-    match profile {
-        // Cilium's repository holds NetworkPolicies and Cilium policies alike
+    match dp.cni {
+        // Cilium's repository holds NetworkPolicies and Cilium policies alike; from 1.20 the
+        // ClusterNetworkPolicy tiers sit before it (tier 100) and after it (250)
+        Profile::Cilium if dp.enforces_cluster_network_policies() => vec![
+            Box::new(AdminTier { baseline: false }),
+            Box::new(CILIUM),
+            Box::new(AdminTier { baseline: true }),
+        ],
         Profile::Cilium => vec![Box::new(CILIUM)],
         // Calico's tiers, NetworkPolicies in the default tier, then the profiles
         Profile::Calico => vec![Box::new(CALICO)],

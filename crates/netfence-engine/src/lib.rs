@@ -14,6 +14,7 @@ pub mod cilium;
 mod class_map;
 pub mod classes;
 pub mod connectivity;
+pub mod datapath;
 pub mod diff;
 pub mod eval;
 pub mod exposure;
@@ -30,5 +31,6 @@ pub mod reference;
 pub mod verdict;
 
 pub use connectivity::{Connectivity, Edge, Node};
+pub use datapath::{DataPath, Release};
 pub use eval::{Direction, Peer};
 pub use profile::Profile;

@@ -9,6 +9,7 @@ use netfence_model::{
     IpRange, NetworkPolicy, NpPeer, NpRule, PortRef, Protocol,
 };
 
+use crate::datapath::DataPath;
 use crate::profile::Profile;
 
 /// One end of a flow.
@@ -166,13 +167,31 @@ fn admin_rule_matches(
     peer_ok && port_ok
 }
 
+/// Which admin tiers a data path enforces: (AdminNetworkPolicy and
+/// BaselineAdminNetworkPolicy, ClusterNetworkPolicy), as `docs/dialects/versions.md` tabulates
+/// them (written out here, not asked of [`DataPath`]).
+fn admin_tiers(dp: DataPath) -> (bool, bool) {
+    let release = dp.version.or(DataPath::newest(dp.cni));
+    let at_least = |major, minor| release.is_some_and(|r| (r.major, r.minor) >= (major, minor));
+    match dp.cni {
+        Profile::Generic => (true, true),
+        Profile::Calico => (!at_least(3, 32), at_least(3, 32)),
+        Profile::Cilium => (
+            false,
+            at_least(1, 20) && dp.settings.cilium_cluster_network_policy,
+        ),
+        Profile::Antrea => (true, dp.settings.antrea_cluster_network_policy),
+        Profile::Flannel | Profile::Weave => (false, false),
+    }
+}
+
 #[expect(
     clippy::too_many_arguments,
     reason = "one argument per element of the flow, spelled out"
 )]
 fn direction(
     c: &Cluster,
-    p: Profile,
+    dp: DataPath,
     pod: &Endpoint,
     other: End<'_>,
     receiver: End<'_>,
@@ -180,9 +199,9 @@ fn direction(
     proto: Protocol,
     port: u16,
 ) -> bool {
-    // a profile that does not enforce the admin tiers leaves them out
-    let admin = p.enforces_admin_policies();
-    let cnp = p.enforces_cluster_network_policies();
+    let p = dp.cni;
+    // a data path that does not enforce the admin tiers leaves them out
+    let (admin, cnp) = admin_tiers(dp);
     let (mut anps, mut baselines): (Vec<&AdminPolicy>, Vec<&AdminPolicy>) = c
         .policies
         .admin_policies()
@@ -234,14 +253,15 @@ fn direction(
 /// Whether one flow is allowed: egress at the source AND ingress at the destination.
 pub fn allowed(
     c: &Cluster,
-    p: Profile,
+    p: impl Into<DataPath>,
     src: End<'_>,
     dst: End<'_>,
     proto: Protocol,
     port: u16,
 ) -> bool {
+    let dp: DataPath = p.into();
     both_sides(src, dst, |pod, other, dir| {
-        direction(c, p, pod, other, dst, dir, proto, port)
+        direction(c, dp, pod, other, dst, dir, proto, port)
     })
 }
 

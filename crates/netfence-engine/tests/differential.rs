@@ -12,7 +12,7 @@ mod support;
 
 use netfence_engine::connectivity::{compute_full, external_ranges, Node};
 use netfence_engine::reference::{allowed, End};
-use netfence_engine::Profile;
+use netfence_engine::{DataPath, Profile, Release};
 use netfence_model::*;
 use proptest::prelude::*;
 use support::*;
@@ -326,7 +326,13 @@ fn check(c: &Cluster) -> Result<(), TestCaseError> {
     let c = c.clone();
     {
         // weave enforces no admin tier: map, explained verdict and reference must all leave it out
-        for profile in [Profile::Generic, Profile::Calico, Profile::Weave] {
+        let calico = |minor| DataPath::new(Profile::Calico, Some(Release::new(3, minor)));
+        for profile in [
+            DataPath::from(Profile::Generic),
+            calico(31),
+            calico(32),
+            DataPath::from(Profile::Weave),
+        ] {
             // the map as computed, ICMP included (what `connectivity` prints describes the
             // port protocols only when no policy names ICMP: see `compute_with_ranges`)
             let (src, dst) = external_ranges(&c);

@@ -15,7 +15,7 @@ pub mod from_flows;
 use std::fmt::Write as _;
 
 use netfence_audit::{AuditConfig, AuditCtx, Selection};
-use netfence_engine::Profile;
+
 use netfence_model::cluster::{CLUSTER_DNS_LABEL, NAMESPACE_NAME_LABEL};
 use netfence_model::Cluster;
 
@@ -147,11 +147,12 @@ fn cnp_dns(namespaces: &[String], dns_namespace: &str) -> serde_json::Value {
 /// is printed is exactly what was proved. Returns the policies, or what the proof found wrong.
 pub fn generate(
     cluster: &Cluster,
-    profile: Profile,
+    profile: impl Into<netfence_engine::DataPath>,
     namespaces: &[String],
     kind: Kind,
     form: Form,
 ) -> Result<Vec<Generated>, String> {
+    let profile: netfence_engine::DataPath = profile.into();
     let dns_ns = cluster
         .endpoints
         .iter()
@@ -174,7 +175,7 @@ pub fn generate(
         Form::ClusterNetworkPolicy => {
             if !profile.enforces_cluster_network_policies() {
                 return Err(format!(
-                    "--cni {profile} does not enforce ClusterNetworkPolicy: generate NetworkPolicies, or choose a profile that does (netfence cni)"
+                    "--cni {profile} does not enforce ClusterNetworkPolicy ({}): generate NetworkPolicies, or choose a data path that does (netfence cni)", profile.cluster_network_policy_gap().unwrap_or_default()
                 ));
             }
             if deny {

@@ -25,7 +25,7 @@ pub fn run(args: &AuditArgs) -> Result<i32> {
         // a score for nothing would read as a verdict on a cluster
         bail!("nothing to audit: the input holds no object netfence reads");
     }
-    let profile = choice.resolve(&loaded.cluster);
+    let profile = choice.resolve(&loaded.cluster)?;
     let config = AuditConfig {
         system_namespaces: args.system_namespaces.clone(),
         policy_map_max: usize::try_from(args.policy_map_max).unwrap_or(usize::MAX),

@@ -43,7 +43,7 @@ fn path_txt(c: &Cluster, r: &Reached) -> String {
 pub fn run(args: &BlastArgs) -> Result<i32> {
     let choice = super::profile(&args.inputs.cni)?;
     let loaded = input::load(&args.inputs)?;
-    let profile = choice.resolve(&loaded.cluster);
+    let profile = choice.resolve(&loaded.cluster)?;
     let c = &loaded.cluster;
     let map = compute(c, profile);
     let graph = Graph::new(c, &map);

@@ -88,7 +88,7 @@ pub fn run(args: &CniArgs) -> Result<i32> {
                             count: *n,
                         })
                         .collect(),
-                    policy_maps: if args.cni.cni == Some(crate::flags::Cni::Cilium) {
+                    policy_maps: if args.cni.named() == Some(crate::flags::Cni::Cilium) {
                         policy_maps(c)
                     } else {
                         Vec::new()
@@ -126,7 +126,7 @@ pub fn run(args: &CniArgs) -> Result<i32> {
             k.note
         );
     }
-    if let (Some(c), Some(crate::flags::Cni::Cilium)) = (&cluster, args.cni.cni) {
+    if let (Some(c), Some(crate::flags::Cni::Cilium)) = (&cluster, args.cni.named()) {
         let estimates = netfence_engine::policy_map::estimates(c);
         let max = usize::try_from(args.policy_map_max).unwrap_or(usize::MAX);
         outln!();

@@ -256,7 +256,7 @@ pub fn run(args: &ConnectivityArgs) -> Result<i32> {
         bail!("--focus-workload-peer needs --focus-workload");
     }
     let loaded = input::load(&args.inputs)?;
-    let profile = choice.resolve(&loaded.cluster);
+    let profile = choice.resolve(&loaded.cluster)?;
     let c = &loaded.cluster;
     let focus = Focus {
         workloads: &args.focus_workload,

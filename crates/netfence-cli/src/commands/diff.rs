@@ -71,7 +71,7 @@ pub fn run(args: &DiffArgs) -> Result<i32> {
             _ => bail!("diff takes OLD and NEW, or --git BASE[..HEAD] [PATH...]"),
         },
     };
-    let profile = choice.resolve(&new);
+    let profile = choice.resolve(&new)?;
     let d = diff(&old, &new, profile);
     let out = match args.format.as_str() {
         "json" => render::json(&d),

@@ -12,7 +12,7 @@ use std::path::Path;
 use anyhow::{bail, Result};
 use netfence_engine::eval::{Evaluator, FlowVerdict, LayerVerdict};
 use netfence_engine::flows::{self, Kind, Resolved};
-use netfence_engine::{Direction, Profile};
+use netfence_engine::Direction;
 use netfence_generate::from_flows::{self, Dialect, Options};
 use netfence_load::hubble;
 use netfence_model::flow::ObservedFlow;
@@ -52,15 +52,24 @@ fn read_flows(path: &Path) -> Result<Vec<ObservedFlow>> {
 }
 
 /// The flows and the inventory they are resolved against (with the CNI the flows imply).
-fn setup(flows_path: &Path, inputs: &Inputs) -> Result<(Vec<ObservedFlow>, Resolved, Profile)> {
+fn setup(
+    flows_path: &Path,
+    inputs: &Inputs,
+) -> Result<(Vec<ObservedFlow>, Resolved, netfence_engine::DataPath)> {
     let flows_in = read_flows(flows_path)?;
     // Hubble flows come from Cilium: without `--cni`, the cilium profile.
     let choice = match inputs.cni.cni {
-        None => super::Choice::Fixed(Profile::Cilium),
+        None => super::profile(&crate::flags::CniArg {
+            cni: Some(crate::flags::CniChoice {
+                cni: crate::flags::Cni::Cilium,
+                version: None,
+            }),
+            cni_settings: inputs.cni.cni_settings.clone(),
+        })?,
         Some(_) => super::profile(&inputs.cni)?,
     };
     let loaded = input::load(inputs)?;
-    let profile = choice.resolve(&loaded.cluster);
+    let profile = choice.resolve(&loaded.cluster)?;
     let resolved = flows::resolve(
         &loaded.cluster,
         &flows_in,
@@ -193,7 +202,7 @@ fn explain(a: &FlowsArgs) -> Result<i32> {
                 if outcome == netfence_engine::verdict::Outcome::Allow {
                     return None;
                 }
-                from_flows::smallest_allow(&resolved, &flows_in, g.first, dir, profile)
+                from_flows::smallest_allow(&resolved, &flows_in, g.first, dir, profile.cni)
             })
             .collect()
     };

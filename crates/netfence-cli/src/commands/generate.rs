@@ -31,7 +31,7 @@ fn run_target(t: &GenerateTarget, kind: Kind) -> Result<i32> {
         inputs.live.all_namespaces = false;
     }
     let loaded = input::load(&inputs)?;
-    let profile = choice.resolve(&loaded.cluster);
+    let profile = choice.resolve(&loaded.cluster)?;
     let c = &loaded.cluster;
     let mut namespaces: Vec<String> = if scope.all_namespaces {
         c.namespaces

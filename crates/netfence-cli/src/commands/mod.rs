@@ -58,40 +58,74 @@ pub fn run(cli: Cli) -> Result<i32> {
     }
 }
 
-/// The profile named on the command line, or `auto`.
-pub(crate) enum Choice {
-    Fixed(Profile),
-    Auto,
+/// The data path named on the command line (`auto` for the CNI the input runs).
+pub(crate) struct Choice {
+    /// The CNI, or `None` for `auto`.
+    cni: Option<Profile>,
+    /// The release after `@`.
+    version: Option<netfence_engine::Release>,
+    /// `--cni-setting KEY=VALUE`.
+    settings: Vec<String>,
 }
 
 impl Choice {
-    /// The profile for `cluster`: `auto` picks Cilium when Cilium policies or the Cilium agent
-    /// are in the input, Calico when calico-node is, generic otherwise. Says on standard error
-    /// which loaded policies the profile does not enforce.
-    pub(crate) fn resolve(&self, cluster: &Cluster) -> Profile {
-        let profile = match self {
-            Choice::Fixed(p) => *p,
-            Choice::Auto => netfence_audit::cni::auto_profile(cluster),
-        };
-        for (kind, n) in netfence_audit::cni::unenforced(cluster, profile) {
+    /// The data path for `cluster`: `auto` picks Cilium when Cilium policies or the Cilium
+    /// agent are in the input, Calico when calico-node is, generic otherwise; the release and
+    /// settings come from the command line, then the input (agent image tags,
+    /// `cilium-config`). Says on standard error which release is assumed and which loaded
+    /// policies the data path does not enforce.
+    pub(crate) fn resolve(&self, cluster: &Cluster) -> Result<netfence_engine::DataPath> {
+        Ok(self.resolve_with_facts(cluster)?.data_path)
+    }
+
+    /// [`Choice::resolve`] with where each fact came from.
+    pub(crate) fn resolve_with_facts(
+        &self,
+        cluster: &Cluster,
+    ) -> Result<netfence_audit::cni::ResolvedDataPath> {
+        let cni = self
+            .cni
+            .unwrap_or_else(|| netfence_audit::cni::auto_profile(cluster));
+        let resolved =
+            netfence_audit::cni::resolve_data_path(cluster, cni, self.version, &self.settings)
+                .map_err(anyhow::Error::msg)?;
+        let dp = resolved.data_path;
+        let policies = cluster.policies.iter().next().is_some();
+        for note in &resolved.notes {
+            // the release matters only to policies
+            if policies {
+                eprintln!("{note}");
+            }
+        }
+        for (kind, n) in netfence_audit::cni::unenforced(cluster, dp) {
             eprintln!(
-                "warning: {n} {kind} object(s) are not enforced under --cni {profile}: kept in the model, left out of the verdicts"
+                "warning: {n} {kind} object(s) are not enforced under --cni {dp}: kept in the model, left out of the verdicts"
             );
         }
-        profile
+        if !cluster.policies.cluster_network_policies().is_empty() {
+            if let Some(why) = dp.cluster_network_policy_gap() {
+                eprintln!("note: ClusterNetworkPolicy is not enforced: {why}");
+            }
+        }
+        Ok(resolved)
     }
 }
 
 /// The `--cni` choice; no flag is `generic`, the contract's default.
 pub(crate) fn profile(cni: &crate::flags::CniArg) -> Result<Choice> {
     use crate::flags::Cni;
-    Ok(match cni.cni {
-        None | Some(Cni::Generic) => Choice::Fixed(Profile::Generic),
-        Some(Cni::Auto) => Choice::Auto,
-        Some(Cni::Calico) => Choice::Fixed(Profile::Calico),
-        Some(Cni::Cilium) => Choice::Fixed(Profile::Cilium),
-        Some(Cni::Antrea) => Choice::Fixed(Profile::Antrea),
-        Some(Cni::Flannel) => Choice::Fixed(Profile::Flannel),
-        Some(Cni::Weave) => Choice::Fixed(Profile::Weave),
+    let named = cni.cni.map(|c| match c.cni {
+        Cni::Generic => Some(Profile::Generic),
+        Cni::Auto => None,
+        Cni::Calico => Some(Profile::Calico),
+        Cni::Cilium => Some(Profile::Cilium),
+        Cni::Antrea => Some(Profile::Antrea),
+        Cni::Flannel => Some(Profile::Flannel),
+        Cni::Weave => Some(Profile::Weave),
+    });
+    Ok(Choice {
+        cni: named.unwrap_or(Some(Profile::Generic)),
+        version: cni.cni.and_then(|c| c.version),
+        settings: cni.cni_settings.clone(),
     })
 }

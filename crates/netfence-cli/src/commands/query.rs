@@ -105,13 +105,13 @@ pub fn run(args: &QueryArgs) -> Result<i32> {
         netfence_model::ConnSet::single(protocol, netfence_model::PortSet::range(probe, probe))
             .to_string();
     let loaded = input::load(&args.inputs)?;
-    let profile = choice.resolve(&loaded.cluster);
+    let profile = choice.resolve(&loaded.cluster)?;
     let c = &loaded.cluster;
     let (src_ranges, dst_ranges) = external_ranges(c);
     let src = ends::one(c, &args.from, &src_ranges)?;
     let dst = ends::one(c, &args.to, &dst_ranges)?;
     let req = request(&args.l7)?;
-    if req.is_some() && !profile.enforces_cilium_policies() {
+    if req.is_some() && !profile.cni.enforces_cilium_policies() {
         eprintln!(
             "note: --cni {profile} has no L7 rules of its own: the CNI checks this flow at L3/L4; a mesh proxy, if any, checks the request"
         );

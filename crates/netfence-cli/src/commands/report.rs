@@ -18,7 +18,7 @@ use crate::input;
 pub fn run(args: &ReportArgs) -> Result<i32> {
     let choice = super::profile(&args.inputs.cni)?;
     let loaded = input::load(&args.inputs)?;
-    let profile = choice.resolve(&loaded.cluster);
+    let profile = choice.resolve(&loaded.cluster)?;
     let c = &loaded.cluster;
     let map = compute(c, profile);
     let graph = Graph::new(c, &map);

@@ -41,10 +41,10 @@ pub fn run(args: &TestArgs) -> Result<i32> {
     let loaded = input::load(&Inputs {
         paths: args.paths.clone(),
         live: Default::default(),
-        cni: args.cni,
+        cni: args.cni.clone(),
         verbose: false,
     })?;
-    let profile = choice.resolve(&loaded.cluster);
+    let profile = choice.resolve(&loaded.cluster)?;
     let c = &loaded.cluster;
     let (src_ranges, dst_ranges) = external_ranges(c);
     let ev = Evaluator::new(c, profile);
@@ -73,7 +73,7 @@ pub fn run(args: &TestArgs) -> Result<i32> {
         };
         let request =
             super::query::request(&facts).with_context(|| format!("test `{}`", case.name))?;
-        if request.is_some() && !profile.enforces_cilium_policies() {
+        if request.is_some() && !profile.cni.enforces_cilium_policies() {
             r.notes.push(format!(
                 "application-layer facts do not change this verdict: --cni {profile} enforces no layer-7 rules"
             ));
