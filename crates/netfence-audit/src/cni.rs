@@ -355,15 +355,17 @@ mod tests {
 
     #[test]
     fn settings_come_from_cilium_config_then_the_command_line() {
-        let mut c = Cluster::default();
-        c.cilium_config = Some(AgentConfig {
-            data: [(
-                "enable-k8s-cluster-network-policy".to_string(),
-                "true".to_string(),
-            )]
-            .into(),
-            origin: Default::default(),
-        });
+        let mut c = Cluster {
+            cilium_config: Some(AgentConfig {
+                data: [(
+                    "enable-k8s-cluster-network-policy".to_string(),
+                    "true".to_string(),
+                )]
+                .into(),
+                origin: Default::default(),
+            }),
+            ..Cluster::default()
+        };
         c.nodes.push(Node {
             name: "n1".into(),
             labels: Default::default(),

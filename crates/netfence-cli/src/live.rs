@@ -79,8 +79,13 @@ pub const RESOURCES: &[Resource] = &[
         "baselineadminnetworkpolicies",
         "BaselineAdminNetworkPolicy",
     ),
+    // v1beta1 is the storage version from network-policy-api v0.3.0 (same schema); CNIs that
+    // pin v0.2 serve v1alpha2 only
     r(
-        &["policy.networking.k8s.io/v1alpha2"],
+        &[
+            "policy.networking.k8s.io/v1beta1",
+            "policy.networking.k8s.io/v1alpha2",
+        ],
         "clusternetworkpolicies",
         "ClusterNetworkPolicy",
     ),

@@ -11,14 +11,26 @@
 mod common;
 
 const EXAMPLE: &str = "examples/seed-cilium";
+// The article's pattern 3 has a Kafka rule: Cilium enforces those up to 1.19 (1.20 removed
+// them), so these tests run on cilium@1.19; `kafka_rules_on_cilium_1_20` checks the newer one.
 
 use common::run;
 
 /// `query` on the example with extra flags; returns (exit code, verdict) from the JSON.
 fn verdict(from: &str, to: &str, port: &str, extra: &[&str]) -> (i32, String) {
     let mut args = vec![
-        "query", EXAMPLE, "--cni", "cilium", "--from", from, "--to", to, "--port", port,
-        "--format", "json",
+        "query",
+        EXAMPLE,
+        "--cni",
+        "cilium@1.19",
+        "--from",
+        from,
+        "--to",
+        to,
+        "--port",
+        port,
+        "--format",
+        "json",
     ];
     args.extend_from_slice(extra);
     let (code, out, err) = run(&args);
@@ -78,6 +90,39 @@ fn kafka_topics_per_client() {
 }
 
 #[test]
+fn kafka_rules_on_cilium_1_20() {
+    let args = |cni: &'static str| {
+        [
+            "query",
+            EXAMPLE,
+            "--cni",
+            cni,
+            "--from",
+            "production/order-service",
+            "--to",
+            "production/kafka",
+            "--port",
+            "9092",
+            "--kafka-role",
+            "produce",
+            "--kafka-topic",
+            "payments",
+        ]
+    };
+    let (code, out, err) = run(&args("cilium@1.20"));
+    // the rule is pruned by the API server: the port is allowed whole, and netfence says so
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        err.contains("production/kafka-policy has Kafka rules, which Cilium 1.20 removed"),
+        "{err}"
+    );
+    assert!(out.contains("data path: cilium@1.20"), "{out}");
+    let (code, _, err) = run(&args("cilium@1.19"));
+    assert_eq!(code, 1);
+    assert!(!err.contains("Kafka rules"), "{err}");
+}
+
+#[test]
 fn fqdn_egress_follows_ciliums_wildcards() {
     for (name, expected) in [
         ("api.stripe.com", "allow"),
@@ -104,7 +149,7 @@ fn query_text_names_the_deciding_rule() {
         "query",
         EXAMPLE,
         "--cni",
-        "cilium",
+        "cilium@1.19",
         "--from",
         "production/web",
         "--to",
@@ -122,7 +167,7 @@ fn query_text_names_the_deciding_rule() {
 
 #[test]
 fn connectivity_shows_l7_constraints_and_fqdn_destinations() {
-    let (code, out, err) = run(&["connectivity", EXAMPLE, "--cni", "cilium"]);
+    let (code, out, err) = run(&["connectivity", EXAMPLE, "--cni", "cilium@1.19"]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("production/web[Deployment] => production/api[Deployment] : TCP 8080 (TCP 8080: HTTP GET /api/v1/.*"));
     assert!(out.contains("production/api[Deployment] => api.stripe.com[FQDN] : TCP 443\n"));
@@ -170,7 +215,7 @@ fn cilium_policies_under_another_profile_are_reported_not_enforced() {
 #[test]
 fn test_spec_with_l7_facts() {
     let spec = "examples/tests/seed-cilium.yaml";
-    let (code, out, err) = run(&["test", EXAMPLE, "--cni", "cilium", "--spec", spec]);
+    let (code, out, err) = run(&["test", EXAMPLE, "--cni", "cilium@1.19", "--spec", spec]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("5 passed, 0 failed"), "{out}");
     // Under a profile without L7 the refusals are not enforced: those tests fail, saying why.
@@ -184,7 +229,7 @@ fn test_spec_with_l7_facts() {
 
 #[test]
 fn score_counts_l7_and_fqdn_patterns_under_cilium() {
-    let (_, out, _) = run(&["audit", EXAMPLE, "--cni", "cilium"]);
+    let (_, out, _) = run(&["audit", EXAMPLE, "--cni", "cilium@1.19"]);
     // web, api and kafka serve HTTP/Kafka; only web's clients are unconstrained at L7
     // (nothing selects web), so 2 of 3 meet pattern 3.
     assert!(
@@ -222,7 +267,7 @@ fn tls_server_names_with_the_tls_sni_flag() {
             "query",
             path,
             "--cni",
-            "cilium",
+            "cilium@1.19",
             "--from",
             "a/web",
             "--to",
@@ -240,7 +285,7 @@ fn tls_server_names_with_the_tls_sni_flag() {
     assert_ne!(code, 0);
     assert!(out.contains("TLS server name not allowed"), "{out}");
     // without a server name the connection is allowed only for the listed names, and says so
-    let (_, out, _) = run(&["connectivity", path, "--cni", "cilium"]);
+    let (_, out, _) = run(&["connectivity", path, "--cni", "cilium@1.19"]);
     assert!(out.contains("TLS SNI api.example.com"), "{out}");
 }
 
@@ -258,7 +303,14 @@ fn icmp_echo_is_queried_by_type_and_shown_in_the_map() {
     let p = path.to_str().unwrap();
     let query = |extra: &[&str]| {
         let mut args = vec![
-            "query", p, "--cni", "cilium", "--from", "a/fe", "--to", "a/be",
+            "query",
+            p,
+            "--cni",
+            "cilium@1.19",
+            "--from",
+            "a/fe",
+            "--to",
+            "a/be",
         ];
         args.extend_from_slice(extra);
         run(&args)
@@ -279,7 +331,7 @@ fn icmp_echo_is_queried_by_type_and_shown_in_the_map() {
         err.contains("ICMP has types, not ports: pass --icmp-type"),
         "{err}"
     );
-    let (code, out, _) = run(&["connectivity", p, "--cni", "cilium"]);
+    let (code, out, _) = run(&["connectivity", p, "--cni", "cilium@1.19"]);
     assert_eq!(code, 0);
     assert!(
         out.contains("a/fe[Pod] => a/be[Pod] : ICMP type 8"),

@@ -384,7 +384,7 @@ impl<'a> Evaluator<'a> {
     }
 
     /// `e`'s identity labels: cached for the cluster's endpoints, computed for others.
-    fn identity_of(&self, e: &Endpoint) -> std::borrow::Cow<'_, Labels> {
+    pub(crate) fn identity_of<'e>(&'e self, e: &'e Endpoint) -> std::borrow::Cow<'e, Labels> {
         match self.cilium_subject(e) {
             Some(c) => std::borrow::Cow::Borrowed(&c.ids),
             None => std::borrow::Cow::Owned(identity_labels(self, e)),
@@ -549,6 +549,12 @@ impl<'a> Evaluator<'a> {
                     ) {
                         continue;
                     }
+                    // an allow that needs mutual authentication admits nothing here: it never
+                    // succeeds for `test-always-fail`, and cannot be known offline for
+                    // `required` (the loader says so)
+                    if !deny && pr.authentication != netfence_model::cilium::AuthMode::Disabled {
+                        continue;
+                    }
                     let source = RuleSource::Cilium {
                         policy,
                         rule,
@@ -582,7 +588,13 @@ impl<'a> Evaluator<'a> {
                                     source,
                                     deny,
                                     conn: cilium_ports(port_rule, owner_endpoint(owner)),
-                                    l7: port_rule.l7.as_ref(),
+                                    l7: port_rule.l7.as_ref().filter(|l7| {
+                                        // 1.20: `kafka` is gone from the CRD; a stored rule
+                                        // reads back pruned and allows the whole port
+                                        !matches!(l7, L7Rules::Kafka(_))
+                                            || self.data_path.cilium_kafka()
+                                                == crate::datapath::KafkaRules::Enforced
+                                    }),
                                 });
                             }
                         }
@@ -637,6 +649,37 @@ impl<'a> Evaluator<'a> {
             allowed = ConnSet::all();
         }
         allowed.subtract(&denied)
+    }
+
+    /// What the repository decides when tiers follow it (Cilium 1.20's ClusterNetworkPolicy
+    /// baseline tier): `(allowed, passed)`. An endpoint in default deny for `dir` is decided
+    /// here whole; otherwise its explicit allows are allowed, its denies denied, and the rest
+    /// goes on to the next tier.
+    pub(crate) fn cilium_tiered(
+        &self,
+        ep: &'a Endpoint,
+        peer: Peer<'_>,
+        dir: Direction,
+    ) -> (ConnSet, ConnSet) {
+        if self.localhost_exempt(peer, dir) {
+            return (ConnSet::all(), ConnSet::none());
+        }
+        let d = self.cilium_direction(ep, peer, dir);
+        let mut denied = ConnSet::none();
+        let mut allowed = ConnSet::none();
+        for e in &d.entries {
+            if e.deny {
+                denied.add(&e.conn);
+            } else {
+                allowed.add(&e.conn);
+            }
+        }
+        let allowed = allowed.subtract(&denied);
+        if d.enforced && d.default_deny {
+            return (allowed, ConnSet::none());
+        }
+        let passed = ConnSet::all().subtract(&allowed).subtract(&denied);
+        (allowed, passed)
     }
 
     /// The L7 constraints on what `ep` allows with `peer` in `dir`: for each set of ports where
@@ -915,10 +958,16 @@ pub fn l7_matches(l7: &L7Rules, req: &L7Request, multilabel: bool) -> bool {
             L7Request::Dns { name } => pats.iter().any(|p| p.matches(name, multilabel)),
             _ => false,
         },
+        // from 1.19 (with `**.` in DNS patterns) server names take wildcards: `*` within a
+        // label, a leading `**.` for several labels, `"*"` for every name
         L7Rules::Tls(names) => match req {
             L7Request::Tls { sni } => names.iter().any(|n| {
-                n.trim_end_matches('.')
-                    .eq_ignore_ascii_case(sni.trim_end_matches('.'))
+                if multilabel {
+                    netfence_model::FqdnPattern::new(n, false).matches(sni, true)
+                } else {
+                    n.trim_end_matches('.')
+                        .eq_ignore_ascii_case(sni.trim_end_matches('.'))
+                }
             }),
             _ => false,
         },

@@ -127,10 +127,11 @@ impl<'a> Evaluator<'a> {
             np_selecting: Vec::new(),
             layers: crate::layers::pipeline(&data_path),
         };
-        ev.np_selecting = ev.np_selecting_table();
+        // identities first: under Cilium, NetworkPolicies select by them
         if ev.uses_cilium() {
             ev.cilium_subjects = crate::cilium::subject_caches(&ev);
         }
+        ev.np_selecting = ev.np_selecting_table();
         if ev.uses_calico() {
             ev.calico_plan = crate::calico::plan(cluster, &data_path);
             ev.calico_labels = crate::calico::LabelCache::new(cluster);
@@ -213,11 +214,27 @@ impl<'a> Evaluator<'a> {
                 .filter_map(|&i| in_ns.get(i as usize).copied())
                 .collect();
         }
+        let labels = self.np_labels(ep);
         in_ns
             .iter()
             .copied()
-            .filter(|np| rules_of(np, dir).is_some() && np.pod_selector.matches(&ep.labels))
+            .filter(|np| rules_of(np, dir).is_some() && np.pod_selector.matches(&labels))
             .collect()
+    }
+
+    /// The labels a NetworkPolicy's pod selectors see on `ep`: its own, and under Cilium its
+    /// identity labels (Cilium translates a NetworkPolicy into endpoint selectors, so
+    /// `io.cilium.k8s.policy.cluster`, `io.kubernetes.pod.namespace`,
+    /// `io.cilium.k8s.policy.serviceaccount` and `io.cilium.k8s.namespace.labels.*` match).
+    pub(crate) fn np_labels<'e>(
+        &'e self,
+        ep: &'e Endpoint,
+    ) -> std::borrow::Cow<'e, netfence_model::Labels> {
+        if self.uses_cilium() {
+            self.identity_of(ep)
+        } else {
+            std::borrow::Cow::Borrowed(&ep.labels)
+        }
     }
 
     /// For every endpoint and direction (ingress, egress), the indexes into its namespace's
@@ -233,12 +250,13 @@ impl<'a> Evaluator<'a> {
                     .get(ep.namespace.as_str())
                     .map(Vec::as_slice)
                     .unwrap_or_default();
+                let labels = self.np_labels(ep);
                 [Direction::Ingress, Direction::Egress].map(|dir| {
                     in_ns
                         .iter()
                         .enumerate()
                         .filter(|(_, np)| {
-                            rules_of(np, dir).is_some() && np.pod_selector.matches(&ep.labels)
+                            rules_of(np, dir).is_some() && np.pod_selector.matches(&labels)
                         })
                         .map(|(i, _)| i as u32)
                         .collect()
@@ -378,7 +396,7 @@ impl<'a> Evaluator<'a> {
                     None => ep.namespace == np.namespace,
                     Some(sel) => sel.matches(self.ns_labels(ep)),
                 };
-                ns_ok && pods.as_ref().is_none_or(|s| s.matches(&ep.labels))
+                ns_ok && pods.as_ref().is_none_or(|s| s.matches(&self.np_labels(ep)))
             }
             (NpPeer::Pods { namespaces, pods }, Peer::Rep(rep)) => {
                 let ns_ok = match namespaces {

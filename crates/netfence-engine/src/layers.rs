@@ -83,7 +83,7 @@ pub(crate) fn pipeline(dp: &DataPath) -> Vec<Box<dyn Layer>> {
         // ClusterNetworkPolicy tiers sit before it (tier 100) and after it (250)
         Profile::Cilium if dp.enforces_cluster_network_policies() => vec![
             Box::new(AdminTier { baseline: false }),
-            Box::new(CILIUM),
+            Box::new(CiliumBeforeBaseline),
             Box::new(AdminTier { baseline: true }),
         ],
         Profile::Cilium => vec![Box::new(CILIUM)],
@@ -231,9 +231,9 @@ struct Repository {
 
 /// Cilium's repository.
 const CILIUM: Repository = Repository {
-    // identities carry the service account
-    facts: |ev| Facts {
-        service_account: !ev.cluster.policies.cilium_policies().is_empty(),
+    // identities carry the service account (NetworkPolicies see it too)
+    facts: |_| Facts {
+        service_account: true,
         ..Facts::default()
     },
     peer_tests: |ev, ep, dir, out| ev.cilium_peer_tests(ep, dir, out),
@@ -242,6 +242,59 @@ const CILIUM: Repository = Repository {
         ev.cilium_explain(ep, peer, dir, protocol, port, request)
     },
 };
+
+/// Cilium's repository with a tier after it (1.20's Baseline ClusterNetworkPolicies): what
+/// no rule of an endpoint outside default deny decides goes on.
+struct CiliumBeforeBaseline;
+
+impl Layer for CiliumBeforeBaseline {
+    fn facts(&self, ev: &Evaluator<'_>) -> Facts {
+        CILIUM.facts(ev)
+    }
+
+    fn peer_tests<'a>(
+        &self,
+        ev: &Evaluator<'a>,
+        ep: &'a Endpoint,
+        dir: Direction,
+        out: &mut Vec<PeerTest<'a>>,
+    ) {
+        CILIUM.peer_tests(ev, ep, dir, out);
+    }
+
+    fn decide<'a>(
+        &self,
+        ev: &Evaluator<'a>,
+        ep: &'a Endpoint,
+        peer: Peer<'_>,
+        dir: Direction,
+        open: ConnSet,
+    ) -> Decision {
+        let (allowed, passed) = ev.cilium_tiered(ep, peer, dir);
+        Decision {
+            allowed: open.intersect(&allowed),
+            passed: open.intersect(&passed),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments, reason = "one flow's facts")]
+    fn explain<'a>(
+        &self,
+        ev: &Evaluator<'a>,
+        ep: &'a Endpoint,
+        peer: Peer<'_>,
+        dir: Direction,
+        protocol: Protocol,
+        port: u16,
+        request: Option<&L7Request>,
+    ) -> Explained {
+        let (_, passed) = ev.cilium_tiered(ep, peer, dir);
+        if passed.contains(protocol, port) {
+            return Explained::Passed(Vec::new(), None);
+        }
+        CILIUM.explain(ev, ep, peer, dir, protocol, port, request)
+    }
+}
 
 /// Calico's tiers.
 const CALICO: Repository = Repository {

@@ -89,7 +89,7 @@ impl Profile {
                 admin_policy: false,
                 cluster_network_policy: false,
                 own_policies: "CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy",
-                l7: "HTTP, Kafka, DNS (Envoy / DNS proxy)",
+                l7: "HTTP, DNS (Envoy / DNS proxy); Kafka to 1.19",
                 fqdn: "toFQDNs (learned by the DNS proxy)",
                 host_policies: true,
                 cidr_matches_pods: false,

@@ -14,7 +14,7 @@ use std::net::IpAddr;
 use netfence_engine::cilium::CiliumOptions;
 use netfence_engine::eval::{Evaluator, Peer};
 use netfence_engine::verdict::Outcome;
-use netfence_engine::Profile;
+use netfence_engine::{DataPath, Profile, Release};
 use netfence_model::{Cluster, Entity, IpSet, L7Request, Protocol};
 
 const PODS: &str = r#"
@@ -68,6 +68,7 @@ enum End {
 struct Case<'a> {
     policies: &'a str,
     options: CiliumOptions,
+    data_path: DataPath,
 }
 
 impl<'a> Case<'a> {
@@ -75,7 +76,14 @@ impl<'a> Case<'a> {
         Self {
             policies,
             options: CiliumOptions::default(),
+            data_path: DataPath::from(Profile::Cilium),
         }
+    }
+
+    /// The same case on Cilium 1.`minor`.
+    fn on(mut self, minor: u16) -> Self {
+        self.data_path = DataPath::new(Profile::Cilium, Some(Release::new(1, minor)));
+        self
     }
 
     fn verdict(
@@ -87,7 +95,7 @@ impl<'a> Case<'a> {
         req: Option<L7Request>,
     ) -> Outcome {
         let c = cluster(self.policies);
-        let ev = Evaluator::new(&c, Profile::Cilium).with_cilium(self.options.clone());
+        let ev = Evaluator::new(&c, self.data_path).with_cilium(self.options.clone());
         let ranges: Vec<_> = [&src, &dst]
             .iter()
             .map(|e| match e {
@@ -868,7 +876,8 @@ fn c27_c29_kafka() {
         BE,
         &format!("  ingress:\n  - fromEndpoints: [{FE}]\n    toPorts:\n    - ports: [{{port: '9092', protocol: TCP}}]\n      rules:\n        kafka: [{{role: produce, topic: t1}}]"),
     );
-    let case = Case::new(&p);
+    // Kafka rules are enforced up to 1.19 (1.20 removed them: see tests/data_path.rs)
+    let case = Case::new(&p).on(19);
     let v = |req| case.verdict(Pod("a/fe"), Pod("a/be"), 9092, TCP, req);
     assert_eq!(v(kafka("produce", &["t1", "t2"])), L7Deny, "C27");
     assert_eq!(v(kafka("metadata", &["t1"])), Allow, "C28");

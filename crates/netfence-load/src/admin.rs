@@ -443,6 +443,14 @@ pub(crate) fn cnp_rule(
             }
             let s = networks(nets, &format!("{at}.networks"), warnings)
                 .map_err(|n| format!("{at}.networks: Invalid CIDR format provided: `{n}`"))?;
+            // v0.2.1's CEL rule: `cidr(self) == cidr(self).masked()`
+            for (i, n) in nets.iter().enumerate() {
+                if let Some(problem) = netfence_model::ip::cidr_not_canonical(n) {
+                    return Err(format!(
+                        "{at}.networks[{i}]: `{n}` is not a canonical CIDR ({problem}); the ClusterNetworkPolicy CRD refuses it (network-policy-api v0.2.1)"
+                    ));
+                }
+            }
             peers.push(AdminPeer::Networks(s));
         } else if let Some(nodes) = &p.nodes {
             not_pods = true;

@@ -143,6 +143,13 @@ pub(crate) fn policy(
 fn protocol(v: &Value, path: &str) -> Result<(Option<Protocol>, Option<String>), FieldError> {
     match v {
         Value::Null => Ok((None, None)),
+        // numorstring.Protocol: a string of digits is a number (`protocol: "1"`)
+        Value::String(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
+            match s.parse::<u64>() {
+                Ok(n) => protocol(&Value::from(n), path),
+                Err(_) => Err((path.to_string(), "a protocol number is 1-255".into())),
+            }
+        }
         Value::String(s) => match s.as_str() {
             "TCP" => Ok((Some(Protocol::Tcp), None)),
             "UDP" => Ok((Some(Protocol::Udp), None)),
@@ -298,6 +305,10 @@ fn icmp_match(
         }
     };
     let code = int("code", 255)?;
+    // `icmp: {}` restricts nothing: every type of the rule's protocol
+    if code.is_none() && v.get("type").is_none_or(Value::is_null) {
+        return Ok(None);
+    }
     let Some(icmp_type) = int("type", 254)? else {
         return Err((
             format!("{path}.type"),
@@ -485,6 +496,21 @@ mod tests {
             Origin::default(),
             &mut Vec::new(),
         )
+    }
+
+    #[test]
+    fn protocols_as_digit_strings_and_an_empty_icmp_match_load() {
+        let p = load(
+            "spec:\n  selector: all()\n  ingress:\n  - action: Allow\n    protocol: \"1\"\n    icmp: {}\n  - action: Allow\n    protocol: \"6\"\n",
+        )
+        .unwrap();
+        assert_eq!(p.ingress[0].protocol, Some(Protocol::Icmp));
+        assert!(p.ingress[0].icmp.is_none());
+        assert_eq!(p.ingress[1].protocol, Some(Protocol::Tcp));
+        assert!(load(
+            "spec:\n  selector: all()\n  ingress:\n  - action: Allow\n    protocol: \"300\"\n"
+        )
+        .is_err());
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! cilium.io/v2 CiliumNetworkPolicy and CiliumClusterwideNetworkPolicy to the model, with
 //! Cilium's namespace scoping of selectors and the CRD's validation.
 
-use netfence_model::cilium::{CidrGroup, CidrGroupRef, POD_NAMESPACE_LABEL, RESERVED_PREFIX};
+use netfence_model::cilium::{
+    AuthMode, CidrGroup, CidrGroupRef, POD_NAMESPACE_LABEL, RESERVED_PREFIX,
+};
 use netfence_model::l7::{fqdn_pattern_error, is_kafka_api_key, HeaderMatch};
 use netfence_model::{
     CiliumPeer, CiliumPeerRule, CiliumPolicy, CiliumPort, CiliumPortRule, CiliumRule,
@@ -362,10 +364,32 @@ fn peer_rule(
             requires.push(selector(s, &p)?);
         }
     }
-    if let Some(other) = ["authentication", "toGroups"]
-        .iter()
-        .find(|k| v.get(**k).is_some())
+    let authentication = match v
+        .get("authentication")
+        .filter(|a| !a.is_null())
+        .map(|a| a.get("mode").and_then(Value::as_str))
     {
+        None => AuthMode::Disabled,
+        Some(Some("disabled")) => AuthMode::Disabled,
+        Some(Some("required")) => {
+            warnings.push((
+                format!("{path}.authentication.mode"),
+                "`required`: Cilium admits this rule's traffic only once mutual authentication (SPIFFE) succeeds, which netfence cannot check offline: judged as admitting nothing".into(),
+            ));
+            AuthMode::Required
+        }
+        Some(Some("test-always-fail")) => AuthMode::TestAlwaysFail,
+        Some(other) => {
+            return Err((
+                format!("{path}.authentication.mode"),
+                format!(
+                    "{}: expected disabled, required or test-always-fail",
+                    other.map_or("missing".to_string(), |o| format!("unknown mode `{o}`"))
+                ),
+            ))
+        }
+    };
+    if let Some(other) = ["toGroups"].iter().find(|k| v.get(**k).is_some()) {
         warnings.push((
             format!("{path}.{other}"),
             format!("`{other}` is not modelled: this rule is evaluated without it (docs/dialects/cilium.md)"),
@@ -401,6 +425,7 @@ fn peer_rule(
         requires,
         ports,
         icmps: icmp_types,
+        authentication,
         line: None,
     })
 }

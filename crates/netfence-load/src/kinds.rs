@@ -224,7 +224,10 @@ const TABLE: &[Entry] = &[
     ),
     e(
         "ClusterNetworkPolicy",
-        &["policy.networking.k8s.io/v1alpha2"],
+        &[
+            "policy.networking.k8s.io/v1beta1",
+            "policy.networking.k8s.io/v1alpha2",
+        ],
         &[],
         Some(Kind::ClusterNetworkPolicy),
         true,

@@ -197,6 +197,45 @@ impl Parser<'_> {
         }
     }
 
+    /// `first` and `second` with optional blanks between, then a non-label character.
+    fn eat_pair(&mut self, first: &str, second: &str) -> Result<bool, SelectorError> {
+        self.skip_ws()?;
+        let save = self.pos;
+        if !self.rest().starts_with(first.as_bytes()) {
+            return Ok(false);
+        }
+        self.pos += first.len();
+        if self.eat_word(second)? {
+            return Ok(true);
+        }
+        self.pos = save;
+        Ok(false)
+    }
+
+    /// `name (`, blanks optional.
+    fn eat_open(&mut self, name: &str) -> Result<bool, SelectorError> {
+        self.skip_ws()?;
+        let save = self.pos;
+        if self.rest().starts_with(name.as_bytes()) {
+            self.pos += name.len();
+            if self.eat("(")? {
+                return Ok(true);
+            }
+        }
+        self.pos = save;
+        Ok(false)
+    }
+
+    /// `name ( )`, blanks optional.
+    fn eat_call(&mut self, name: &str) -> Result<bool, SelectorError> {
+        let save = self.pos;
+        if self.eat_open(name)? && self.eat(")")? {
+            return Ok(true);
+        }
+        self.pos = save;
+        Ok(false)
+    }
+
     fn or(&mut self) -> Result<Selector, SelectorError> {
         let mut v = vec![self.and()?];
         while self.eat("||")? {
@@ -309,13 +348,14 @@ impl Parser<'_> {
             }
             return Ok(e);
         }
-        if self.eat("all()")? {
+        // Calico's tokenizer allows blanks inside `all ( )`, `global ( )` and `has (`
+        if self.eat_call("all")? {
             return Ok(Selector::All);
         }
-        if self.eat("global()")? {
+        if self.eat_call("global")? {
             return Ok(Selector::Global);
         }
-        if self.eat("has(")? {
+        if self.eat_open("has")? {
             let k = self.label()?;
             if !self.eat(")")? {
                 return Err(self.err("expected `)` after the label of has("));
@@ -344,17 +384,19 @@ impl Parser<'_> {
         if self.eat_word("contains")? {
             return Ok(Selector::Contains(k, self.string()?));
         }
-        if self.eat_word("starts")? {
-            if !self.eat_word("with")? {
-                return Err(self.err("expected `with` after `starts`"));
-            }
+        // `starts with` and `ends with`, blanks optional (`startswith`), as upstream's
+        // tokenizer reads them (`^starts\s*with`)
+        if self.eat_pair("starts", "with")? {
             return Ok(Selector::StartsWith(k, self.string()?));
         }
-        if self.eat_word("ends")? {
-            if !self.eat_word("with")? {
-                return Err(self.err("expected `with` after `ends`"));
-            }
+        if self.eat_pair("ends", "with")? {
             return Ok(Selector::EndsWith(k, self.string()?));
+        }
+        if self.eat_word("starts")? {
+            return Err(self.err("expected `with` after `starts`"));
+        }
+        if self.eat_word("ends")? {
+            return Err(self.err("expected `with` after `ends`"));
         }
         if self.eat("=")? {
             return Err(self.err("`=` is not an operator: use `==`"));
@@ -621,6 +663,33 @@ mod tests {
         let ok = format!("{}a == 'b'{}", "(".repeat(64), ")".repeat(64));
         assert!(Selector::parse(&ok).is_ok());
         assert!(Selector::parse(&"!".repeat(100_000)).is_err());
+    }
+
+    #[test]
+    fn the_tokenizer_reads_what_calicos_does() {
+        let l = |pairs: &[(&str, &str)]| -> Labels {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let quote = l(&[("a", "\"x"), ("b", "y'")]);
+        for text in [
+            "a startswith '\"'",
+            "a starts with '\"'",
+            "b endswith \"'\"",
+            "b ends  with \"'\"",
+            "all ( )",
+            "all() && has (a)",
+            "a notin {'z'}",
+            "a not in {'z'}",
+        ] {
+            let sel = Selector::parse(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+            assert!(sel.matches(&quote), "{text}");
+        }
+        assert!(Selector::parse("a starts '\"'").is_err());
+        assert!(Selector::parse("a startswithx 'b'").is_err());
+        assert!(Selector::parse("alls()").is_err());
     }
 
     #[test]

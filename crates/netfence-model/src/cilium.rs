@@ -98,8 +98,23 @@ pub struct CiliumPeerRule {
     pub ports: Option<Vec<CiliumPortRule>>,
     /// `icmps`: the ICMP types it allows besides its ports, as (`Icmp` or `IcmpV6`, type).
     pub icmps: Vec<(crate::conn::Protocol, u8)>,
+    /// `authentication.mode`: what the rule needs besides its peers and ports.
+    pub authentication: AuthMode,
     /// The line of the rule, when known.
     pub line: Option<usize>,
+}
+
+/// A Cilium rule's `authentication.mode` (`pkg/policy/api/rule.go`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum AuthMode {
+    /// `disabled` (or no `authentication`): the rule admits as written.
+    #[default]
+    Disabled,
+    /// `required`: admits only once mutual authentication (SPIFFE/SPIRE) succeeds between
+    /// the two identities, which is not known offline.
+    Required,
+    /// `test-always-fail`: authentication never succeeds, the rule admits nothing.
+    TestAlwaysFail,
 }
 
 /// A Cilium reserved entity.

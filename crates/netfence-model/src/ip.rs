@@ -89,6 +89,31 @@ fn intersect(a: &Intervals, b: &Intervals) -> Intervals {
     out
 }
 
+/// Why CIDR `s` is not canonical, when it is not: host bits set (`10.1.2.3/8`, which is
+/// `10.0.0.0/8`) or a prefix length with a leading zero (`10.0.0.0/08`). The strict form
+/// network-policy-api's CEL rules (`cidr(self) == cidr(self).masked()`) and Kubernetes 1.36's
+/// API validation (KEP-4858) ask for. `None` also for text that is no CIDR at all.
+pub fn cidr_not_canonical(s: &str) -> Option<String> {
+    let (addr, len) = s.split_once('/')?;
+    let ip: IpAddr = addr.parse().ok()?;
+    let bits: u32 = len.parse().ok()?;
+    if len.len() > 1 && len.starts_with('0') {
+        return Some(format!("the prefix length `{len}` has a leading zero"));
+    }
+    let masked = match ip {
+        IpAddr::V4(a) if bits <= 32 => {
+            let mask = u32::MAX.checked_shl(32 - bits).unwrap_or(0);
+            IpAddr::V4((u32::from(a) & mask).into())
+        }
+        IpAddr::V6(a) if bits <= 128 => {
+            let mask = u128::MAX.checked_shl(128 - bits).unwrap_or(0);
+            IpAddr::V6((u128::from(a) & mask).into())
+        }
+        _ => return None,
+    };
+    (masked != ip).then(|| format!("host bits are set: the network is {masked}/{bits}"))
+}
+
 impl IpSet {
     /// No address.
     pub fn empty() -> Self {
@@ -333,6 +358,23 @@ impl fmt::Display for IpRange {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn canonical_cidrs() {
+        assert_eq!(cidr_not_canonical("10.0.0.0/8"), None);
+        assert!(cidr_not_canonical("10.1.2.3/8")
+            .unwrap()
+            .contains("10.0.0.0/8"));
+        assert!(cidr_not_canonical("10.0.0.0/08")
+            .unwrap()
+            .contains("leading zero"));
+        assert_eq!(cidr_not_canonical("0.0.0.0/0"), None);
+        assert_eq!(cidr_not_canonical("192.168.0.5/32"), None);
+        assert!(cidr_not_canonical("192.168.0.5/24").is_some());
+        assert_eq!(cidr_not_canonical("2001:db8::/32"), None);
+        assert!(cidr_not_canonical("2001:db8::1/32").is_some());
+        assert_eq!(cidr_not_canonical("nonsense"), None);
+    }
+
     use super::*;
     use proptest::prelude::*;
 

@@ -101,7 +101,7 @@ fn finding(d: &Diagnostic) -> crate::output::Finding {
 }
 
 /// JSON: findings, suppressed count, score (schema: `docs/schema/audit.schema.json`).
-pub fn json(r: &AuditResult, s: &Score) -> String {
+pub fn json(r: &AuditResult, s: &Score, data_path: &str) -> String {
     use crate::output::{AuditOutput, NamespaceScore, PatternScore, ScoreOutput};
     let round = |x: f64| (x * 10.0).round() / 10.0;
     crate::output::to_json(&AuditOutput {
@@ -131,6 +131,7 @@ pub fn json(r: &AuditResult, s: &Score) -> String {
                 })
                 .collect(),
         },
+        data_path: data_path.to_string(),
     })
 }
 

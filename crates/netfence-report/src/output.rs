@@ -17,6 +17,8 @@ pub struct AuditOutput {
     pub suppressed: usize,
     /// The zero-trust score.
     pub score: ScoreOutput,
+    /// The data path the findings were judged on (`calico@3.32`, `generic`).
+    pub data_path: String,
 }
 
 /// One audit finding.
@@ -147,6 +149,8 @@ pub struct QueryOutput {
     pub cni_not_enforcing: Option<String>,
     /// Proposed fixes, each checked by the engine.
     pub fixes: Vec<FixOutput>,
+    /// The data path the verdict was judged on (`cilium@1.20`, `generic`).
+    pub data_path: String,
 }
 
 /// One layer's say about a flow.
@@ -269,6 +273,44 @@ pub struct CniOutput {
     pub profiles: Vec<CniProfile>,
     /// What the input runs, when manifests were given.
     pub detected: Option<CniDetected>,
+    /// The data path resolved from `--cni`, `--cni-setting` and the input, when manifests or
+    /// `--cni` were given.
+    pub data_path: Option<DataPathOut>,
+}
+
+/// A resolved data path: the CNI, its release and settings, where each came from, and what
+/// it enforces.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DataPathOut {
+    /// `cilium@1.20` (the CNI alone when its release does not matter).
+    pub data_path: String,
+    /// The CNI profile.
+    pub cni: String,
+    /// The release the semantics follow (`1.20`), when the CNI has one.
+    pub release: Option<String>,
+    /// The Kubernetes release, when known.
+    pub kubernetes: Option<String>,
+    /// Each fact and its source.
+    pub facts: Vec<DataPathFact>,
+    /// Whether it enforces AdminNetworkPolicy and BaselineAdminNetworkPolicy.
+    pub admin_network_policy: bool,
+    /// Whether it enforces ClusterNetworkPolicy.
+    pub cluster_network_policy: bool,
+    /// Why it does not enforce ClusterNetworkPolicy, when it does not.
+    pub cluster_network_policy_gap: Option<String>,
+}
+
+/// One fact of a data path.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DataPathFact {
+    /// What it is.
+    pub name: String,
+    /// Its value.
+    pub value: String,
+    /// Where it came from.
+    pub source: String,
 }
 
 /// One profile's capabilities.

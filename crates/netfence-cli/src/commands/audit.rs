@@ -45,10 +45,13 @@ pub fn run(args: &AuditArgs) -> Result<i32> {
     );
     let s = score::score(&ctx);
     let out = match args.format {
-        Format::Json => render::json(&result, &s),
+        Format::Json => render::json(&result, &s, &profile.to_string()),
         Format::Sarif => render::sarif(&result),
         Format::Junit => render::junit(&result),
         Format::Md => render::md(&result, &s),
+        _ if profile.cni != netfence_engine::Profile::Generic => {
+            format!("data path: {profile}\n{}", render::text(&result, &s))
+        }
         _ => render::text(&result, &s),
     };
     out!("{out}");

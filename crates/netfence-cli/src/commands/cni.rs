@@ -33,6 +33,43 @@ pub fn run(args: &CniArgs) -> Result<i32> {
             .cluster,
         )
     };
+    // the data path, when there is something to resolve it for
+    let resolved = if cluster.is_some() || args.cni.cni.is_some() {
+        let empty = netfence_model::Cluster::default();
+        let c = cluster.as_ref().unwrap_or(&empty);
+        // what the input runs, unless `--cni` says
+        let mut choice = args.cni.clone();
+        if choice.cni.is_none() {
+            choice.cni = Some(crate::flags::CniChoice {
+                cni: crate::flags::Cni::Auto,
+                version: None,
+            });
+        }
+        Some(super::profile(&choice)?.resolve_with_facts(c)?)
+    } else {
+        None
+    };
+    let data_path_out = resolved.as_ref().map(|r| {
+        let dp = r.data_path;
+        netfence_report::output::DataPathOut {
+            data_path: dp.to_string(),
+            cni: dp.cni.to_string(),
+            release: dp.release().map(|v| v.to_string()),
+            kubernetes: dp.kubernetes.map(|v| v.to_string()),
+            facts: r
+                .facts
+                .iter()
+                .map(|f| netfence_report::output::DataPathFact {
+                    name: f.name.clone(),
+                    value: f.value.clone(),
+                    source: f.source.clone(),
+                })
+                .collect(),
+            admin_network_policy: dp.enforces_admin_policies(),
+            cluster_network_policy: dp.enforces_cluster_network_policies(),
+            cluster_network_policy_gap: dp.cluster_network_policy_gap(),
+        }
+    });
     let detected = cluster.as_ref().map(|c| {
         let seen: Vec<String> = netfence_audit::cni::detect(c)
             .iter()
@@ -61,11 +98,12 @@ pub fn run(args: &CniArgs) -> Result<i32> {
                 .iter()
                 .map(|p| {
                     let k = p.capabilities();
+                    let newest = netfence_engine::DataPath::from(*p);
                     CniProfile {
-                        profile: p.to_string(),
+                        profile: newest.to_string(),
                         network_policy: k.network_policy,
-                        admin_network_policy: k.admin_policy,
-                        cluster_network_policy: k.cluster_network_policy,
+                        admin_network_policy: newest.enforces_admin_policies(),
+                        cluster_network_policy: newest.enforces_cluster_network_policies(),
                         own_policies: k.own_policies.to_string(),
                         l7: k.l7.to_string(),
                         fqdn: k.fqdn.to_string(),
@@ -94,12 +132,13 @@ pub fn run(args: &CniArgs) -> Result<i32> {
                         Vec::new()
                     },
                 }),
+            data_path: data_path_out,
         };
         crate::out::out!("{}", netfence_report::output::to_json(&v));
         return Ok(0);
     }
     outln!(
-        "{:<8} {:<13} {:<8} {:<20} {:<52} {:<46} {:<36} {:<5} {:<12} note",
+        "{:<12} {:<13} {:<8} {:<20} {:<52} {:<46} {:<36} {:<5} {:<12} note",
         "profile",
         "NetworkPolicy",
         "ANP/BANP",
@@ -112,12 +151,14 @@ pub fn run(args: &CniArgs) -> Result<i32> {
     );
     for p in Profile::ALL {
         let k = p.capabilities();
+        // each CNI at the newest release netfence models (`--cni NAME@RELEASE` for another)
+        let newest = netfence_engine::DataPath::from(p);
         outln!(
-            "{:<8} {:<13} {:<8} {:<20} {:<52} {:<46} {:<36} {:<5} {:<12} {}",
-            p.to_string(),
+            "{:<12} {:<13} {:<8} {:<20} {:<52} {:<46} {:<36} {:<5} {:<12} {}",
+            newest.to_string(),
             yes(k.network_policy),
-            yes(k.admin_policy),
-            yes(k.cluster_network_policy),
+            yes(newest.enforces_admin_policies()),
+            yes(newest.enforces_cluster_network_policies()),
             k.own_policies,
             k.l7,
             k.fqdn,
@@ -147,6 +188,22 @@ pub fn run(args: &CniArgs) -> Result<i32> {
                 e.egress,
                 if e.total() > max { "  OVER" } else { "" }
             );
+        }
+    }
+    if let Some(r) = &resolved {
+        let dp = r.data_path;
+        outln!();
+        outln!("data path: {dp}");
+        for f in &r.facts {
+            outln!("  {:<36} {:<8} {}", f.name, f.value, f.source);
+        }
+        outln!(
+            "  enforces AdminNetworkPolicy/BaselineAdminNetworkPolicy: {}",
+            yes(dp.enforces_admin_policies())
+        );
+        match dp.cluster_network_policy_gap() {
+            None => outln!("  enforces ClusterNetworkPolicy: yes"),
+            Some(why) => outln!("  enforces ClusterNetworkPolicy: no ({why})"),
         }
     }
     if let Some((seen, auto, un)) = detected {

@@ -102,6 +102,25 @@ impl Choice {
                 "warning: {n} {kind} object(s) are not enforced under --cni {dp}: kept in the model, left out of the verdicts"
             );
         }
+        if dp.enforces_cilium_policies()
+            && dp.cilium_kafka() == netfence_engine::datapath::KafkaRules::Pruned
+        {
+            if let Some(p) = cluster.policies.cilium_policies().iter().find(|p| {
+                p.rules.iter().any(|r| {
+                    r.ingress.iter().chain(&r.egress).any(|pr| {
+                        pr.ports
+                            .iter()
+                            .flatten()
+                            .any(|port| matches!(port.l7, Some(netfence_model::L7Rules::Kafka(_))))
+                    })
+                })
+            }) {
+                eprintln!(
+                    "warning: {} has Kafka rules, which Cilium 1.20 removed (cilium#43557, #44610): the API server refuses them in a new object and prunes them from a stored one, whose port rule then allows the whole port at L4; judged so under --cni {dp}",
+                    p.qualified_name()
+                );
+            }
+        }
         if !cluster.policies.cluster_network_policies().is_empty() {
             if let Some(why) = dp.cluster_network_policy_gap() {
                 eprintln!("note: ClusterNetworkPolicy is not enforced: {why}");

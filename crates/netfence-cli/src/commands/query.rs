@@ -219,6 +219,7 @@ pub fn run(args: &QueryArgs) -> Result<i32> {
                     verified: f.verified,
                 })
                 .collect(),
+            data_path: profile.to_string(),
         };
         crate::out::out!("{}", netfence_report::output::to_json(&v));
     } else {
@@ -257,6 +258,10 @@ pub fn run(args: &QueryArgs) -> Result<i32> {
             if !at.is_empty() {
                 outln!("          at{at}");
             }
+        }
+        // the release and settings the verdict follows (upstream semantics need no line)
+        if profile.cni != netfence_engine::Profile::Generic {
+            outln!("  data path: {profile}");
         }
         if !allowed {
             if let Some(cni) = netfence_audit::cni::not_enforcing(c) {
