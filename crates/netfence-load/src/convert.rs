@@ -1258,11 +1258,26 @@ impl Builder {
                     .unwrap_or(Protocol::Tcp),
             });
         }
+        let mut cluster_ips: Vec<std::net::IpAddr> = Vec::new();
+        for ip in spec
+            .cluster_ips
+            .iter()
+            .flatten()
+            .chain(spec.cluster_ip.iter())
+        {
+            // `None` (headless) and empty strings hold no address
+            if let Ok(a) = ip.parse() {
+                if !cluster_ips.contains(&a) {
+                    cluster_ips.push(a);
+                }
+            }
+        }
         self.cluster.services.push(Service {
             namespace: ns.to_string(),
             name: name.to_string(),
             selector: spec.selector,
             ports,
+            cluster_ips,
             origin: ctx.origin(),
         });
     }

@@ -162,6 +162,8 @@ pub struct Service {
     pub selector: Option<Labels>,
     /// Ports: (service port, target port number or name, protocol).
     pub ports: Vec<ServicePort>,
+    /// `spec.clusterIP(s)` (none for a headless Service or a template without one).
+    pub cluster_ips: Vec<IpAddr>,
     /// Where it was declared.
     pub origin: Origin,
 }

@@ -100,16 +100,31 @@ pub fn run(args: &QueryArgs) -> Result<i32> {
         ),
         (false, ..) => bail!("--icmp-type is for --protocol ICMP or ICMPv6; pass --port"),
     };
-    // `TCP 80`, `ICMP type 8`: the probe as a connection set prints it
-    let what =
-        netfence_model::ConnSet::single(protocol, netfence_model::PortSet::range(probe, probe))
-            .to_string();
     let loaded = input::load(&args.inputs)?;
     let profile = choice.resolve(&loaded.cluster)?;
     let c = &loaded.cluster;
     let (src_ranges, dst_ranges) = external_ranges(c);
     let src = ends::one(c, &args.from, &src_ranges)?;
     let dst = ends::one(c, &args.to, &dst_ranges)?;
+    // a Service ClusterIP: the backend is reached on the Service port's target
+    let probe = if protocol.is_icmp() {
+        probe
+    } else {
+        let backend = match &dst {
+            End::Endpoint(i) => Some(&c.endpoints[*i]),
+            _ => None,
+        };
+        let target = ends::dnat_port(c, &args.to, protocol, probe, backend)?;
+        if target != probe {
+            eprintln!("note: port {probe} of the Service is port {target} of the backend");
+        }
+        target
+    };
+    let shown = if protocol.is_icmp() { shown } else { probe };
+    // `TCP 80`, `ICMP type 8`: the probe as a connection set prints it
+    let what =
+        netfence_model::ConnSet::single(protocol, netfence_model::PortSet::range(probe, probe))
+            .to_string();
     let req = request(&args.l7)?;
     if req.is_some() && !profile.cni.enforces_cilium_policies() {
         eprintln!(
