@@ -96,8 +96,11 @@ pub fn unenforced(
         .calico_policies()
         .iter()
         .filter(|p| p.staged)
-        .count();
-    let calico = cluster.policies.calico_policies().len() - staged;
+        .count()
+        + cluster.policies.staged_network_policies().len();
+    let calico = cluster.policies.calico_policies().len()
+        + cluster.policies.staged_network_policies().len()
+        - staged;
     let mut out = vec![
         (
             "NetworkPolicy",

@@ -675,3 +675,42 @@ fn both_served_versions_of_cluster_network_policy_load_alike() {
     );
     assert_eq!(beta.policies.cluster_network_policies().len(), 1);
 }
+
+#[test]
+fn staged_kubernetes_network_policies_load_and_never_change_traffic() {
+    let staged = |action: &str| {
+        format!(
+            r#"
+apiVersion: projectcalico.org/v3
+kind: StagedKubernetesNetworkPolicy
+metadata: {{name: isolate-echo, namespace: cilium-test}}
+spec:
+  stagedAction: {action}
+  podSelector: {{matchLabels: {{kind: echo}}}}
+  policyTypes: [Ingress]
+"#
+        )
+    };
+    let c = load(&staged("Set"));
+    assert_eq!(c.policies.staged_network_policies().len(), 1);
+    assert!(c.policies.network_policies().is_empty());
+    for dp in [calico(32), DataPath::from(Profile::Generic)] {
+        assert_eq!(
+            verdict(&c, dp, "cilium-test/client", "cilium-test/echo", 8080, None),
+            Outcome::Allow,
+            "{dp}"
+        );
+    }
+    let errors = load_errors(&staged("Enforce"));
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("spec.stagedAction") && e.contains("Enforce")),
+        "{errors:?}"
+    );
+    let errors = load_errors(&staged("Set").replace("policyTypes", "policyTypo"));
+    assert!(
+        errors.iter().any(|e| e.contains("policyTypo")),
+        "{errors:?}"
+    );
+}

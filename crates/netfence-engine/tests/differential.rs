@@ -327,10 +327,18 @@ fn check(c: &Cluster) -> Result<(), TestCaseError> {
     {
         // weave enforces no admin tier: map, explained verdict and reference must all leave it out
         let calico = |minor| DataPath::new(Profile::Calico, Some(Release::new(3, minor)));
+        // Cilium 1.20 with ClusterNetworkPolicy on: its repository (NetworkPolicies translated)
+        // between the two ClusterNetworkPolicy tiers, and no ANP/BANP
+        let mut cilium = DataPath::new(Profile::Cilium, Some(Release::new(1, 20)));
+        cilium
+            .settings
+            .set("enable-k8s-cluster-network-policy", "true")
+            .unwrap();
         for profile in [
             DataPath::from(Profile::Generic),
             calico(31),
             calico(32),
+            cilium,
             DataPath::from(Profile::Weave),
         ] {
             // the map as computed, ICMP included (what `connectivity` prints describes the

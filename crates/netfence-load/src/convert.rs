@@ -161,7 +161,10 @@ struct Place {
 /// The kind part of an object's identity: Calico's NetworkPolicy is not Kubernetes'.
 fn kind_key(k: Kind, kind: &str) -> String {
     match k {
-        Kind::CalicoPolicy { .. } | Kind::CalicoTier | Kind::CalicoNetworkSet { .. } => {
+        Kind::CalicoPolicy { .. }
+        | Kind::CalicoTier
+        | Kind::CalicoNetworkSet { .. }
+        | Kind::StagedNetworkPolicy => {
             format!("projectcalico.org/{kind}")
         }
         _ => kind.to_string(),
@@ -912,6 +915,7 @@ impl Builder {
                     }
                 }
             }
+            Kind::StagedNetworkPolicy => self.staged_network_policy(ctx, value, &ns, &name),
             Kind::AdminPolicy { baseline } => self.admin_policy(ctx, value, &name, baseline),
             Kind::ClusterNetworkPolicy => self.cluster_network_policy(ctx, value, &name),
             Kind::Ingress => {
@@ -1233,6 +1237,42 @@ impl Builder {
             .unwrap_or_default();
         ep.annotations.extend(annotations_of(value));
         self.push_endpoint(ep);
+    }
+
+    /// A StagedKubernetesNetworkPolicy: its `stagedAction` checked, its spec read as a
+    /// NetworkPolicy's, kept apart (it never changes traffic).
+    fn staged_network_policy(&mut self, ctx: &Ctx<'_>, mut value: Value, ns: &str, name: &str) {
+        let action = value
+            .pointer_mut("/spec")
+            .and_then(Value::as_object_mut)
+            .and_then(|spec| spec.remove("stagedAction"));
+        match action.as_ref().map(|a| a.as_str()) {
+            None | Some(Some("Set" | "Delete" | "Learn" | "Ignore")) => {}
+            Some(other) => {
+                self.errors.push(ctx.err(
+                    Some("spec.stagedAction".into()),
+                    format!(
+                        "{}: expected Set, Delete, Learn or Ignore",
+                        other.map_or("not a string".to_string(), |o| format!(
+                            "unknown action `{o}`"
+                        ))
+                    ),
+                    None,
+                ));
+                return;
+            }
+        }
+        if let Some(obj) = value.as_object_mut() {
+            obj.insert("apiVersion".into(), "networking.k8s.io/v1".into());
+            obj.insert("kind".into(), "NetworkPolicy".into());
+        }
+        let Some(np) = self.typed::<net::NetworkPolicy>(ctx, value) else {
+            return;
+        };
+        match network_policy(&np, ns, name, ctx) {
+            Ok(p) => self.add_policy(Policy::StagedKubernetes(p)),
+            Err((field, msg, help)) => self.errors.push(ctx.err(Some(field), msg, help)),
+        }
     }
 
     fn service(&mut self, ctx: &Ctx<'_>, s: core::Service, ns: &str, name: &str) {

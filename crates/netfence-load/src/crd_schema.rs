@@ -598,6 +598,26 @@ pub(crate) fn of(kind: crate::kinds::Kind, name: &str) -> &'static Shape {
         Kind::Pod => builtin_shape!(core::Pod),
         Kind::Service => builtin_shape!(core::Service),
         Kind::NetworkPolicy => builtin_shape!(net::NetworkPolicy),
+        Kind::StagedNetworkPolicy => {
+            static C: Cache = Cache::new();
+            C.get(|| {
+                // a NetworkPolicy whose spec also holds `stagedAction`
+                let base = crate::schema::builtin_kind::<net::NetworkPolicy>();
+                match &base {
+                    Shape::Obj(o) => Shape::Obj(std::sync::Arc::new(crate::schema::Obj {
+                        fields: o
+                            .fields
+                            .iter()
+                            .map(|(n, f)| match n.as_str() {
+                                "spec" => (n.clone(), extend(f, [("stagedAction", Str)])),
+                                _ => (n.clone(), f.clone()),
+                            })
+                            .collect(),
+                    })),
+                    _ => base,
+                }
+            })
+        }
         Kind::Ingress => builtin_shape!(net::Ingress),
         Kind::CronJob => builtin_shape!(batch::CronJob),
         Kind::Workload => match name {

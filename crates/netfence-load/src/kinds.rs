@@ -23,6 +23,8 @@ pub(crate) enum Kind {
     CronJob,
     Service,
     NetworkPolicy,
+    /// Calico's StagedKubernetesNetworkPolicy: a NetworkPolicy spec and a `stagedAction`.
+    StagedNetworkPolicy,
     Ingress,
     Route,
     AdminPolicy {
@@ -272,7 +274,13 @@ const TABLE: &[Entry] = &[
         }),
         true,
     ),
-    e("StagedKubernetesNetworkPolicy", CALICO, &[], None, true),
+    e(
+        "StagedKubernetesNetworkPolicy",
+        CALICO,
+        &[],
+        Some(Kind::StagedNetworkPolicy),
+        true,
+    ),
     e("Tier", CALICO, &[], Some(Kind::CalicoTier), true),
     e(
         "NetworkSet",
@@ -504,10 +512,6 @@ mod tests {
         assert!(
             refused("policy.networking.k8s.io/v1alpha1", "ClusterNetworkPolicy")
                 .contains("not served")
-        );
-        assert!(
-            refused("projectcalico.org/v3", "StagedKubernetesNetworkPolicy")
-                .contains("not modelled")
         );
         assert!(refused("v1", "NetworkPolicy").contains("not a kind of `v1`"));
     }

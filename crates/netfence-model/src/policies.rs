@@ -37,6 +37,8 @@ pub enum Policy {
     Authorization(AuthorizationPolicy),
     /// An API server audit policy (audit.k8s.io).
     Audit(AuditPolicy),
+    /// A Calico StagedKubernetesNetworkPolicy: a NetworkPolicy that never changes traffic.
+    StagedKubernetes(NetworkPolicy),
 }
 
 macro_rules! from_dialect {
@@ -85,6 +87,8 @@ pub enum PolicyRef<'a> {
     Authorization(&'a AuthorizationPolicy),
     /// See [`Policy::Audit`].
     Audit(&'a AuditPolicy),
+    /// See [`Policy::StagedKubernetes`].
+    StagedKubernetes(&'a NetworkPolicy),
 }
 
 impl<'a> PolicyRef<'a> {
@@ -114,13 +118,16 @@ impl<'a> PolicyRef<'a> {
             PolicyRef::PeerAuthentication(_) => "PeerAuthentication".into(),
             PolicyRef::Authorization(_) => "AuthorizationPolicy".into(),
             PolicyRef::Audit(_) => "Policy (audit.k8s.io)".into(),
+            PolicyRef::StagedKubernetes(_) => {
+                "projectcalico.org/StagedKubernetesNetworkPolicy".into()
+            }
         }
     }
 
     /// The namespace; `None` for a cluster-scoped object.
     pub fn namespace(&self) -> Option<&'a str> {
         match self {
-            PolicyRef::Kubernetes(p) => Some(&p.namespace),
+            PolicyRef::Kubernetes(p) | PolicyRef::StagedKubernetes(p) => Some(&p.namespace),
             PolicyRef::PeerAuthentication(p) => Some(&p.namespace),
             PolicyRef::Authorization(p) => Some(&p.namespace),
             PolicyRef::Cilium(p) => p.namespace.as_deref(),
@@ -136,7 +143,7 @@ impl<'a> PolicyRef<'a> {
     /// The name.
     pub fn name(&self) -> &'a str {
         match self {
-            PolicyRef::Kubernetes(p) => &p.name,
+            PolicyRef::Kubernetes(p) | PolicyRef::StagedKubernetes(p) => &p.name,
             PolicyRef::Admin(p) => &p.name,
             PolicyRef::Cilium(p) => &p.name,
             PolicyRef::CiliumCidrGroup(g) => &g.name,
@@ -152,7 +159,7 @@ impl<'a> PolicyRef<'a> {
     /// Where it was declared (`None` for a Calico tier netfence implies).
     pub fn origin(&self) -> Option<&'a Origin> {
         match self {
-            PolicyRef::Kubernetes(p) => Some(&p.origin),
+            PolicyRef::Kubernetes(p) | PolicyRef::StagedKubernetes(p) => Some(&p.origin),
             PolicyRef::Admin(p) => Some(&p.origin),
             PolicyRef::Cilium(p) => Some(&p.origin),
             PolicyRef::CiliumCidrGroup(g) => Some(&g.origin),
@@ -178,7 +185,8 @@ impl<'a> PolicyRef<'a> {
             PolicyRef::CiliumCidrGroup(_)
             | PolicyRef::CalicoTier(_)
             | PolicyRef::CalicoNetworkSet(_)
-            | PolicyRef::Audit(_) => false,
+            | PolicyRef::Audit(_)
+            | PolicyRef::StagedKubernetes(_) => false,
         }
     }
 }
@@ -198,6 +206,7 @@ pub struct Policies {
     peer_authentications: Vec<PeerAuthentication>,
     authorization_policies: Vec<AuthorizationPolicy>,
     audit_policies: Vec<AuditPolicy>,
+    staged_network_policies: Vec<NetworkPolicy>,
 }
 
 impl Policies {
@@ -226,6 +235,7 @@ impl Policies {
             Policy::PeerAuthentication(p) => self.peer_authentications.push(p),
             Policy::Authorization(p) => self.authorization_policies.push(p),
             Policy::Audit(p) => self.audit_policies.push(p),
+            Policy::StagedKubernetes(p) => self.staged_network_policies.push(p),
         }
         Ok(())
     }
@@ -247,6 +257,7 @@ impl Policies {
             peer_authentications,
             authorization_policies,
             audit_policies,
+            staged_network_policies,
         } = other;
         self.network_policies.extend(network_policies);
         self.admin_policies.extend(admin_policies);
@@ -260,6 +271,7 @@ impl Policies {
         self.peer_authentications.extend(peer_authentications);
         self.authorization_policies.extend(authorization_policies);
         self.audit_policies.extend(audit_policies);
+        self.staged_network_policies.extend(staged_network_policies);
         match baseline_policy {
             Some(b) => self.add(Policy::Admin(b)),
             None => Ok(()),
@@ -281,6 +293,7 @@ impl Policies {
             peer_authentications,
             authorization_policies,
             audit_policies,
+            staged_network_policies,
         } = self;
         network_policies.retain(|p| keep(PolicyRef::Kubernetes(p)));
         admin_policies.retain(|p| keep(PolicyRef::Admin(p)));
@@ -299,6 +312,7 @@ impl Policies {
         peer_authentications.retain(|p| keep(PolicyRef::PeerAuthentication(p)));
         authorization_policies.retain(|p| keep(PolicyRef::Authorization(p)));
         audit_policies.retain(|p| keep(PolicyRef::Audit(p)));
+        staged_network_policies.retain(|p| keep(PolicyRef::StagedKubernetes(p)));
     }
 
     /// Every policy object, dialect by dialect.
@@ -316,6 +330,7 @@ impl Policies {
             peer_authentications,
             authorization_policies,
             audit_policies,
+            staged_network_policies,
         } = self;
         (network_policies.iter().map(PolicyRef::Kubernetes))
             .chain(admin_policies.iter().map(PolicyRef::Admin))
@@ -333,6 +348,11 @@ impl Policies {
             )
             .chain(authorization_policies.iter().map(PolicyRef::Authorization))
             .chain(audit_policies.iter().map(PolicyRef::Audit))
+            .chain(
+                staged_network_policies
+                    .iter()
+                    .map(PolicyRef::StagedKubernetes),
+            )
     }
 
     /// Whether some policy names ICMP (a Cilium `icmps`, a Calico rule on protocol ICMP or
@@ -351,6 +371,11 @@ impl Policies {
             })
         });
         cilium || calico
+    }
+
+    /// Calico StagedKubernetesNetworkPolicies (never enforced).
+    pub fn staged_network_policies(&self) -> &[NetworkPolicy] {
+        &self.staged_network_policies
     }
 
     /// Kubernetes NetworkPolicies.
