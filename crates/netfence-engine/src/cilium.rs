@@ -625,30 +625,16 @@ impl<'a> Evaluator<'a> {
             && matches!(peer, Peer::Entity(Entity::Host))
     }
 
-    /// What the Cilium layer allows at L3/L4 for `ep` with `peer` in `dir`.
+    /// What the Cilium layer allows at L3/L4 for `ep` with `peer` in `dir`: what its rules
+    /// allow, and without a tier after it what they leave undecided.
     pub(crate) fn cilium_allowed(
         &self,
         ep: &'a Endpoint,
         peer: Peer<'_>,
         dir: Direction,
     ) -> ConnSet {
-        if self.localhost_exempt(peer, dir) {
-            return ConnSet::all();
-        }
-        let d = self.cilium_direction(ep, peer, dir);
-        let mut denied = ConnSet::none();
-        let mut allowed = ConnSet::none();
-        for e in &d.entries {
-            if e.deny {
-                denied.add(&e.conn);
-            } else {
-                allowed.add(&e.conn);
-            }
-        }
-        if !d.enforced || !d.default_deny {
-            allowed = ConnSet::all();
-        }
-        allowed.subtract(&denied)
+        let (allowed, passed) = self.cilium_tiered(ep, peer, dir);
+        allowed.union(&passed)
     }
 
     /// What the repository decides when tiers follow it (Cilium 1.20's ClusterNetworkPolicy
