@@ -73,6 +73,22 @@ pub enum Cni {
     Weave,
 }
 
+impl Cni {
+    /// The engine's profile (`None` for `auto`, which the input decides).
+    pub fn profile(self) -> Option<netfence_engine::Profile> {
+        use netfence_engine::Profile;
+        match self {
+            Cni::Auto => None,
+            Cni::Generic => Some(Profile::Generic),
+            Cni::Calico => Some(Profile::Calico),
+            Cni::Cilium => Some(Profile::Cilium),
+            Cni::Antrea => Some(Profile::Antrea),
+            Cni::Flannel => Some(Profile::Flannel),
+            Cni::Weave => Some(Profile::Weave),
+        }
+    }
+}
+
 /// `--cni NAME[@RELEASE]`: a CNI profile and, optionally, the release it runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CniChoice {
@@ -105,13 +121,10 @@ fn parse_cni(text: &str) -> Result<CniChoice, String> {
             let r = netfence_engine::Release::parse(v).ok_or_else(|| {
                 format!("{text}: the release after @ must read MAJOR.MINOR (cilium@1.19)")
             })?;
-            let profile = match cni {
-                Cni::Calico => Some(netfence_engine::Profile::Calico),
-                Cni::Cilium => Some(netfence_engine::Profile::Cilium),
-                Cni::Antrea => Some(netfence_engine::Profile::Antrea),
-                Cni::Auto | Cni::Generic | Cni::Flannel | Cni::Weave => None,
-            };
-            if profile.is_none_or(|p| netfence_engine::DataPath::known_releases(p).is_empty()) {
+            if cni
+                .profile()
+                .is_none_or(|p| netfence_engine::DataPath::known_releases(p).is_empty())
+            {
                 return Err(format!(
                     "{text}: netfence models no release of {name} (releases are read for calico, cilium and antrea)"
                 ));

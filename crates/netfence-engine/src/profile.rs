@@ -25,15 +25,12 @@ pub enum Profile {
     Weave,
 }
 
-/// One capability row of `netfence cni`.
+/// One capability row of `netfence cni` (what depends on the release is asked of
+/// [`crate::DataPath`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Capabilities {
     /// Kubernetes NetworkPolicy.
     pub network_policy: bool,
-    /// AdminNetworkPolicy and BaselineAdminNetworkPolicy (v1alpha1).
-    pub admin_policy: bool,
-    /// ClusterNetworkPolicy (network-policy-api v1alpha2, both tiers).
-    pub cluster_network_policy: bool,
     /// The CNI's own policy kinds netfence models.
     pub own_policies: &'static str,
     /// Layer 7 rules.
@@ -64,8 +61,6 @@ impl Profile {
         match self {
             Profile::Generic => Capabilities {
                 network_policy: true,
-                admin_policy: true,
-                cluster_network_policy: true,
                 own_policies: "-",
                 l7: "-",
                 fqdn: "-",
@@ -75,8 +70,6 @@ impl Profile {
             },
             Profile::Calico => Capabilities {
                 network_policy: true,
-                admin_policy: true,
-                cluster_network_policy: true,
                 own_policies: "NetworkPolicy, GlobalNetworkPolicy, Tier",
                 l7: "HTTP only with Istio + Dikastes (ALP), ingress",
                 fqdn: "Calico Enterprise only",
@@ -86,8 +79,6 @@ impl Profile {
             },
             Profile::Cilium => Capabilities {
                 network_policy: true,
-                admin_policy: false,
-                cluster_network_policy: false,
                 own_policies: "CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy",
                 l7: "HTTP, DNS (Envoy / DNS proxy); Kafka to 1.19",
                 fqdn: "toFQDNs (learned by the DNS proxy)",
@@ -97,8 +88,6 @@ impl Profile {
             },
             Profile::Antrea => Capabilities {
                 network_policy: true,
-                admin_policy: true,
-                cluster_network_policy: true,
                 own_policies: "- (Antrea-native policies not modelled)",
                 l7: "Antrea L7NetworkPolicy (not modelled)",
                 fqdn: "Antrea-native policies (not modelled)",
@@ -108,8 +97,6 @@ impl Profile {
             },
             Profile::Flannel => Capabilities {
                 network_policy: false,
-                admin_policy: false,
-                cluster_network_policy: false,
                 own_policies: "-",
                 l7: "-",
                 fqdn: "-",
@@ -119,8 +106,6 @@ impl Profile {
             },
             Profile::Weave => Capabilities {
                 network_policy: true,
-                admin_policy: false,
-                cluster_network_policy: false,
                 own_policies: "-",
                 l7: "-",
                 fqdn: "-",
@@ -139,17 +124,6 @@ impl Profile {
     /// Whether Kubernetes NetworkPolicies are enforced.
     pub fn enforces_network_policy(self) -> bool {
         self.capabilities().network_policy
-    }
-
-    /// Whether AdminNetworkPolicy and BaselineAdminNetworkPolicy are enforced.
-    pub fn enforces_admin_policies(self) -> bool {
-        self.capabilities().admin_policy
-    }
-
-    /// Whether ClusterNetworkPolicies (v1alpha2) are enforced: Calico 3.32 and Antrea 2.7
-    /// implement them; Cilium's implementation (1.20) is alpha and not modelled.
-    pub fn enforces_cluster_network_policies(self) -> bool {
-        self.capabilities().cluster_network_policy
     }
 
     /// Whether Cilium's own policies are enforced.

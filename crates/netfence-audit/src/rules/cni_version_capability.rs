@@ -45,11 +45,7 @@ rules are used.
 
 /// The `major.minor` of an image tag such as `quay.io/cilium/cilium:v1.16.3@sha256:...`.
 pub(crate) fn version(image: &str) -> Option<(u32, u32)> {
-    let tag = image.split('@').next()?.rsplit_once(':')?.1;
-    let mut parts = tag.trim_start_matches('v').split(['.', '-']);
-    let major = parts.next()?.parse().ok()?;
-    let minor = parts.next()?.parse().ok()?;
-    Some((major, minor))
+    netfence_engine::Release::from_image(image).map(|r| (u32::from(r.major), u32::from(r.minor)))
 }
 
 /// The Cilium agent workload and its version, when the input has one.

@@ -132,16 +132,7 @@ impl Choice {
 
 /// The `--cni` choice; no flag is `generic`, the contract's default.
 pub(crate) fn profile(cni: &crate::flags::CniArg) -> Result<Choice> {
-    use crate::flags::Cni;
-    let named = cni.cni.map(|c| match c.cni {
-        Cni::Generic => Some(Profile::Generic),
-        Cni::Auto => None,
-        Cni::Calico => Some(Profile::Calico),
-        Cni::Cilium => Some(Profile::Cilium),
-        Cni::Antrea => Some(Profile::Antrea),
-        Cni::Flannel => Some(Profile::Flannel),
-        Cni::Weave => Some(Profile::Weave),
-    });
+    let named = cni.cni.map(|c| c.cni.profile());
     Ok(Choice {
         cni: named.unwrap_or(Some(Profile::Generic)),
         version: cni.cni.and_then(|c| c.version),
